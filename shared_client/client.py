@@ -1,0 +1,446 @@
+"""The asyncio client of the Happy Follower API v1.
+
+One class owns every HTTP call (``_send`` is the single choke point), the token
+lifecycle and the mapping of every failure to ``HappyFollowerError`` subclasses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping
+from enum import Enum
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import aiohttp
+from pydantic import BaseModel, ValidationError
+from yarl import URL
+
+from . import protocol
+from .errors import (
+    HappyFollowerApiError,
+    HappyFollowerAuthenticationError,
+    HappyFollowerConnectionError,
+    HappyFollowerError,
+    HappyFollowerInputError,
+    HappyFollowerNotEnoughCreditError,
+    HappyFollowerOrderOutcomeUnknownError,
+    HappyFollowerRateLimitError,
+    HappyFollowerResponseError,
+    HappyFollowerSandboxUnsupportedError,
+)
+from .models import Number, OrderStatus, Service, WholeNumber
+from .validation import positive_int, validate_order
+
+_LOGGER = logging.getLogger(__name__)
+_ModelT = TypeVar("_ModelT", bound=BaseModel)
+
+DEFAULT_TIMEOUT = 20.0
+MAX_MESSAGE_LENGTH = 300
+
+
+class _Kind(Enum):
+    """What a request does, which decides how its failures are reported."""
+
+    READ = "read"  # GET: safe to retry
+    ORDER = "order"  # spends credit: never retried, outcome unknown on a lost answer
+    ACTION = "action"  # cancel / recheck: never retried
+
+
+class _TokenRefusedError(Exception):
+    """Internal: the service refused the token (or the refresh pair) we sent."""
+
+
+class _TransientError(HappyFollowerConnectionError):
+    """Internal: a failure after which a read may be retried."""
+
+
+class _Number(BaseModel):
+    value: Number
+
+
+class _WholeNumber(BaseModel):
+    value: WholeNumber
+
+
+class HappyFollowerClient:
+    """Client of the Happy Follower API.
+
+    ``session``: an ``aiohttp.ClientSession`` to use (never closed by the client);
+    without one the client creates and closes its own. ``sandbox`` selects the
+    vendor's sandbox root; ``base_url`` overrides the root (for the simulator).
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        sandbox: bool = False,
+        base_url: str | None = None,
+        request_timeout: float = DEFAULT_TIMEOUT,
+        read_retries: int = 2,
+        retry_backoff: float = 0.5,
+    ) -> None:
+        if not isinstance(api_key, str) or not api_key.strip():
+            raise HappyFollowerInputError(
+                "an API key is required (see your Happy Follower account)"
+            )
+        root = base_url or (protocol.SANDBOX_API_ROOT if sandbox else protocol.LIVE_API_ROOT)
+        url = URL(root.rstrip("/"))
+        if url.scheme not in ("http", "https") or not url.host:
+            raise HappyFollowerInputError(f"base_url must be an http(s) URL, got {root!r}")
+        self._api_key = api_key.strip()
+        self._session = session
+        self._owns_session = session is None
+        self.sandbox = sandbox
+        self.base_url = str(url)
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._read_retries = max(0, read_retries)
+        self._retry_backoff = retry_backoff
+        self._token: str | None = None
+        self._refresh: str | None = None
+        self._token_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"HappyFollowerClient(base_url={self.base_url!r}, sandbox={self.sandbox})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP session if the client created it."""
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # --- the API -------------------------------------------------------------
+
+    async def authenticate(self) -> None:
+        """Get a fresh token pair with the API key (``GET /auth``)."""
+        async with self._token_lock:
+            await self._authenticate_locked()
+
+    async def refresh_token(self) -> None:
+        """Renew the token with the refresh token (``GET /ref-auth``).
+
+        Normally automatic. Authenticates first when there is no token yet.
+        """
+        async with self._token_lock:
+            if self._token is None:
+                await self._authenticate_locked()
+            await self._refresh_or_authenticate_locked()
+
+    async def get_services(self) -> list[Service]:
+        """List the active services (``GET /services``)."""
+        payload = await self._call("GET", protocol.PATH_SERVICES, kind=_Kind.READ)
+        services = payload.get("services")
+        if not isinstance(services, list):
+            raise self._shape_error(protocol.PATH_SERVICES, "no list under 'services'")
+        return [self._parse(Service, item, protocol.PATH_SERVICES) for item in services]
+
+    async def place_order(self, *, service_id: int, link: str, count: int) -> int:
+        """Place an order (``POST /order``) and return its id. Spends credit.
+
+        Never retried: when the answer is lost, raises
+        ``HappyFollowerOrderOutcomeUnknownError`` instead of risking a second order.
+        """
+        order = validate_order(service_id, link, count)
+        body = {"serviceId": str(order.service_id), "link": order.link, "count": str(order.count)}
+        payload = await self._call("POST", protocol.PATH_ORDER, data=body, kind=_Kind.ORDER)
+        try:
+            return _WholeNumber.model_validate({"value": payload.get("orderId")}).value
+        except ValidationError:
+            raise HappyFollowerOrderOutcomeUnknownError(
+                "Happy Follower accepted the order but its answer carried no order id. "
+                "The order was probably placed: check your credit and the orders list "
+                "on happy-follower.com before ordering again."
+            ) from None
+
+    async def get_order_status(self, order_id: int) -> OrderStatus:
+        """Read an order's status (``GET /status/{id}/``)."""
+        number = positive_int(order_id, "order_id")
+        path = protocol.PATH_STATUS.format(order_id=number)
+        payload = await self._call("GET", path, kind=_Kind.READ)
+        return self._parse(OrderStatus, payload, protocol.PATH_STATUS)
+
+    async def cancel_order(self, order_id: int) -> None:
+        """Cancel an order (``POST /cancel``). Not available in the sandbox."""
+        await self._order_action(protocol.PATH_CANCEL, order_id, "cancel")
+
+    async def recheck_order(self, order_id: int) -> None:
+        """Ask the service to re-check an order (``POST /recheck``). Not in the sandbox."""
+        await self._order_action(protocol.PATH_RECHECK, order_id, "recheck")
+
+    async def get_credit(self) -> int | float:
+        """Return the account's credit (``GET /credit/``)."""
+        payload = await self._call("GET", protocol.PATH_CREDIT, kind=_Kind.READ)
+        return self._parse(_Number, {"value": payload.get("credit")}, protocol.PATH_CREDIT).value
+
+    async def _order_action(self, path: str, order_id: int, verb: str) -> None:
+        number = positive_int(order_id, "order_id")
+        if self.sandbox:
+            raise HappyFollowerSandboxUnsupportedError(
+                f"Happy Follower has no sandbox version of {verb}: "
+                f"use the live environment to {verb} an order"
+            )
+        await self._call("POST", path, data={"orderId": str(number)}, kind=_Kind.ACTION)
+
+    # --- token lifecycle -------------------------------------------------------
+
+    async def _call(
+        self, method: str, path: str, *, kind: _Kind, data: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Send an authorised request; on a refused token renew it once and retry once."""
+        token = await self._current_token()
+        try:
+            return await self._send(method, path, kind=kind, data=data, token=token)
+        except _TokenRefusedError:
+            pass
+        await self._renew_token(stale=token)
+        token = await self._current_token()
+        try:
+            return await self._send(method, path, kind=kind, data=data, token=token)
+        except _TokenRefusedError:
+            raise HappyFollowerAuthenticationError(
+                "Happy Follower refused a fresh token: check that the API key is still "
+                "valid on happy-follower.com and enter it again"
+            ) from None
+
+    async def _current_token(self) -> str:
+        if self._token is None:
+            async with self._token_lock:
+                if self._token is None:
+                    await self._authenticate_locked()
+        assert self._token is not None
+        return self._token
+
+    async def _renew_token(self, *, stale: str) -> None:
+        """Refresh once however many calls saw the same stale token; re-auth if that fails."""
+        async with self._token_lock:
+            if self._token != stale:
+                return  # another call renewed it while we waited
+            await self._refresh_or_authenticate_locked()
+
+    async def _refresh_or_authenticate_locked(self) -> None:
+        if self._refresh is not None:
+            try:
+                await self._refresh_locked()
+            except (_TokenRefusedError, HappyFollowerApiError, HappyFollowerResponseError):
+                _LOGGER.debug("Token refresh refused; authenticating again with the API key")
+            else:
+                return
+        await self._authenticate_locked()
+
+    async def _authenticate_locked(self) -> None:
+        try:
+            payload = await self._send(
+                "GET", protocol.PATH_AUTH, kind=_Kind.READ, headers=self._bearer(self._api_key)
+            )
+        except (_TokenRefusedError, HappyFollowerApiError) as err:
+            self._token = self._refresh = None
+            raise HappyFollowerAuthenticationError(
+                "Happy Follower refused the API key: copy it again from your account "
+                "on happy-follower.com"
+            ) from (None if isinstance(err, _TokenRefusedError) else err)
+        token, refresh = payload.get("token"), payload.get("refreshToken")
+        if not isinstance(token, str) or not token:
+            raise self._shape_error(protocol.PATH_AUTH, "no token in the answer")
+        self._token = token
+        self._refresh = refresh if isinstance(refresh, str) and refresh else None
+
+    async def _refresh_locked(self) -> None:
+        assert self._token is not None
+        assert self._refresh is not None
+        headers = {
+            protocol.HEADER_REFRESH_TOKEN: f"Bearer {self._refresh}",
+            protocol.HEADER_OLD_TOKEN: f"Bearer {self._token}",
+        }
+        payload = await self._send("GET", protocol.PATH_REFRESH, kind=_Kind.READ, headers=headers)
+        token = payload.get("token")
+        if not isinstance(token, str) or not token:
+            raise self._shape_error(protocol.PATH_REFRESH, "no token in the answer")
+        self._token = token
+        refresh = payload.get("refreshToken")
+        if isinstance(refresh, str) and refresh:
+            self._refresh = refresh
+
+    @staticmethod
+    def _bearer(secret: str) -> dict[str, str]:
+        return {protocol.HEADER_AUTHORIZATION: f"Bearer {secret}"}
+
+    # --- HTTP ------------------------------------------------------------------
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        kind: _Kind,
+        data: Mapping[str, str] | None = None,
+        token: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Send one request (retrying transient failures of reads) and check its answer."""
+        if headers is None:
+            assert token is not None
+            headers = self._bearer(token)
+        attempts = 1 + (self._read_retries if kind is _Kind.READ else 0)
+        for attempt in range(attempts):
+            try:
+                return await self._send_once(method, path, kind=kind, data=data, headers=headers)
+            except _TransientError as err:
+                if attempt + 1 == attempts:
+                    raise HappyFollowerConnectionError(str(err)) from None
+                delay = self._retry_backoff * 2**attempt
+                _LOGGER.debug("%s %s failed (%s); retrying in %.1f s", method, path, err, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        kind: _Kind,
+        data: Mapping[str, str] | None,
+        headers: Mapping[str, str],
+    ) -> dict[str, Any]:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        url = self.base_url + path
+        try:
+            async with self._session.request(
+                method, url, headers=headers, data=data, timeout=self._timeout
+            ) as response:
+                status = response.status
+                retry_after = response.headers.get("Retry-After")
+                body = await response.read()
+        except aiohttp.ClientConnectorError:
+            # Nothing reached the service, whatever the request was.
+            raise _TransientError(
+                f"Could not connect to Happy Follower at {URL(url).host}: "
+                "check the internet connection and try again"
+            ) from None
+        except (TimeoutError, aiohttp.ClientError) as err:
+            raise self._lost_answer(kind, path, err) from None
+        _LOGGER.debug("%s %s -> HTTP %s", method, path, status)
+        return self._check_answer(path, kind, status, retry_after, body)
+
+    def _lost_answer(self, kind: _Kind, path: str, err: BaseException) -> HappyFollowerError:
+        """The request may have reached the service, but no usable answer came back."""
+        what = "did not answer in time" if isinstance(err, TimeoutError) else "dropped the answer"
+        if kind is _Kind.ORDER:
+            return HappyFollowerOrderOutcomeUnknownError(
+                f"The order was sent but Happy Follower {what}, so it may or may not have "
+                "been placed. It was NOT sent again. Check your credit and your orders on "
+                "happy-follower.com before ordering again."
+            )
+        if kind is _Kind.ACTION:
+            return HappyFollowerConnectionError(
+                f"Happy Follower {what} to {path}: the request may have been applied; "
+                "check the order's status before trying again"
+            )
+        return _TransientError(f"Happy Follower {what} ({path}); try again later")
+
+    def _check_answer(
+        self, path: str, kind: _Kind, status: int, retry_after: str | None, body: bytes
+    ) -> dict[str, Any]:
+        """Map one HTTP answer to its payload or to the right exception."""
+        try:
+            payload: Any = json.loads(body.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError):
+            payload = None
+        if status == protocol.RATE_LIMITED_STATUS:
+            seconds = _seconds(retry_after)
+            hint = f"in {seconds:g} s" if seconds is not None else "in a minute"
+            raise HappyFollowerRateLimitError(
+                f"Happy Follower is limiting requests: try again {hint}", retry_after=seconds
+            )
+        if status in protocol.TOKEN_REFUSED_STATUSES:
+            raise _TokenRefusedError
+        if not isinstance(payload, dict):
+            if status >= 500:
+                if kind is _Kind.ORDER:
+                    raise HappyFollowerOrderOutcomeUnknownError(
+                        f"The order was sent but Happy Follower answered with a server error "
+                        f"(HTTP {status}), so it may or may not have been placed. It was NOT "
+                        "sent again. Check your credit and your orders on happy-follower.com "
+                        "before ordering again."
+                    )
+                raise _TransientError(
+                    f"Happy Follower is unavailable (HTTP {status}, {path}); try again later"
+                )
+            raise self._shape_error(path, f"HTTP {status}, not a JSON object")
+        operation = payload.get("operation")
+        if operation == protocol.OPERATION_SUCCESS or (operation is None and status < 300):
+            return payload
+        message = self._service_message(payload)
+        lowered = message.lower()
+        if path not in (protocol.PATH_AUTH, protocol.PATH_REFRESH) and (
+            "token" in lowered or "توکن" in message
+        ):
+            raise _TokenRefusedError
+        error_type = HappyFollowerApiError
+        if path == protocol.PATH_ORDER and any(
+            marker in lowered for marker in protocol.NOT_ENOUGH_CREDIT_MARKERS
+        ):
+            error_type = HappyFollowerNotEnoughCreditError
+        raise error_type(
+            f"Happy Follower refused the request ({path}): {message}",
+            service_message=message,
+            http_status=status,
+        )
+
+    def _service_message(self, payload: Mapping[str, Any]) -> str:
+        for key in protocol.ERROR_MESSAGE_KEYS:
+            value = payload.get(key)
+            if isinstance(value, str) and value.strip():
+                return self._redact(value.strip())[:MAX_MESSAGE_LENGTH]
+        return "no reason given"
+
+    def _redact(self, text: str) -> str:
+        """Remove our secrets from text that came from the service, in case it echoes them."""
+        for secret in (self._api_key, self._token, self._refresh):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def _parse(self, model: type[_ModelT], data: object, path: str) -> _ModelT:
+        try:
+            return model.model_validate(data)
+        except ValidationError as err:
+            # Only field names and error kinds: values could carry anything.
+            fields = ", ".join(
+                f"{'.'.join(str(part) for part in error['loc']) or 'answer'} ({error['type']})"
+                for error in err.errors()[:5]
+            )
+            raise self._shape_error(path, f"unexpected fields: {fields}") from None
+
+    @staticmethod
+    def _shape_error(path: str, detail: str) -> HappyFollowerResponseError:
+        return HappyFollowerResponseError(
+            f"Happy Follower sent an answer this client does not understand ({path}: {detail}). "
+            "If it persists, the API may have changed: please report it."
+        )
+
+
+def _seconds(value: str | None) -> float | None:
+    """Parse a Retry-After header given in seconds (dates are ignored)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None

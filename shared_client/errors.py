@@ -1,0 +1,60 @@
+"""One exception hierarchy for everything the Happy Follower client can raise.
+
+Every message says what happened and what to do. No message ever contains the
+API key or a token: the client builds them from fixed text and the service's own
+error message only.
+"""
+
+from __future__ import annotations
+
+
+class HappyFollowerError(Exception):
+    """Base of every error raised by this package."""
+
+
+class HappyFollowerInputError(HappyFollowerError, ValueError):
+    """Bad input, refused before anything was sent."""
+
+
+class HappyFollowerAuthenticationError(HappyFollowerError):
+    """The API key was refused: the user must enter a working key."""
+
+
+class HappyFollowerConnectionError(HappyFollowerError):
+    """The service could not be reached, or did not answer in time."""
+
+
+class HappyFollowerRateLimitError(HappyFollowerError):
+    """The service asked us to slow down."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class HappyFollowerApiError(HappyFollowerError):
+    """The service answered with an error of its own (its message may be Persian)."""
+
+    def __init__(self, message: str, *, service_message: str, http_status: int) -> None:
+        super().__init__(message)
+        self.service_message = service_message
+        self.http_status = http_status
+
+
+class HappyFollowerNotEnoughCreditError(HappyFollowerApiError):
+    """The account's credit does not cover the order."""
+
+
+class HappyFollowerResponseError(HappyFollowerError):
+    """The answer was not what the API documents (HTML from a proxy, wrong shape)."""
+
+
+class HappyFollowerSandboxUnsupportedError(HappyFollowerError):
+    """The endpoint has no sandbox version (cancel and recheck)."""
+
+
+class HappyFollowerOrderOutcomeUnknownError(HappyFollowerError):
+    """The order was sent but no answer came back: it may or may not have been placed.
+
+    It is never retried automatically, since a retry could place it twice.
+    """

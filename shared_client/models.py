@@ -1,0 +1,87 @@
+"""Parsed answers of the Happy Follower API.
+
+Parsing is tolerant where the documentation is silent: numbers may come as
+numeric strings, unknown order statuses are kept, extra fields are ignored.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, computed_field
+
+from .protocol import FINAL_STATUSES
+from .validation import to_ascii_digits
+
+
+def _to_number(value: object) -> int | float:
+    """Turn an int, float or numeric string into an int when whole, else a float."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    if isinstance(value, str):
+        text = to_ascii_digits(value.strip()).replace(",", "")
+        number = float(text)
+    elif isinstance(value, int | float):
+        number = float(value)
+    else:
+        raise ValueError("not a number")
+    if not math.isfinite(number):
+        raise ValueError("not a finite number")
+    if isinstance(value, int):
+        return value
+    return int(number) if number.is_integer() else number
+
+
+def _to_int(value: object) -> int:
+    number = _to_number(value)
+    if isinstance(number, float):
+        raise ValueError("not a whole number")
+    return number
+
+
+Number = Annotated[int | float, BeforeValidator(_to_number)]
+WholeNumber = Annotated[int, BeforeValidator(_to_int)]
+
+
+class _ApiModel(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+
+class Service(_ApiModel):
+    """An active service (for example Iranian likes, medium speed)."""
+
+    service_id: WholeNumber = Field(alias="serviceId")
+    name: str
+
+
+class OrderStatus(_ApiModel):
+    """The state of one order, as ``/status/{id}/`` reports it, plus derived values."""
+
+    status: str
+    status_title: str = Field(default="", alias="statusTitle")
+    remain: WholeNumber
+    old_count: WholeNumber | None = Field(default=None, alias="oldCount")
+    count: WholeNumber
+    cost: Number | None = None
+    link: str = ""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def delivered(self) -> int:
+        """Units delivered so far (count minus remain, within 0..count)."""
+        return max(0, min(self.count, self.count - self.remain))
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def progress(self) -> float:
+        """Delivered share of the order, in percent (0-100, one decimal)."""
+        if self.count <= 0:
+            return 100.0 if self.is_final else 0.0
+        return round(self.delivered * 100 / self.count, 1)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def is_final(self) -> bool:
+        """True once the order can no longer change (completed, partial, canceled...)."""
+        return self.status.strip().lower() in FINAL_STATUSES
