@@ -1,0 +1,1 @@
+"""Custom integrations of this repository (loaded by Home Assistant and by the tests)."""

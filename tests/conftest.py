@@ -1,0 +1,35 @@
+"""Fixtures shared by every test folder: the embedded simulator on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+# Import our custom_components package before Home Assistant's test plugin can
+# register its own testing_config one under the same name.
+import custom_components  # noqa: F401
+from shared_client import HappyFollowerClient
+from shared_client.simulator import Simulator
+
+
+@pytest.fixture
+async def simulator() -> AsyncIterator[Simulator]:
+    """A fresh simulator listening on 127.0.0.1 (live and sandbox roots)."""
+    async with Simulator() as sim:
+        yield sim
+
+
+@pytest.fixture
+def api_key(simulator: Simulator) -> str:
+    """An API key of an account with plenty of credit."""
+    return simulator.add_account(credit=100_000)
+
+
+@pytest.fixture
+async def client(simulator: Simulator, api_key: str) -> AsyncIterator[HappyFollowerClient]:
+    """A client of the live root of the simulator, without read-retry delays."""
+    async with HappyFollowerClient(
+        api_key, base_url=simulator.base_url, retry_backoff=0.0, request_timeout=5.0
+    ) as happy_follower:
+        yield happy_follower
