@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,6 +12,18 @@ import pytest
 import custom_components  # noqa: F401
 from shared_client import HappyFollowerClient
 from shared_client.simulator import Simulator
+
+HAS_PYTEST_SOCKET = importlib.util.find_spec("pytest_socket") is not None
+
+
+@pytest.fixture(autouse=True)
+def _loopback_sockets(request: pytest.FixtureRequest) -> None:
+    """Home Assistant's test plugin blocks every socket; our tests talk HTTP on 127.0.0.1.
+
+    Its host allow-list (127.0.0.1 only) stays in force.
+    """
+    if HAS_PYTEST_SOCKET:
+        request.getfixturevalue("socket_enabled")
 
 
 @pytest.fixture
