@@ -1,0 +1,224 @@
+"""Run a real Home Assistant for the demo: a private config dir, onboarding done over HTTP.
+
+Home Assistant runs as a subprocess of the current Python (the development
+environment has it installed); nothing here imports it. Everything it writes
+lives in the config dir, which the caller owns and removes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+INTEGRATION_DIR = REPO_ROOT / "custom_components" / "happy_follower"
+START_TIMEOUT = 180.0
+STOP_TIMEOUT = 30.0
+
+CONFIGURATION_YAML = """\
+homeassistant:
+  name: Happy Follower demo
+  country: IR
+  time_zone: Asia/Tehran
+  unit_system: metric
+  currency: IRR
+  internal_url: "{url}"
+http:
+  server_host: 127.0.0.1
+  server_port: {port}
+frontend:
+config:
+history:
+logbook:
+logger:
+  default: warning
+  logs:
+    custom_components.happy_follower: info
+"""
+
+
+class HomeAssistantError(Exception):
+    """Home Assistant could not be started or set up for the demo."""
+
+
+class HomeAssistantRunner:
+    """One Home Assistant process on 127.0.0.1, driven through its HTTP and WebSocket APIs."""
+
+    def __init__(self, config_dir: Path, port: int) -> None:
+        self.config_dir = config_dir
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.client_id = f"{self.url}/"
+        self._process: asyncio.subprocess.Process | None = None
+        self._token: str | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._ids = itertools.count(1)
+
+    def write_config(self) -> None:
+        """Write configuration.yaml and link the integration into custom_components."""
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        (self.config_dir / "configuration.yaml").write_text(
+            CONFIGURATION_YAML.format(url=self.url, port=self.port), encoding="utf-8"
+        )
+        custom = self.config_dir / "custom_components"
+        custom.mkdir(exist_ok=True)
+        link = custom / "happy_follower"
+        if not link.exists():
+            link.symlink_to(INTEGRATION_DIR, target_is_directory=True)
+        # The core-config step of onboarding would add integrations that need the internet
+        # (weather, radio, translation): mark it done, with the location set above.
+        storage = self.config_dir / ".storage"
+        storage.mkdir(exist_ok=True)
+        (storage / "onboarding").write_text(
+            json.dumps(
+                {
+                    "version": 4,
+                    "minor_version": 1,
+                    "key": "onboarding",
+                    "data": {"done": ["core_config"]},
+                }
+            ),
+            encoding="utf-8",
+        )
+
+    async def start(self) -> None:
+        """Start Home Assistant and wait until its HTTP API answers."""
+        log = (self.config_dir / "demo-home-assistant.out").open("wb")
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "homeassistant",
+            "--config",
+            str(self.config_dir),
+            "--skip-pip",
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+            stdin=asyncio.subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches the demo, which stops HA in order
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        log.close()
+        self._session = aiohttp.ClientSession()
+        deadline = asyncio.get_running_loop().time() + START_TIMEOUT
+        while True:
+            if self._process.returncode is not None:
+                raise HomeAssistantError(
+                    f"Home Assistant exited with code {self._process.returncode}; "
+                    f"see {self.config_dir / 'demo-home-assistant.out'}"
+                )
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with self._session.get(
+                    f"{self.url}/api/onboarding", timeout=aiohttp.ClientTimeout(total=2)
+                ) as response:
+                    if response.status == 200:
+                        return
+            if asyncio.get_running_loop().time() > deadline:
+                raise HomeAssistantError(f"Home Assistant did not start in {START_TIMEOUT:.0f} s")
+            await asyncio.sleep(0.5)
+
+    async def onboard(self, *, name: str, username: str, password: str) -> None:
+        """Create the owner and finish onboarding, as the first browser visit would."""
+        created = await self._post(
+            "/api/onboarding/users",
+            {
+                "client_id": self.client_id,
+                "name": name,
+                "username": username,
+                "password": password,
+                "language": "en",
+            },
+            auth=False,
+        )
+        self._token = await self._exchange_code(created["auth_code"])
+        await self._post("/api/onboarding/analytics", {})
+        await self._post(
+            "/api/onboarding/integration",
+            {"client_id": self.client_id, "redirect_uri": f"{self.url}/?auth_callback=1"},
+        )
+
+    async def _exchange_code(self, code: str) -> str:
+        assert self._session is not None
+        async with self._session.post(
+            f"{self.url}/auth/token",
+            data={"grant_type": "authorization_code", "code": code, "client_id": self.client_id},
+        ) as response:
+            body: dict[str, Any] = await response.json()
+            if response.status != 200:
+                raise HomeAssistantError(f"login failed: HTTP {response.status}")
+        return str(body["access_token"])
+
+    @property
+    def access_token(self) -> str:
+        """The owner's access token (for the browser test and the REST API)."""
+        assert self._token is not None
+        return self._token
+
+    async def _post(self, path: str, data: dict[str, Any], *, auth: bool = True) -> Any:
+        assert self._session is not None
+        headers = {"Authorization": f"Bearer {self._token}"} if auth else {}
+        async with self._session.post(f"{self.url}{path}", json=data, headers=headers) as resp:
+            if resp.status >= 400:
+                raise HomeAssistantError(f"POST {path}: HTTP {resp.status} {await resp.text()}")
+            return await resp.json()
+
+    async def config_flow(self, handler: str, steps: list[dict[str, Any]]) -> dict[str, Any]:
+        """Run a config flow through the REST API with one input per step."""
+        result = await self._post(
+            "/api/config/config_entries/flow", {"handler": handler, "show_advanced_options": True}
+        )
+        for step in steps:
+            result = await self._post(f"/api/config/config_entries/flow/{result['flow_id']}", step)
+        if result.get("type") != "create_entry":
+            raise HomeAssistantError(f"the {handler} config flow did not finish: {result}")
+        return dict(result)
+
+    async def call_service(
+        self, domain: str, service: str, data: dict[str, Any], *, response: bool = False
+    ) -> Any:
+        """Call an action through the REST API, optionally returning its response data."""
+        path = f"/api/services/{domain}/{service}" + ("?return_response" if response else "")
+        return await self._post(path, data)
+
+    async def websocket(self, message: dict[str, Any]) -> Any:
+        """Send one WebSocket command and return its result."""
+        assert self._session is not None
+        async with self._session.ws_connect(f"{self.url}/api/websocket") as ws:
+            await ws.receive_json()  # auth_required
+            await ws.send_json({"type": "auth", "access_token": self.access_token})
+            auth = await ws.receive_json()
+            if auth.get("type") != "auth_ok":
+                raise HomeAssistantError("WebSocket authentication failed")
+            message_id = next(self._ids)
+            await ws.send_json({"id": message_id, **message})
+            while True:
+                answer = await ws.receive_json()
+                if answer.get("id") == message_id and answer.get("type") == "result":
+                    if not answer.get("success"):
+                        raise HomeAssistantError(f"{message['type']}: {answer.get('error')}")
+                    return answer.get("result")
+
+    async def stop(self) -> None:
+        """Stop Home Assistant (SIGTERM, then SIGKILL) and close the HTTP session."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        process, self._process = self._process, None
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
