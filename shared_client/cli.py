@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from . import __version__
 from .client import HappyFollowerClient
+from .demo import progress_bar, run_demo
 from .errors import (
     HappyFollowerApiError,
     HappyFollowerAuthenticationError,
@@ -30,7 +31,6 @@ from .errors import (
     HappyFollowerSpendCapError,
 )
 from .guard import JsonlAuditLedger, SpendCaps, SpendGuard
-from .models import OrderStatus
 from .validation import positive_int, validate_order
 
 API_KEY_ENV = "HAPPY_FOLLOWER_API_KEY"
@@ -38,7 +38,6 @@ LEDGER_ENV = "HAPPY_FOLLOWER_LEDGER"
 MAX_COUNT_ENV = "HAPPY_FOLLOWER_MAX_COUNT_PER_ORDER"
 MAX_ORDERS_ENV = "HAPPY_FOLLOWER_MAX_ORDERS_PER_DAY"
 MAX_SPEND_ENV = "HAPPY_FOLLOWER_MAX_SPEND_PER_DAY"
-BAR_WIDTH = 30
 
 
 class ExitCode(IntEnum):
@@ -83,17 +82,6 @@ def _exit_code(err: HappyFollowerError) -> ExitCode:
         case HappyFollowerSpendCapError():
             return ExitCode.CANCELLED
     return ExitCode.ERROR
-
-
-def progress_bar(status: OrderStatus) -> str:
-    """One line such as ``[#######-------] 50.0%  50/100 delivered  in_progress``."""
-    filled = round(status.progress / 100 * BAR_WIDTH)
-    bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-    title = f" ({status.status_title})" if status.status_title else ""
-    return (
-        f"[{bar}] {status.progress:5.1f}%  {status.delivered}/{status.count} delivered  "
-        f"{status.status}{title}"
-    )
 
 
 class Cli:
@@ -215,35 +203,14 @@ class Cli:
             await sim.stop()
 
     async def demo(self) -> None:
-        from .simulator import Simulator  # noqa: PLC0415 - only this command needs it
-
-        say = self.out.write
-        async with Simulator() as sim:
-            api_key = sim.add_account(credit=50_000)
-            say(f"A simulated Happy Follower account is running at {sim.base_url}\n\n")
-            async with HappyFollowerClient(api_key, base_url=sim.base_url) as client:
-                say(f"1. Credit: {await client.get_credit():,}\n")
-                services = await client.get_services()
-                say("2. Active services:\n")
-                for service in services:
-                    say(f"   {service.service_id:>4}  {service.name}\n")
-                service = services[0]
-                link = "https://www.instagram.com/happy.follower.demo"
-                order_id = await client.place_order(
-                    service_id=service.service_id, link=link, count=100
-                )
-                say(f"3. Ordered 100 × '{service.name}' for {link}: order {order_id}\n")
-                say("4. Watching it (the simulator's clock runs fast):\n")
-                status = await client.get_order_status(order_id)
-                say(f"   {progress_bar(status)}\n")
-                while not status.is_final:
-                    await asyncio.sleep(self.args.tick)
-                    sim.advance(5)
-                    status = await client.get_order_status(order_id)
-                    say(f"   {progress_bar(status)}\n")
-                    self.out.flush()
-                say(f"5. Done: cost {status.cost}, credit now {await client.get_credit():,}\n")
-        say("\nNext: `happy-follower simulate` runs the simulator for your own experiments.\n")
+        await run_demo(
+            self.out,
+            tick=self.args.tick,
+            full=not self.args.terminal_only,
+            ha_port=self.args.ha_port,
+            mcp_port=self.args.mcp_port,
+            ready_file=self.args.ready_file,
+        )
 
 
 def _confirm(question: str) -> bool:
@@ -304,8 +271,19 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--port", type=int, default=8787)
     simulate.add_argument("--credit", type=float, default=500_000)
     simulate.add_argument("--api-key", help="API key to create (default: a random one)")
-    demo = commands.add_parser("demo", help="a guided run on the embedded simulator")
+    demo = commands.add_parser(
+        "demo",
+        help="a guided run on the embedded simulator, then Home Assistant and the MCP server",
+    )
     demo.add_argument("--tick", type=float, default=0.3, help="seconds between status checks")
+    demo.add_argument(
+        "--terminal-only", action="store_true", help="only the guided run in the terminal"
+    )
+    demo.add_argument("--ha-port", type=int, default=8123, help="Home Assistant's port")
+    demo.add_argument("--mcp-port", type=int, default=8765, help="the MCP server's port")
+    demo.add_argument(
+        "--ready-file", type=Path, help="write the URLs and logins there as JSON once ready"
+    )
     return parser
 
 
@@ -318,7 +296,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         asyncio.run(command())
     except KeyboardInterrupt:
-        return ExitCode.OK if args.command in ("simulate", "status") else ExitCode.CANCELLED
+        return ExitCode.OK if args.command in ("simulate", "status", "demo") else ExitCode.CANCELLED
     except CliError as err:
         print(f"error: {err}", file=sys.stderr)
         return err.code

@@ -1,0 +1,272 @@
+"""``happy-follower demo``: the whole product on the embedded simulator, no account needed.
+
+1. A guided run in the terminal: credit, services, an order placed and watched to completion.
+2. When the development environment has them (``uv run``): a real Home Assistant with the
+   integration configured and a dashboard, and the MCP server over HTTP with a bearer token,
+   all on 127.0.0.1 until Ctrl-C. Everything lives in a temporary folder removed at exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import json
+import os
+import secrets
+import signal
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from .client import HappyFollowerClient
+from .homeassistant_runner import HomeAssistantRunner
+from .models import OrderStatus
+from .simulator import Simulator
+
+DEMO_LINK = "https://www.instagram.com/happy.follower.demo"
+DEMO_USERNAME = "demo"
+DEMO_CREDIT = 250_000
+INTEGRATION = "happy_follower"
+# Followers at 2 a second: an order of 600 takes about five minutes, long enough to watch.
+DASHBOARD_ORDER = {"service_id": 20, "count": 600}
+# A real installation polls orders every few minutes; the demo asks more often so that
+# the dashboard moves while you watch.
+DEMO_REFRESH_SECONDS = 10.0
+BAR_WIDTH = 30
+
+
+def progress_bar(status: OrderStatus) -> str:
+    """One line such as ``[#######-------] 50.0%  50/100 delivered  in_progress``."""
+    filled = round(status.progress / 100 * BAR_WIDTH)
+    bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+    title = f" ({status.status_title})" if status.status_title else ""
+    return (
+        f"[{bar}] {status.progress:5.1f}%  {status.delivered}/{status.count} delivered  "
+        f"{status.status}{title}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccess:
+    """What a person (or the browser test) needs to use the running demo."""
+
+    home_assistant_url: str
+    username: str
+    password: str
+    mcp_url: str
+    mcp_token: str
+    simulator_url: str
+    api_key: str
+    config_entry_id: str
+
+
+def full_stack_available() -> bool:
+    """True in the development environment, where Home Assistant and the MCP SDK are installed."""
+    return all(importlib.util.find_spec(name) for name in ("homeassistant", "hass_frontend", "mcp"))
+
+
+async def guided_tour(sim: Simulator, api_key: str, out: TextIO, *, tick: float) -> None:
+    """Credit, services, one order placed and watched to completion, in the terminal."""
+    say = out.write
+    say(f"A simulated Happy Follower account is running at {sim.base_url}\n\n")
+    async with HappyFollowerClient(api_key, base_url=sim.base_url) as client:
+        say(f"1. Credit: {await client.get_credit():,}\n")
+        services = await client.get_services()
+        say("2. Active services:\n")
+        for service in services:
+            say(f"   {service.service_id:>4}  {service.name}\n")
+        service = services[0]
+        order_id = await client.place_order(
+            service_id=service.service_id, link=DEMO_LINK, count=100
+        )
+        say(f"3. Ordered 100 × '{service.name}' for {DEMO_LINK}: order {order_id}\n")
+        say("4. Watching it (the simulator's clock runs fast here):\n")
+        status = await client.get_order_status(order_id)
+        say(f"   {progress_bar(status)}\n")
+        while not status.is_final:
+            await asyncio.sleep(tick)
+            sim.advance(5)
+            status = await client.get_order_status(order_id)
+            say(f"   {progress_bar(status)}\n")
+            out.flush()
+        say(f"5. Done: cost {status.cost}, credit now {await client.get_credit():,}\n\n")
+    out.flush()
+
+
+async def run_demo(
+    out: TextIO,
+    *,
+    tick: float,
+    full: bool,
+    ha_port: int,
+    mcp_port: int,
+    ready_file: Path | None,
+) -> None:
+    """Run the demo until it ends (terminal only) or until Ctrl-C / SIGTERM (full stack)."""
+    async with Simulator() as sim:
+        api_key = sim.add_account(credit=DEMO_CREDIT)
+        await guided_tour(sim, api_key, out, tick=tick)
+        if not full:
+            out.write("Next: `happy-follower simulate` runs the simulator for your experiments.\n")
+            return
+        if not full_stack_available():
+            out.write(
+                "Home Assistant and the MCP server are not installed here, so the demo ends.\n"
+                "From a clone of the repository, `uv run happy-follower demo` starts them too.\n"
+            )
+            return
+        with tempfile.TemporaryDirectory(prefix="happy-follower-demo-") as scratch:
+            async with _full_stack(sim, api_key, Path(scratch), ha_port, mcp_port) as access:
+                _print_access(out, access)
+                if ready_file is not None:
+                    await asyncio.to_thread(_write_private, ready_file, json.dumps(asdict(access)))
+                await _wait_for_stop()
+                out.write("\nStopping Home Assistant, the MCP server and the simulator...\n")
+                out.flush()
+    out.write("Stopped; nothing was left behind.\n")
+
+
+@contextlib.asynccontextmanager
+async def _full_stack(
+    sim: Simulator, api_key: str, scratch: Path, ha_port: int, mcp_port: int
+) -> AsyncIterator[DemoAccess]:
+    from mcp_server.http import running_http_server  # noqa: PLC0415 - dev environment only
+    from mcp_server.settings import Settings  # noqa: PLC0415
+
+    password = secrets.token_urlsafe(12)
+    mcp_token = secrets.token_urlsafe(32)
+    home_assistant = HomeAssistantRunner(scratch / "config", ha_port)
+    home_assistant.write_config()
+    try:
+        await home_assistant.start()
+        await home_assistant.onboard(name="Demo", username=DEMO_USERNAME, password=password)
+        entry = await home_assistant.config_flow(
+            INTEGRATION,
+            [{"api_key": api_key, "environment": "live", "advanced": {"api_root": sim.base_url}}],
+        )
+        entry_id = str(entry["result"]["entry_id"])
+        await home_assistant.call_service(
+            INTEGRATION,
+            "place_order",
+            {"config_entry_id": entry_id, "link": DEMO_LINK, **DASHBOARD_ORDER},
+            response=True,
+        )
+        settings = Settings(
+            api_key=api_key,
+            simulate=True,
+            transport="http",
+            port=mcp_port,
+            http_token=mcp_token,
+            ledger=scratch / "mcp-ledger.jsonl",
+        )
+        async with running_http_server(settings, base_url=sim.base_url) as mcp_url:
+            dashboard = asyncio.create_task(_keep_dashboard(home_assistant))
+            try:
+                yield DemoAccess(
+                    home_assistant_url=home_assistant.url,
+                    username=DEMO_USERNAME,
+                    password=password,
+                    mcp_url=mcp_url,
+                    mcp_token=mcp_token,
+                    simulator_url=sim.base_url,
+                    api_key=api_key,
+                    config_entry_id=entry_id,
+                )
+            finally:
+                dashboard.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await dashboard
+    finally:
+        await home_assistant.stop()
+
+
+async def _keep_dashboard(home_assistant: HomeAssistantRunner) -> None:
+    """Keep the dashboard in step with the tracked orders, and refresh them often."""
+    shown: dict[str, Any] | None = None
+    while True:
+        entities = await home_assistant.websocket({"type": "config/entity_registry/list"})
+        ours = [entity for entity in entities if entity.get("platform") == INTEGRATION]
+        dashboard = dashboard_config(ours)
+        if dashboard != shown:
+            await home_assistant.websocket({"type": "lovelace/config/save", "config": dashboard})
+            shown = dashboard
+        entity_ids = [entity["entity_id"] for entity in ours]
+        if entity_ids:
+            await home_assistant.call_service(
+                "homeassistant", "update_entity", {"entity_id": entity_ids}
+            )
+        await asyncio.sleep(DEMO_REFRESH_SECONDS)
+
+
+def dashboard_config(entities: list[dict[str, Any]]) -> dict[str, Any]:
+    """A dashboard: the account (credit, active orders) and one card per tracked order."""
+    by_key: dict[str, list[str]] = {}
+    for entity in sorted(entities, key=lambda item: str(item["entity_id"])):
+        by_key.setdefault(str(entity.get("translation_key")), []).append(entity["entity_id"])
+    account = by_key.get("credit", []) + by_key.get("active_orders", [])
+    cards: list[dict[str, Any]] = [
+        {"type": "entities", "title": "Happy Follower", "entities": account},
+    ]
+    cards += [
+        {"type": "history-graph", "title": "Credit", "hours_to_show": 1, "entities": [credit]}
+        for credit in by_key.get("credit", [])
+    ]
+    for progress in by_key.get("order_progress", []):
+        cards.append(
+            {
+                "type": "gauge",
+                "entity": progress,
+                "min": 0,
+                "max": 100,
+                "needle": False,
+            }
+        )
+    if by_key.get("order_status"):
+        cards.append({"type": "entities", "title": "Orders", "entities": by_key["order_status"]})
+    return {
+        "title": "Happy Follower",
+        "views": [{"title": "Happy Follower", "path": "happy-follower", "cards": cards}],
+    }
+
+
+def _print_access(out: TextIO, access: DemoAccess) -> None:
+    out.write(
+        "The whole product is running on the simulator (Ctrl-C stops everything):\n\n"
+        f"  Home Assistant  {access.home_assistant_url}\n"
+        f"                  log in as {access.username} / {access.password}\n"
+        f"  MCP server      {access.mcp_url}\n"
+        f"                  bearer token {access.mcp_token}\n"
+        f"  Simulator       {access.simulator_url}  (API key {access.api_key})\n\n"
+        "What to try:\n"
+        "  - Open Home Assistant: the dashboard shows the credit, the active orders and\n"
+        "    the progress of an order placed by the integration.\n"
+        "  - Connect an AI assistant, e.g. Claude Code:\n"
+        f"      claude mcp add --transport http happy-follower {access.mcp_url} \\\n"
+        f'        --header "Authorization: Bearer {access.mcp_token}"\n'
+        "    and ask it for the credit, the services, or to place an order (it asks you first).\n"
+        "  - In Home Assistant, Developer tools > Actions: happy_follower.place_order,\n"
+        "    happy_follower.track_order, happy_follower.get_order_status...\n"
+    )
+    out.flush()
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read: it holds the demo's logins."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
+async def _wait_for_stop() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
