@@ -31,6 +31,7 @@ from .errors import (
     HappyFollowerSpendCapError,
 )
 from .guard import JsonlAuditLedger, SpendCaps, SpendGuard
+from .homeassistant_runner import HomeAssistantError
 from .validation import positive_int, validate_order
 
 API_KEY_ENV = "HAPPY_FOLLOWER_API_KEY"
@@ -303,6 +304,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except HappyFollowerError as err:
         print(f"error: {err}", file=sys.stderr)
         return _exit_code(err)
+    except (HomeAssistantError, OSError) as err:  # the demo's own processes and ports
+        print(f"error: {err}", file=sys.stderr)
+        return ExitCode.ERROR
     return ExitCode.OK
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from collections.abc import Mapping
 from enum import Enum
 from types import TracebackType
@@ -39,6 +40,9 @@ _ModelT = TypeVar("_ModelT", bound=BaseModel)
 
 DEFAULT_TIMEOUT = 20.0
 MAX_MESSAGE_LENGTH = 300
+_KEY_REFUSED = (
+    "Happy Follower refused the API key: copy it again from your account on happy-follower.com"
+)
 
 
 class _Kind(Enum):
@@ -103,6 +107,9 @@ class HappyFollowerClient:
         self._token: str | None = None
         self._refresh: str | None = None
         self._token_lock = asyncio.Lock()
+        # Counts refused authentications, so that calls which waited on one that failed
+        # share its error instead of each sending the refused key again.
+        self._auth_refusals = 0
 
     def __repr__(self) -> str:
         return f"HappyFollowerClient(base_url={self.base_url!r}, sandbox={self.sandbox})"
@@ -159,13 +166,16 @@ class HappyFollowerClient:
         body = {"serviceId": str(order.service_id), "link": order.link, "count": str(order.count)}
         payload = await self._call("POST", protocol.PATH_ORDER, data=body, kind=_Kind.ORDER)
         try:
-            return _WholeNumber.model_validate({"value": payload.get("orderId")}).value
+            order_id = _WholeNumber.model_validate({"value": payload.get("orderId")}).value
         except ValidationError:
+            order_id = 0
+        if order_id <= 0:
             raise HappyFollowerOrderOutcomeUnknownError(
                 "Happy Follower accepted the order but its answer carried no order id. "
                 "The order was probably placed: check your credit and the orders list "
                 "on happy-follower.com before ordering again."
-            ) from None
+            )
+        return order_id
 
     async def get_order_status(self, order_id: int) -> OrderStatus:
         """Read an order's status (``GET /status/{id}/``)."""
@@ -219,18 +229,27 @@ class HappyFollowerClient:
 
     async def _current_token(self) -> str:
         if self._token is None:
+            refusals = self._auth_refusals
             async with self._token_lock:
                 if self._token is None:
+                    self._raise_if_refused_since(refusals)
                     await self._authenticate_locked()
         assert self._token is not None
         return self._token
 
     async def _renew_token(self, *, stale: str) -> None:
         """Refresh once however many calls saw the same stale token; re-auth if that fails."""
+        refusals = self._auth_refusals
         async with self._token_lock:
+            self._raise_if_refused_since(refusals)
             if self._token != stale:
                 return  # another call renewed it while we waited
             await self._refresh_or_authenticate_locked()
+
+    def _raise_if_refused_since(self, refusals: int) -> None:
+        """Fail like the authentication that failed while this call waited for the lock."""
+        if self._auth_refusals != refusals:
+            raise HappyFollowerAuthenticationError(_KEY_REFUSED)
 
     async def _refresh_or_authenticate_locked(self) -> None:
         if self._refresh is not None:
@@ -249,10 +268,10 @@ class HappyFollowerClient:
             )
         except (_TokenRefusedError, HappyFollowerApiError) as err:
             self._token = self._refresh = None
-            raise HappyFollowerAuthenticationError(
-                "Happy Follower refused the API key: copy it again from your account "
-                "on happy-follower.com"
-            ) from (None if isinstance(err, _TokenRefusedError) else err)
+            self._auth_refusals += 1
+            raise HappyFollowerAuthenticationError(_KEY_REFUSED) from (
+                None if isinstance(err, _TokenRefusedError) else err
+            )
         token, refresh = payload.get("token"), payload.get("refreshToken")
         if not isinstance(token, str) or not token:
             raise self._shape_error(protocol.PATH_AUTH, "no token in the answer")
@@ -326,7 +345,7 @@ class HappyFollowerClient:
                 status = response.status
                 retry_after = response.headers.get("Retry-After")
                 body = await response.read()
-        except aiohttp.ClientConnectorError:
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError):
             # Nothing reached the service, whatever the request was.
             raise _TransientError(
                 f"Could not connect to Happy Follower at {URL(url).host}: "
@@ -359,7 +378,7 @@ class HappyFollowerClient:
         """Map one HTTP answer to its payload or to the right exception."""
         try:
             payload: Any = json.loads(body.decode("utf-8-sig"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             payload = None
         if status == protocol.RATE_LIMITED_STATUS:
             seconds = _seconds(retry_after)
@@ -367,17 +386,22 @@ class HappyFollowerClient:
             raise HappyFollowerRateLimitError(
                 f"Happy Follower is limiting requests: try again {hint}", retry_after=seconds
             )
-        if status in protocol.TOKEN_REFUSED_STATUSES:
+        if status == protocol.HTTP_STATUS_UNAUTHORIZED or (
+            status in protocol.TOKEN_REFUSED_STATUSES and isinstance(payload, dict)
+        ):
+            # A 403 page from a proxy or CDN (not JSON) says nothing about our token.
             raise _TokenRefusedError
         if not isinstance(payload, dict):
+            # An order answered with anything but a 4xx refusal may have been placed.
+            if kind is _Kind.ORDER and not 400 <= status < 500:
+                what = "a server error" if status >= 500 else "an answer it could not read"
+                raise HappyFollowerOrderOutcomeUnknownError(
+                    f"The order was sent but Happy Follower answered with {what} "
+                    f"(HTTP {status}), so it may or may not have been placed. It was NOT "
+                    "sent again. Check your credit and your orders on happy-follower.com "
+                    "before ordering again."
+                )
             if status >= 500:
-                if kind is _Kind.ORDER:
-                    raise HappyFollowerOrderOutcomeUnknownError(
-                        f"The order was sent but Happy Follower answered with a server error "
-                        f"(HTTP {status}), so it may or may not have been placed. It was NOT "
-                        "sent again. Check your credit and your orders on happy-follower.com "
-                        "before ordering again."
-                    )
                 raise _TransientError(
                     f"Happy Follower is unavailable (HTTP {status}, {path}); try again later"
                 )
@@ -443,4 +467,4 @@ def _seconds(value: str | None) -> float | None:
         seconds = float(value.strip())
     except ValueError:
         return None
-    return seconds if seconds >= 0 else None
+    return seconds if 0 <= seconds < math.inf else None

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .client import HappyFollowerClient
-from .homeassistant_runner import HomeAssistantRunner
+from .homeassistant_runner import HomeAssistantRunner, check_port_free
 from .models import OrderStatus
 from .simulator import Simulator
 
@@ -118,12 +118,13 @@ async def run_demo(
                 "From a clone of the repository, `uv run happy-follower demo` starts them too.\n"
             )
             return
+        stop = _stop_on_signals()
         with tempfile.TemporaryDirectory(prefix="happy-follower-demo-") as scratch:
             async with _full_stack(sim, api_key, Path(scratch), ha_port, mcp_port) as access:
                 _print_access(out, access)
                 if ready_file is not None:
                     await asyncio.to_thread(_write_private, ready_file, json.dumps(asdict(access)))
-                await _wait_for_stop()
+                await stop.wait()
                 out.write("\nStopping Home Assistant, the MCP server and the simulator...\n")
                 out.flush()
     out.write("Stopped; nothing was left behind.\n")
@@ -136,6 +137,7 @@ async def _full_stack(
     from mcp_server.http import running_http_server  # noqa: PLC0415 - dev environment only
     from mcp_server.settings import Settings  # noqa: PLC0415
 
+    check_port_free(mcp_port, "MCP server", "--mcp-port")
     password = secrets.token_urlsafe(12)
     mcp_token = secrets.token_urlsafe(32)
     home_assistant = HomeAssistantRunner(scratch / "config", ha_port)
@@ -260,13 +262,11 @@ def _write_private(path: Path, text: str) -> None:
         file.write(text)
 
 
-async def _wait_for_stop() -> None:
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by Ctrl-C or SIGTERM. The handlers stay for the rest of the run, so a
+    second Ctrl-C during the clean-up cannot kill the demo half-way and leave processes."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
+    return stop

@@ -58,3 +58,11 @@ class HappyFollowerOrderOutcomeUnknownError(HappyFollowerError):
 
     It is never retried automatically, since a retry could place it twice.
     """
+
+
+class HappyFollowerSpendCapError(HappyFollowerError):
+    """The order was refused by a spending cap the operator configured; nothing was sent."""
+
+    def __init__(self, message: str, *, cap: str) -> None:
+        super().__init__(message)
+        self.cap = cap

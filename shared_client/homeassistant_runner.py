@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import itertools
 import json
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 INTEGRATION_DIR = REPO_ROOT / "custom_components" / "happy_follower"
 START_TIMEOUT = 180.0
 STOP_TIMEOUT = 30.0
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 CONFIGURATION_YAML = """\
 homeassistant:
@@ -92,6 +95,7 @@ class HomeAssistantRunner:
 
     async def start(self) -> None:
         """Start Home Assistant and wait until its HTTP API answers."""
+        check_port_free(self.port, "Home Assistant", "--ha-port")
         log = (self.config_dir / "demo-home-assistant.out").open("wb")
         self._process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -104,6 +108,7 @@ class HomeAssistantRunner:
             stderr=asyncio.subprocess.STDOUT,
             stdin=asyncio.subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches the demo, which stops HA in order
+            preexec_fn=_die_with_parent,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         log.close()
@@ -222,3 +227,21 @@ class HomeAssistantRunner:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await process.wait()
+
+
+def check_port_free(port: int, what: str, flag: str) -> None:
+    """Refuse to start beside another server, which would answer in our place."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise HomeAssistantError(
+                f"port {port} is already in use (another {what} or demo?): "
+                f"stop it or choose another port with {flag}"
+            ) from None
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, get SIGTERM if the demo dies without stopping us."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -19,17 +19,20 @@ def _to_number(value: object) -> int | float:
     """Turn an int, float or numeric string into an int when whole, else a float."""
     if isinstance(value, bool):
         raise ValueError("a boolean is not a number")
+    if isinstance(value, int):
+        return value  # exact, however large (float() would overflow)
     if isinstance(value, str):
         text = to_ascii_digits(value.strip()).replace(",", "")
-        number = float(text)
-    elif isinstance(value, int | float):
-        number = float(value)
+        try:
+            return int(text)  # exact for whole numbers beyond a float's precision
+        except ValueError:
+            number = float(text)
+    elif isinstance(value, float):
+        number = value
     else:
         raise ValueError("not a number")
     if not math.isfinite(number):
         raise ValueError("not a finite number")
-    if isinstance(value, int):
-        return value
     return int(number) if number.is_integer() else number
 
 

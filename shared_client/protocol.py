@@ -44,8 +44,9 @@ HTTP_STATUS_UNAUTHORIZED: Final = 401
 # ASSUMPTION: POST bodies are form-encoded (``application/x-www-form-urlencoded``),
 # as PHP panels read them. The simulator accepts JSON bodies as well.
 
-# ASSUMPTION: a refused or expired token is answered with HTTP 401 (403 is treated
-# the same). On ``/auth`` that status means the API key itself is refused.
+# ASSUMPTION: a refused or expired token is answered with HTTP 401 (403 with a JSON
+# body is treated the same; a 403 HTML page from a proxy is not about our token).
+# On ``/auth`` that status means the API key itself is refused.
 TOKEN_REFUSED_STATUSES: Final = frozenset({401, 403})
 
 # ASSUMPTION: rate limiting is HTTP 429, with ``Retry-After`` in seconds when known.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,8 +12,6 @@ import custom_components  # noqa: F401
 from shared_client import HappyFollowerClient
 from shared_client.simulator import Simulator
 
-HAS_PYTEST_SOCKET = importlib.util.find_spec("pytest_socket") is not None
-
 
 @pytest.fixture(autouse=True)
 def _loopback_sockets(request: pytest.FixtureRequest) -> None:
@@ -22,7 +19,7 @@ def _loopback_sockets(request: pytest.FixtureRequest) -> None:
 
     Its host allow-list (127.0.0.1 only) stays in force.
     """
-    if HAS_PYTEST_SOCKET:
+    if request.config.pluginmanager.hasplugin("socket"):
         request.getfixturevalue("socket_enabled")
 
 
