@@ -30,6 +30,7 @@ DEMO_LINK = "https://www.instagram.com/happy.follower.demo"
 DEMO_USERNAME = "demo"
 DEMO_CREDIT = 250_000
 INTEGRATION = "happy_follower"
+DASHBOARD_PATH = "happy-follower"
 # Followers at 2 a second: an order of 600 takes about five minutes, long enough to watch.
 DASHBOARD_ORDER = {"service_id": 20, "count": 600}
 # A real installation polls orders every few minutes; the demo asks more often so that
@@ -54,6 +55,7 @@ class DemoAccess:
     """What a person (or the browser test) needs to use the running demo."""
 
     home_assistant_url: str
+    dashboard_url: str
     username: str
     password: str
     mcp_url: str
@@ -164,11 +166,23 @@ async def _full_stack(
             http_token=mcp_token,
             ledger=scratch / "mcp-ledger.jsonl",
         )
+        await home_assistant.websocket(
+            {
+                "type": "lovelace/dashboards/create",
+                "url_path": DASHBOARD_PATH,
+                "title": "Happy Follower",
+                "icon": "mdi:instagram",
+                "show_in_sidebar": True,
+                "require_admin": False,
+                "mode": "storage",
+            }
+        )
         async with running_http_server(settings, base_url=sim.base_url) as mcp_url:
             dashboard = asyncio.create_task(_keep_dashboard(home_assistant))
             try:
                 yield DemoAccess(
                     home_assistant_url=home_assistant.url,
+                    dashboard_url=f"{home_assistant.url}/{DASHBOARD_PATH}/0",
                     username=DEMO_USERNAME,
                     password=password,
                     mcp_url=mcp_url,
@@ -193,7 +207,9 @@ async def _keep_dashboard(home_assistant: HomeAssistantRunner) -> None:
         ours = [entity for entity in entities if entity.get("platform") == INTEGRATION]
         dashboard = dashboard_config(ours)
         if dashboard != shown:
-            await home_assistant.websocket({"type": "lovelace/config/save", "config": dashboard})
+            await home_assistant.websocket(
+                {"type": "lovelace/config/save", "url_path": DASHBOARD_PATH, "config": dashboard}
+            )
             shown = dashboard
         entity_ids = [entity["entity_id"] for entity in ours]
         if entity_ids:
@@ -237,7 +253,7 @@ def dashboard_config(entities: list[dict[str, Any]]) -> dict[str, Any]:
 def _print_access(out: TextIO, access: DemoAccess) -> None:
     out.write(
         "The whole product is running on the simulator (Ctrl-C stops everything):\n\n"
-        f"  Home Assistant  {access.home_assistant_url}\n"
+        f"  Home Assistant  {access.dashboard_url}\n"
         f"                  log in as {access.username} / {access.password}\n"
         f"  MCP server      {access.mcp_url}\n"
         f"                  bearer token {access.mcp_token}\n"

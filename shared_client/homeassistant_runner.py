@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,6 @@ homeassistant:
   unit_system: metric
   currency: IRR
   internal_url: "{url}"
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
 frontend:
 config:
 history:
@@ -70,7 +68,7 @@ class HomeAssistantRunner:
         """Write configuration.yaml and link the integration into custom_components."""
         self.config_dir.mkdir(parents=True, exist_ok=True)
         (self.config_dir / "configuration.yaml").write_text(
-            CONFIGURATION_YAML.format(url=self.url, port=self.port), encoding="utf-8"
+            CONFIGURATION_YAML.format(url=self.url), encoding="utf-8"
         )
         custom = self.config_dir / "custom_components"
         custom.mkdir(exist_ok=True)
@@ -81,16 +79,23 @@ class HomeAssistantRunner:
         # (weather, radio, translation): mark it done, with the location set above.
         storage = self.config_dir / ".storage"
         storage.mkdir(exist_ok=True)
-        (storage / "onboarding").write_text(
-            json.dumps(
-                {
-                    "version": 4,
-                    "minor_version": 1,
-                    "key": "onboarding",
-                    "data": {"done": ["core_config"]},
-                }
-            ),
-            encoding="utf-8",
+        _write_store(storage, "onboarding", 4, 1, {"done": ["core_config"]})
+        # HTTP settings live in storage since Home Assistant 2026.10; in YAML they would
+        # be "migrated" with a dialog asking the user to confirm the new port.
+        http = {
+            "server_host": ["127.0.0.1"],
+            "server_port": self.port,
+            "cors_allowed_origins": ["https://cast.home-assistant.io"],
+            "login_attempts_threshold": -1,
+            "ip_ban_enabled": True,
+            "ssl_profile": "modern",
+            "use_x_frame_options": True,
+            "created_at": datetime.now(UTC).isoformat(),
+            "error": None,
+            "error_message": None,
+        }
+        _write_store(
+            storage, "http", 2, 2, {"stable": http, "pending": None, "yaml_migration_done": True}
         )
 
     async def start(self) -> None:
@@ -229,9 +234,17 @@ class HomeAssistantRunner:
             await process.wait()
 
 
+def _write_store(folder: Path, key: str, version: int, minor: int, data: object) -> None:
+    """Write one file of Home Assistant's .storage, in its own format."""
+    document = {"version": version, "minor_version": minor, "key": key, "data": data}
+    (folder / key).write_text(json.dumps(document), encoding="utf-8")
+
+
 def check_port_free(port: int, what: str, flag: str) -> None:
     """Refuse to start beside another server, which would answer in our place."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As servers do: connections of a stopped server (TIME_WAIT) must not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
