@@ -63,6 +63,7 @@ class DemoAccess:
     simulator_url: str
     api_key: str
     config_entry_id: str
+    workspace: str  # the temporary folder, removed when the demo stops
 
 
 def full_stack_available() -> bool:
@@ -190,6 +191,7 @@ async def _full_stack(
                     simulator_url=sim.base_url,
                     api_key=api_key,
                     config_entry_id=entry_id,
+                    workspace=str(scratch),
                 )
             finally:
                 dashboard.cancel()

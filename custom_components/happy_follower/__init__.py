@@ -1,0 +1,90 @@
+"""The Happy Follower integration: credit, orders and spend-safe actions."""
+
+from __future__ import annotations
+
+from homeassistant.const import CONF_API_KEY, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.typing import ConfigType
+
+from shared_client import HappyFollowerClient
+from shared_client.guard import SpendCaps, SpendGuard
+
+from .const import (
+    CONF_ADVANCED,
+    CONF_API_ROOT,
+    CONF_ENVIRONMENT,
+    CONF_MAX_COUNT_PER_ORDER,
+    CONF_MAX_ORDERS_PER_DAY,
+    DEFAULT_MAX_COUNT_PER_ORDER,
+    DEFAULT_MAX_ORDERS_PER_DAY,
+    DOMAIN,
+    ENVIRONMENT_SANDBOX,
+    SOURCE,
+)
+from .coordinator import (
+    CreditCoordinator,
+    HappyFollowerConfigEntry,
+    HappyFollowerData,
+    OrdersCoordinator,
+    low_credit_issue_id,
+)
+from .services import async_setup_services
+from .store import HappyFollowerStore
+
+PLATFORMS: list[Platform] = [Platform.SENSOR]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions, once for every entry."""
+    async_setup_services(hass)
+    return True
+
+
+def create_client(hass: HomeAssistant, data: dict[str, object]) -> HappyFollowerClient:
+    """A client for config entry data, on Home Assistant's shared HTTP session."""
+    advanced = data.get(CONF_ADVANCED)
+    api_root = advanced.get(CONF_API_ROOT) if isinstance(advanced, dict) else None
+    return HappyFollowerClient(
+        str(data[CONF_API_KEY]),
+        session=async_get_clientsession(hass),
+        sandbox=data.get(CONF_ENVIRONMENT) == ENVIRONMENT_SANDBOX,
+        base_url=str(api_root) if api_root else None,
+    )
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: HappyFollowerConfigEntry) -> bool:
+    """Set up one Happy Follower account."""
+    client = create_client(hass, dict(entry.data))
+    store = HappyFollowerStore(hass, entry.entry_id)
+    credit = CreditCoordinator(hass, entry, client)
+    orders = OrdersCoordinator(hass, entry, client, store)
+    # Either raises ConfigEntryAuthFailed (reauth) or ConfigEntryNotReady (retry).
+    await credit.async_config_entry_first_refresh()
+    await orders.async_config_entry_first_refresh()
+    caps = SpendCaps(
+        max_count_per_order=entry.options.get(
+            CONF_MAX_COUNT_PER_ORDER, DEFAULT_MAX_COUNT_PER_ORDER
+        ),
+        max_orders_per_day=entry.options.get(CONF_MAX_ORDERS_PER_DAY, DEFAULT_MAX_ORDERS_PER_DAY),
+    )
+    guard = SpendGuard(caps, source=SOURCE, history=store.audit, record=store.async_add_audit)
+    entry.runtime_data = HappyFollowerData(client, credit, orders, guard, store)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: HappyFollowerConfigEntry) -> bool:
+    """Unload a config entry; tracked orders stay in storage for the next start."""
+    # Write pending status changes now: the next setup reads them back.
+    await entry.runtime_data.store.async_save()
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: HappyFollowerConfigEntry) -> None:
+    """Forget the entry's tracked orders, audit trail and repair issue."""
+    await HappyFollowerStore(hass, entry.entry_id).async_remove()
+    ir.async_delete_issue(hass, DOMAIN, low_credit_issue_id(entry.entry_id))

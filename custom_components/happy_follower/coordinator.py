@@ -1,0 +1,323 @@
+"""Coordinators of the Happy Follower integration: the credit and the tracked orders."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import override
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from shared_client import HappyFollowerClient
+from shared_client.errors import (
+    HappyFollowerApiError,
+    HappyFollowerAuthenticationError,
+    HappyFollowerError,
+    HappyFollowerRateLimitError,
+)
+from shared_client.guard import SpendGuard
+from shared_client.models import OrderStatus
+
+from .const import (
+    CONF_CREDIT_UNIT,
+    CONF_FINAL_RETENTION_HOURS,
+    CONF_LOW_CREDIT_THRESHOLD,
+    CREDIT_UPDATE_INTERVAL,
+    DEFAULT_CREDIT_UNIT,
+    DEFAULT_FINAL_RETENTION_HOURS,
+    DEFAULT_LOW_CREDIT_THRESHOLD,
+    DOMAIN,
+    EVENT_CREDIT_LOW,
+    EVENT_ORDER_FINISHED,
+    EVENT_ORDER_STATUS_CHANGED,
+    ISSUE_LOW_CREDIT,
+    LOGGER,
+    ORDERS_UPDATE_INTERVAL,
+    SIGNUP_URL,
+    STATUS_CONCURRENCY,
+)
+from .errors import translation_for
+from .store import HappyFollowerStore, TrackedOrder
+
+
+@dataclass(slots=True)
+class HappyFollowerData:
+    """What a loaded config entry holds."""
+
+    client: HappyFollowerClient
+    credit: CreditCoordinator
+    orders: OrdersCoordinator
+    guard: SpendGuard
+    store: HappyFollowerStore
+
+
+type HappyFollowerConfigEntry = ConfigEntry[HappyFollowerData]
+
+
+def update_failed(err: HappyFollowerError) -> Exception:
+    """The exception a coordinator raises for ``err``: reauth, or a translated failure."""
+    key, placeholders = translation_for(err)
+    if isinstance(err, HappyFollowerAuthenticationError):
+        return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key=key)
+    retry_after = err.retry_after if isinstance(err, HappyFollowerRateLimitError) else None
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders,
+        retry_after=retry_after,
+    )
+
+
+def low_credit_issue_id(entry_id: str) -> str:
+    return f"{ISSUE_LOW_CREDIT}_{entry_id}"
+
+
+class CreditCoordinator(DataUpdateCoordinator[int | float]):
+    """Polls the account's credit and warns when it falls below the threshold."""
+
+    config_entry: HappyFollowerConfigEntry
+
+    def __init__(
+        self, hass: HomeAssistant, entry: HappyFollowerConfigEntry, client: HappyFollowerClient
+    ) -> None:
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} credit",
+            update_interval=CREDIT_UPDATE_INTERVAL,
+        )
+        self.client = client
+
+    @override
+    async def _async_update_data(self) -> int | float:
+        try:
+            credit = await self.client.get_credit()
+        except HappyFollowerError as err:
+            raise update_failed(err) from err
+        self._check_low_credit(credit)
+        return credit
+
+    def _check_low_credit(self, credit: float) -> None:
+        """Raise a repair issue (and fire an event once) while credit is below the threshold.
+
+        Whether the credit was already low is read from the issue registry, which
+        survives restarts, so the event fires once per crossing, not once per start.
+        """
+        entry = self.config_entry
+        threshold = entry.options.get(CONF_LOW_CREDIT_THRESHOLD, DEFAULT_LOW_CREDIT_THRESHOLD)
+        issue_id = low_credit_issue_id(entry.entry_id)
+        was_low = ir.async_get(self.hass).async_get_issue(DOMAIN, issue_id) is not None
+        if not threshold or credit >= threshold:
+            if was_low:
+                ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        unit = entry.options.get(CONF_CREDIT_UNIT, DEFAULT_CREDIT_UNIT)
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            is_persistent=False,
+            learn_more_url=SIGNUP_URL,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_LOW_CREDIT,
+            translation_placeholders={
+                "title": entry.title,
+                "credit": f"{credit:g}",
+                "threshold": f"{threshold:g}",
+                "unit": unit,
+            },
+        )
+        if not was_low:
+            self.hass.bus.async_fire(
+                EVENT_CREDIT_LOW,
+                {
+                    "config_entry_id": entry.entry_id,
+                    "credit": credit,
+                    "threshold": threshold,
+                    "unit": unit,
+                },
+            )
+
+
+class OrdersCoordinator(DataUpdateCoordinator[dict[int, TrackedOrder]]):
+    """Polls the status of tracked orders that are not final yet.
+
+    Final orders cost no request: they are kept (for the entities) until they have
+    been final for the configured time, then untracked.
+    """
+
+    config_entry: HappyFollowerConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: HappyFollowerConfigEntry,
+        client: HappyFollowerClient,
+        store: HappyFollowerStore,
+    ) -> None:
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} orders",
+            update_interval=ORDERS_UPDATE_INTERVAL,
+        )
+        self.client = client
+        self.store = store
+        self._refused: set[int] = set()  # orders whose refusal was already logged
+
+    @property
+    def retention(self) -> timedelta:
+        hours = self.config_entry.options.get(
+            CONF_FINAL_RETENTION_HOURS, DEFAULT_FINAL_RETENTION_HOURS
+        )
+        return timedelta(hours=hours)
+
+    @override
+    async def _async_setup(self) -> None:
+        await self.store.async_load()
+
+    @override
+    async def _async_update_data(self) -> dict[int, TrackedOrder]:
+        now = dt_util.utcnow()
+        if self._drop_expired(now):
+            await self.store.async_save()
+        active = [order for order in self.store.orders.values() if not order.is_final]
+        statuses, failure = await self._fetch(active)
+        for order_id, status in statuses.items():
+            # An order may have been untracked while its status was being read.
+            if (order := self.store.orders.get(order_id)) is not None:
+                self._apply(order, status, now)
+        if statuses:
+            self.store.async_schedule_save()
+        if failure is not None:
+            raise update_failed(failure) from failure
+        return self.store.orders
+
+    async def _fetch(
+        self, orders: list[TrackedOrder]
+    ) -> tuple[dict[int, OrderStatus], HappyFollowerError | None]:
+        """Read the orders' statuses, a few at a time; stop at the first general failure."""
+        semaphore = asyncio.Semaphore(STATUS_CONCURRENCY)
+        statuses: dict[int, OrderStatus] = {}
+        failure: HappyFollowerError | None = None
+
+        async def read(order_id: int) -> None:
+            nonlocal failure
+            async with semaphore:
+                if failure is not None:
+                    return  # the service is failing: do not keep asking
+                try:
+                    statuses[order_id] = await self.client.get_order_status(order_id)
+                except HappyFollowerApiError as err:
+                    # The service refused this one order (an unknown id, say): the
+                    # others still update, and it keeps its last known status.
+                    if order_id not in self._refused:
+                        self._refused.add(order_id)
+                        LOGGER.warning(
+                            "Happy Follower refused the status of order %s: %s",
+                            order_id,
+                            err.service_message,
+                        )
+                except HappyFollowerError as err:
+                    failure = failure or err
+                else:
+                    self._refused.discard(order_id)
+
+        await asyncio.gather(*(read(order.order_id) for order in orders))
+        return statuses, failure
+
+    def _apply(self, order: TrackedOrder, status: OrderStatus, now: datetime) -> None:
+        """Store a status just read; fire the events of a change."""
+        old = order.status
+        order.status = status
+        base = {"config_entry_id": self.config_entry.entry_id, "order_id": order.order_id}
+        if old is None or old.status != status.status:
+            self.hass.bus.async_fire(
+                EVENT_ORDER_STATUS_CHANGED,
+                {
+                    **base,
+                    "old_status": None if old is None else old.status,
+                    "new_status": status.status,
+                    "status_title": status.status_title,
+                    "progress": status.progress,
+                },
+            )
+        if status.is_final and order.final_since is None:
+            order.final_since = now
+            self.hass.bus.async_fire(
+                EVENT_ORDER_FINISHED,
+                {
+                    **base,
+                    "status": status.status,
+                    "status_title": status.status_title,
+                    "progress": status.progress,
+                    "count": status.count,
+                    "delivered": status.delivered,
+                    "remain": status.remain,
+                    "cost": status.cost,
+                    "link": status.link,
+                },
+            )
+
+    def _drop_expired(self, now: datetime) -> bool:
+        """Untrack orders final for longer than the retention; True if any was."""
+        expired = [
+            order.order_id
+            for order in self.store.orders.values()
+            if order.final_since is not None and now - order.final_since >= self.retention
+        ]
+        for order_id in expired:
+            del self.store.orders[order_id]
+        return bool(expired)
+
+    async def async_track(self, order_id: int, *, placed: bool) -> TrackedOrder:
+        """Start following an order; its entities appear at once.
+
+        ``placed``: the integration just placed it, so it is saved before anything
+        else can fail; an order placed elsewhere must first answer a status read.
+        """
+        now = dt_util.utcnow()
+        if (order := self.store.orders.get(order_id)) is not None:
+            return order
+        status: OrderStatus | None = None
+        if not placed:
+            status = await self.client.get_order_status(order_id)
+        order = TrackedOrder(order_id=order_id, added_at=now)
+        self.store.orders[order_id] = order
+        await self.store.async_save()
+        if placed:
+            try:
+                status = await self.client.get_order_status(order_id)
+            except HappyFollowerError as err:
+                LOGGER.debug("Status of new order %s not read yet: %s", order_id, err)
+        if status is not None:
+            self._apply(order, status, now)
+            self.store.async_schedule_save()
+        self.async_update_listeners()
+        return order
+
+    async def async_untrack(self, order_id: int) -> bool:
+        """Stop following an order; its entities are removed. False if it was not tracked."""
+        if self.store.orders.pop(order_id, None) is None:
+            return False
+        await self.store.async_save()
+        self.async_update_listeners()
+        return True
+
+    async def async_refresh_order(self, order_id: int) -> OrderStatus:
+        """Read one order's status now; a tracked order's entities update with it."""
+        status = await self.client.get_order_status(order_id)
+        if (order := self.store.orders.get(order_id)) is not None:
+            self._apply(order, status, dt_util.utcnow())
+            self.store.async_schedule_save()
+            self.async_update_listeners()
+        return status

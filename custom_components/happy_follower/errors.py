@@ -1,0 +1,65 @@
+"""Map the client's errors to translated Home Assistant errors, in one place."""
+
+from __future__ import annotations
+
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+
+from shared_client.errors import (
+    HappyFollowerApiError,
+    HappyFollowerAuthenticationError,
+    HappyFollowerError,
+    HappyFollowerInputError,
+    HappyFollowerNotEnoughCreditError,
+    HappyFollowerOrderOutcomeUnknownError,
+    HappyFollowerRateLimitError,
+    HappyFollowerResponseError,
+    HappyFollowerSandboxUnsupportedError,
+    HappyFollowerSpendCapError,
+)
+
+from .const import DOMAIN
+
+# Errors the user fixes by changing what they asked for, not by waiting.
+_USER_ERRORS = (
+    HappyFollowerInputError,
+    HappyFollowerSandboxUnsupportedError,
+    HappyFollowerSpendCapError,
+)
+
+
+def translation_for(err: HappyFollowerError) -> tuple[str, dict[str, str]]:
+    """Return the translation key and placeholders that explain ``err``."""
+    if isinstance(err, HappyFollowerAuthenticationError):
+        return "auth_failed", {}
+    if isinstance(err, HappyFollowerRateLimitError):
+        wait = f"{err.retry_after:g}" if err.retry_after is not None else "60"
+        return "rate_limited", {"retry_after": wait}
+    if isinstance(err, HappyFollowerOrderOutcomeUnknownError):
+        return "order_outcome_unknown", {}
+    if isinstance(err, HappyFollowerNotEnoughCreditError):
+        return "not_enough_credit", {}
+    if isinstance(err, HappyFollowerApiError):
+        # The service's own message (often Persian); the client already removed secrets.
+        return "api_error", {"message": err.service_message}
+    if isinstance(err, HappyFollowerResponseError):
+        return "invalid_response", {}
+    if isinstance(err, HappyFollowerSandboxUnsupportedError):
+        return "sandbox_unsupported", {}
+    if isinstance(err, HappyFollowerSpendCapError):
+        return f"cap_{err.cap}", {}
+    if isinstance(err, HappyFollowerInputError):
+        return "invalid_input", {}
+    return "cannot_connect", {}
+
+
+def to_ha_error(
+    err: HappyFollowerError, placeholders: dict[str, str] | None = None
+) -> HomeAssistantError:
+    """Return the translated Home Assistant error an action raises for ``err``."""
+    key, values = translation_for(err)
+    error_type = ServiceValidationError if isinstance(err, _USER_ERRORS) else HomeAssistantError
+    return error_type(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders={**values, **(placeholders or {})},
+    )

@@ -1,0 +1,234 @@
+"""Actions of the Happy Follower integration, registered once in ``async_setup``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+
+from shared_client.errors import (
+    HappyFollowerAuthenticationError,
+    HappyFollowerError,
+    HappyFollowerInputError,
+    HappyFollowerOrderOutcomeUnknownError,
+)
+from shared_client.validation import instagram_link, positive_int
+
+from .const import (
+    ATTR_CONFIG_ENTRY_ID,
+    ATTR_COUNT,
+    ATTR_LINK,
+    ATTR_ORDER_ID,
+    ATTR_SERVICE_ID,
+    DOMAIN,
+    LOGGER,
+)
+from .coordinator import HappyFollowerConfigEntry
+from .errors import to_ha_error
+
+# Home Assistant (2026.9+) runs voluptuous as its successor probatio; type-check
+# against what runs. Older versions run voluptuous itself, with the same API.
+if TYPE_CHECKING:
+    import probatio as vol
+else:
+    import voluptuous as vol
+
+SERVICE_PLACE_ORDER = "place_order"
+SERVICE_CANCEL_ORDER = "cancel_order"
+SERVICE_RECHECK_ORDER = "recheck_order"
+SERVICE_GET_ORDER_STATUS = "get_order_status"
+SERVICE_LIST_SERVICES = "list_services"
+SERVICE_TRACK_ORDER = "track_order"
+SERVICE_UNTRACK_ORDER = "untrack_order"
+
+# Numbers may arrive as text (Persian digits included): the shared validators decide,
+# so that every refusal is a translated error rather than a bare schema message.
+_NUMBER = vol.Any(int, float, str)
+ENTRY_SCHEMA = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
+ORDER_SCHEMA = ENTRY_SCHEMA.extend({vol.Required(ATTR_ORDER_ID): _NUMBER})
+PLACE_ORDER_SCHEMA = ENTRY_SCHEMA.extend(
+    {
+        vol.Required(ATTR_SERVICE_ID): _NUMBER,
+        vol.Required(ATTR_LINK): cv.string,
+        vol.Required(ATTR_COUNT): _NUMBER,
+    }
+)
+
+type _Handler = Callable[[HappyFollowerConfigEntry, ServiceCall], Awaitable[ServiceResponse]]
+
+
+def _loaded_entry(hass: HomeAssistant, call: ServiceCall) -> HappyFollowerConfigEntry:
+    entry_id: str = call.data[ATTR_CONFIG_ENTRY_ID]
+    entry: HappyFollowerConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_found",
+            translation_placeholders={"entry_id": entry_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"title": entry.title},
+        )
+    return entry
+
+
+def _whole_number(call: ServiceCall, field: str) -> int:
+    try:
+        return positive_int(call.data[field], field)
+    except HappyFollowerInputError:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_number",
+            translation_placeholders={"field": field},
+        ) from None
+
+
+async def _place_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
+    data = entry.runtime_data
+    service_id = _whole_number(call, ATTR_SERVICE_ID)
+    count = _whole_number(call, ATTR_COUNT)
+    try:
+        link = instagram_link(call.data[ATTR_LINK])
+    except HappyFollowerInputError:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="invalid_link"
+        ) from None
+    caps = data.guard.caps
+    try:
+        placed = await data.guard.place_order(
+            data.client, service_id=service_id, link=link, count=count
+        )
+    except HappyFollowerOrderOutcomeUnknownError as err:
+        # Never retried: a retry could buy the same thing twice.
+        LOGGER.warning("An order's outcome is unknown; it was not sent again: %s", err)
+        raise to_ha_error(err) from err
+    except HappyFollowerError as err:
+        raise _action_error(
+            entry,
+            err,
+            count=str(count),
+            max_count=str(caps.max_count_per_order),
+            max_orders=str(caps.max_orders_per_day),
+        ) from err
+    await data.orders.async_track(placed.order_id, placed=True)
+    await data.credit.async_refresh()
+    return {"order_id": placed.order_id, "cost": placed.cost}
+
+
+async def _cancel_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
+    order_id = _whole_number(call, ATTR_ORDER_ID)
+    data = entry.runtime_data
+    await _run(entry, data.client.cancel_order(order_id))
+    await _refresh_after_action(entry, order_id)
+    return None
+
+
+async def _recheck_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
+    order_id = _whole_number(call, ATTR_ORDER_ID)
+    await _run(entry, entry.runtime_data.client.recheck_order(order_id))
+    await _refresh_after_action(entry, order_id)
+    return None
+
+
+async def _refresh_after_action(entry: HappyFollowerConfigEntry, order_id: int) -> None:
+    """Show the effect of an action on a tracked order (and the credit) at once."""
+    data = entry.runtime_data
+    if order_id in data.store.orders:
+        await _run(entry, data.orders.async_refresh_order(order_id))
+    await data.credit.async_refresh()
+
+
+async def _get_order_status(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
+    order_id = _whole_number(call, ATTR_ORDER_ID)
+    status = await _run(entry, entry.runtime_data.orders.async_refresh_order(order_id))
+    return {
+        "order_id": order_id,
+        "status": status.status,
+        "status_title": status.status_title,
+        "final": status.is_final,
+        "count": status.count,
+        "delivered": status.delivered,
+        "remain": status.remain,
+        "progress": status.progress,
+        "old_count": status.old_count,
+        "cost": status.cost,
+        "link": status.link,
+        "tracked": order_id in entry.runtime_data.store.orders,
+    }
+
+
+async def _list_services(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
+    services = await _run(entry, entry.runtime_data.client.get_services())
+    return {"services": [{"service_id": item.service_id, "name": item.name} for item in services]}
+
+
+async def _track_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
+    order_id = _whole_number(call, ATTR_ORDER_ID)
+    await _run(entry, entry.runtime_data.orders.async_track(order_id, placed=False))
+    return None
+
+
+async def _untrack_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
+    order_id = _whole_number(call, ATTR_ORDER_ID)
+    if not await entry.runtime_data.orders.async_untrack(order_id):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="order_not_tracked",
+            translation_placeholders={"order_id": str(order_id)},
+        )
+    return None
+
+
+async def _run[T](entry: HappyFollowerConfigEntry, call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except HappyFollowerError as err:
+        raise _action_error(entry, err) from err
+
+
+def _action_error(
+    entry: HappyFollowerConfigEntry, err: HappyFollowerError, **placeholders: str
+) -> HomeAssistantError:
+    if isinstance(err, HappyFollowerAuthenticationError):
+        entry.async_start_reauth(entry.runtime_data.credit.hass)
+    return to_ha_error(err, placeholders)
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register every action of the integration."""
+
+    async def handle(handler: _Handler, call: ServiceCall) -> ServiceResponse:
+        return await handler(_loaded_entry(hass, call), call)
+
+    actions: list[tuple[str, _Handler, vol.Schema, SupportsResponse]] = [
+        (SERVICE_PLACE_ORDER, _place_order, PLACE_ORDER_SCHEMA, SupportsResponse.OPTIONAL),
+        (SERVICE_CANCEL_ORDER, _cancel_order, ORDER_SCHEMA, SupportsResponse.NONE),
+        (SERVICE_RECHECK_ORDER, _recheck_order, ORDER_SCHEMA, SupportsResponse.NONE),
+        (SERVICE_GET_ORDER_STATUS, _get_order_status, ORDER_SCHEMA, SupportsResponse.ONLY),
+        (SERVICE_LIST_SERVICES, _list_services, ENTRY_SCHEMA, SupportsResponse.ONLY),
+        (SERVICE_TRACK_ORDER, _track_order, ORDER_SCHEMA, SupportsResponse.NONE),
+        (SERVICE_UNTRACK_ORDER, _untrack_order, ORDER_SCHEMA, SupportsResponse.NONE),
+    ]
+    for name, handler, schema, supports_response in actions:
+        hass.services.async_register(
+            DOMAIN,
+            name,
+            partial(handle, handler),
+            schema=schema,
+            supports_response=supports_response,
+        )
