@@ -192,9 +192,12 @@ async def test_dashboard_follows_an_order_placed_through_mcp(
             progress_name = page.get_by_text(f"Order {order_id} progress")
             await expect(progress_name).to_be_visible(timeout=CHANGE_TIMEOUT_MS)
             await expect(credit).not_to_have_text(credit_before, timeout=CHANGE_TIMEOUT_MS)
+            # Its gauge shows a percentage, which then moves as the order is delivered.
             gauge = page.locator("hui-gauge-card").filter(has=progress_name)
-            first_reading = await gauge.inner_text()
-            await expect(gauge).not_to_have_text(first_reading, timeout=CHANGE_TIMEOUT_MS)
+            reading = gauge.locator("svg text").first  # the value is drawn as SVG text
+            await expect(reading).to_have_text(re.compile(r"\d%"), timeout=CHANGE_TIMEOUT_MS)
+            first_reading = (await reading.text_content() or "").strip()
+            await expect(reading).not_to_have_text(first_reading, timeout=CHANGE_TIMEOUT_MS)
 
             screenshot = tmp_path / "dashboard.png"
             await page.screenshot(path=str(screenshot))
