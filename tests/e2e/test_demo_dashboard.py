@@ -110,9 +110,13 @@ async def demo(tmp_path: Path) -> AsyncIterator[RunningDemo]:
     try:
         yield running
     finally:
-        if running.process.returncode is None:
-            running.process.kill()
-            await running.process.wait()
+        if running.process.returncode is None:  # the test failed half-way: stop it cleanly
+            running.process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(running.process.wait(), 90)
+            except TimeoutError:
+                running.process.kill()
+                await running.process.wait()
 
 
 async def _log_in(page: Page, access: dict[str, str]) -> None:
