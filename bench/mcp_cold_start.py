@@ -1,0 +1,175 @@
+"""What the Happy Follower MCP server costs: cold start, and a tool call over a direct call.
+
+1. Cold start: spawn to the answer of ``tools/list`` over stdio (initialize, initialized,
+   tools/list as raw JSON-RPC), against a minimal ``MCPServer`` with one tool measured in
+   the same run. Runs alternate (order shuffled) and medians are compared. Goal: at most 1.2x.
+2. Tool call: ``get_credit`` through the SDK's in-process client (both protocol eras) against
+   ``HappyFollowerClient.get_credit()`` directly, both on the embedded simulator.
+
+    uv run python bench/mcp_cold_start.py [--runs 11] [--calls 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mcp import Client
+
+from mcp_server import Settings, build_server, open_backend
+from shared_client import HappyFollowerClient
+from shared_client.simulator import Simulator
+
+GOAL = 1.2
+BASELINE = """
+from mcp.server import MCPServer
+
+server = MCPServer("baseline")
+
+
+@server.tool()
+def ping() -> str:
+    \"\"\"Answer pong.\"\"\"
+    return "pong"
+
+
+server.run()
+"""
+MESSAGES = [
+    {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "bench", "version": "0"},
+        },
+    },
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+]
+
+
+async def cold_start(command: list[str], env: dict[str, str]) -> float:
+    """Seconds from spawn to the tools/list answer."""
+    start = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    process.stdin.write(b"".join(json.dumps(m).encode() + b"\n" for m in MESSAGES))
+    await process.stdin.drain()
+    while True:
+        line = await process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{command} exited before answering tools/list")
+        if json.loads(line).get("id") == 2:
+            break
+    elapsed = time.perf_counter() - start
+    process.stdin.close()
+    process.kill()
+    await process.wait()
+    return elapsed
+
+
+async def bench_cold_start(runs: int) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        baseline = Path(scratch) / "baseline_server.py"
+        baseline.write_text(BASELINE, encoding="utf-8")
+        env = {
+            **os.environ,
+            "HAPPY_FOLLOWER_API_KEY": "bench-key-not-used-before-a-tool-call",
+            "HAPPY_FOLLOWER_MCP_LEDGER": str(Path(scratch) / "ledger.jsonl"),
+        }
+        commands = {
+            "baseline MCPServer, one tool": [sys.executable, str(baseline)],
+            "happy-follower-mcp": [sys.executable, "-m", "mcp_server"],
+            "happy-follower-mcp --simulate": [sys.executable, "-m", "mcp_server", "--simulate"],
+        }
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for command in commands.values():  # warm the OS file cache
+            await cold_start(command, env)
+        for _ in range(runs):
+            order = list(commands.items())
+            random.shuffle(order)
+            for name, command in order:
+                times[name].append(await cold_start(command, env))
+    base = statistics.median(times["baseline MCPServer, one tool"])
+    print(f"Cold start, spawn to tools/list over stdio (median of {runs} runs):")
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(f"  {name:32} {median * 1000:7.1f} ms  {median / base:5.2f}x")
+    ratio = statistics.median(times["happy-follower-mcp"]) / base
+    verdict = "meets" if ratio <= GOAL else "MISSES"
+    print(f"  ratio {ratio:.2f}x {verdict} the goal of at most {GOAL}x")
+
+
+async def per_call(call: object, calls: int) -> float:
+    """Median seconds per call over ``calls`` sequential calls, after a warm-up."""
+    assert callable(call)
+    for _ in range(10):
+        await call()
+    samples = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        await call()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+async def bench_tool_call(calls: int) -> None:
+    async with Simulator() as simulator:
+        api_key = simulator.add_account(credit=1000)
+        with tempfile.TemporaryDirectory() as scratch:
+            settings = Settings(api_key=api_key, ledger=Path(scratch) / "ledger.jsonl")
+            async with (
+                HappyFollowerClient(api_key, base_url=simulator.base_url) as direct,
+                open_backend(settings, base_url=simulator.base_url) as backend,
+            ):
+                direct_time = await per_call(direct.get_credit, calls)
+                server = build_server(backend)
+                results = {}
+                for mode in ("auto", "legacy"):
+                    async with Client(server, mode=mode) as client:
+
+                        async def tool(client: Client = client) -> None:
+                            result = await client.call_tool("get_credit", {})
+                            assert not result.is_error
+
+                        results[mode] = await per_call(tool, calls)
+    print(f"\nTool call get_credit vs direct client call (median of {calls} calls):")
+    print(f"  {'direct HappyFollowerClient.get_credit':40} {direct_time * 1000:7.3f} ms  1.00x")
+    for mode, seconds in results.items():
+        label = f"MCP tools/call, in-process, mode={mode}"
+        overhead = (seconds - direct_time) * 1000
+        print(
+            f"  {label:40} {seconds * 1000:7.3f} ms  {seconds / direct_time:5.2f}x"
+            f"  (+{overhead:.3f} ms)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=11, help="cold starts per command")
+    parser.add_argument("--calls", type=int, default=300, help="tool calls per variant")
+    args = parser.parse_args()
+    asyncio.run(bench_cold_start(args.runs))
+    asyncio.run(bench_tool_call(args.calls))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Structured outputs of the tools; their JSON schemas are the tools' output schemas.
+
+Every result says which environment produced it, so a simulated or sandbox
+answer is never mistaken for a real one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Environment = Literal["live", "sandbox", "simulated"]
+
+SIMULATED_NOTICE = "SIMULATED: answered by the embedded simulator; nothing real was read or spent."
+SANDBOX_NOTICE = "SANDBOX: the vendor's test environment; no real order is placed."
+
+
+def notice_for(environment: Environment) -> str | None:
+    return {"simulated": SIMULATED_NOTICE, "sandbox": SANDBOX_NOTICE}.get(environment)
+
+
+class ToolResult(BaseModel):
+    """Fields every result carries."""
+
+    environment: Environment = Field(
+        description="live (real credit), sandbox (vendor test API) or simulated (nothing real)"
+    )
+    notice: str | None = Field(default=None, description="Set unless this is the live service")
+
+
+class ConnectionResult(ToolResult):
+    authenticated: bool = Field(description="True when the API key was accepted")
+    api_root: str = Field(description="The API root that answered")
+
+
+class CreditResult(ToolResult):
+    credit: float = Field(
+        description="Account credit, in the account's currency (the API does not name it; "
+        "Iranian panels usually price in Toman)"
+    )
+
+
+class ServiceItem(BaseModel):
+    service_id: int
+    name: str = Field(description="The vendor's name, often Persian (لایک ایرانی: Iranian likes)")
+    last_unit_price: float | None = Field(
+        default=None,
+        description="Cost per unit of the last order of this service placed through this "
+        "server, if any (the API lists no prices)",
+    )
+
+
+class ServicesResult(ToolResult):
+    services: list[ServiceItem]
+
+
+class OrderStatusResult(ToolResult):
+    order_id: int
+    status: str = Field(description="registered, in_progress, completed, partial, canceled...")
+    status_title: str = Field(description="The vendor's Persian title of the status")
+    count: int = Field(description="Units ordered")
+    remain: int = Field(description="Units still to deliver")
+    delivered: int
+    progress: float = Field(description="Delivered share, percent")
+    is_final: bool = Field(description="True once the order can no longer change")
+    old_count: int | None = Field(description="The page's count before delivery started")
+    cost: float | None = Field(description="What the order cost, in the account's currency")
+    link: str
+
+
+class LedgerOrder(BaseModel):
+    at: datetime
+    outcome: Literal["placed", "outcome_unknown"] = Field(
+        description="outcome_unknown: sent but unanswered; check the service before re-ordering"
+    )
+    order_id: int | None
+    service_id: int | None
+    link: str | None
+    count: int | None
+    cost: float | None
+
+
+class OrdersResult(ToolResult):
+    orders: list[LedgerOrder] = Field(description="Newest first")
+    orders_last_24h: int
+    spent_last_24h: float
+    max_orders_per_day: int | None
+    max_spend_per_day: float | None
+
+
+class PlaceOrderResult(ToolResult):
+    order_id: int
+    service_id: int
+    link: str
+    count: int
+    cost: float | None = Field(description="Charged cost, None if it could not be read yet")
+    confirmed_by: Literal["user", "operator"] = Field(
+        description="user: confirmed through the client; operator: unconfirmed orders allowed"
+    )
+
+
+class OrderActionResult(ToolResult):
+    order_id: int
+    action: Literal["cancel", "recheck"]
+    accepted: bool = Field(description="True when Happy Follower accepted the request")
+
+
+class OrderConfirmation(BaseModel):
+    """What the user is asked to fill in before an order is placed."""
+
+    confirm: bool = Field(
+        title="Place this order",
+        description="Yes places the order and spends credit; it cannot be undone.",
+    )
