@@ -13,9 +13,8 @@ import math
 from collections.abc import Mapping
 from enum import Enum
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-import aiohttp
 from pydantic import BaseModel, ValidationError
 from yarl import URL
 
@@ -34,6 +33,9 @@ from .errors import (
 )
 from .models import Number, OrderStatus, Service, WholeNumber
 from .validation import positive_int, validate_order
+
+if TYPE_CHECKING:
+    import aiohttp
 
 _LOGGER = logging.getLogger(__name__)
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
@@ -101,7 +103,7 @@ class HappyFollowerClient:
         self._owns_session = session is None
         self.sandbox = sandbox
         self.base_url = str(url)
-        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._request_timeout = request_timeout
         self._read_retries = max(0, read_retries)
         self._retry_backoff = retry_backoff
         self._token: str | None = None
@@ -335,12 +337,17 @@ class HappyFollowerClient:
         data: Mapping[str, str] | None,
         headers: Mapping[str, str],
     ) -> dict[str, Any]:
+        # Imported on first use: it takes longer to import than the MCP server over stdio
+        # takes to answer its first requests, which need no HTTP.
+        import aiohttp  # noqa: PLC0415
+
         if self._session is None:
             self._session = aiohttp.ClientSession()
         url = self.base_url + path
+        timeout = aiohttp.ClientTimeout(total=self._request_timeout)
         try:
             async with self._session.request(
-                method, url, headers=headers, data=data, timeout=self._timeout
+                method, url, headers=headers, data=data, timeout=timeout
             ) as response:
                 status = response.status
                 retry_after = response.headers.get("Retry-After")
