@@ -14,11 +14,10 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from shared_client import HappyFollowerClient
-from shared_client.guard import AuditEvent, AuditRecord, JsonlAuditLedger, SpendGuard
+from shared_client.guard import JsonlAuditLedger, SpendGuard
 from shared_client.validation import OrderRequest
 
 from .settings import ENV_API_KEY, Settings, SettingsError
@@ -97,17 +96,7 @@ class Backend:
 
     async def audit_refusal(self, order: OrderRequest, reason: str) -> None:
         """Record an order refused before it reached the guard (declined, unconfirmable)."""
-        record = AuditRecord(
-            at=datetime.now(UTC),
-            event=AuditEvent.REFUSED,
-            source=SOURCE,
-            sandbox=self.client.sandbox,
-            service_id=order.service_id,
-            link=order.link,
-            count=order.count,
-            reason=reason,
-        )
-        await self.ledger.append_async(record)
+        await self.guard.record_refusal(order, reason, sandbox=self.client.sandbox)
 
 
 @asynccontextmanager

@@ -152,6 +152,11 @@ class SpendGuard:
                 return record.cost / record.count * order.count
         return None
 
+    async def record_refusal(self, order: OrderRequest, reason: str, *, sandbox: bool) -> None:
+        """Audit an order refused before ``place_order`` (declined by the person, a cap hit
+        before asking, no way to confirm). Nothing was sent."""
+        await self._audit(AuditEvent.REFUSED, sandbox, order=order, reason=reason)
+
     async def place_order(
         self, client: HappyFollowerClient, *, service_id: object, link: object, count: object
     ) -> PlacedOrder:
@@ -162,7 +167,10 @@ class SpendGuard:
                 self.check(order)
             except (HappyFollowerInputError, HappyFollowerSpendCapError) as err:
                 await self._audit(
-                    AuditEvent.REFUSED, client, reason=str(err), raw=(service_id, link, count)
+                    AuditEvent.REFUSED,
+                    client.sandbox,
+                    reason=str(err),
+                    raw=(service_id, link, count),
                 )
                 raise
             try:
@@ -170,10 +178,12 @@ class SpendGuard:
                     service_id=order.service_id, link=order.link, count=order.count
                 )
             except HappyFollowerOrderOutcomeUnknownError as err:
-                await self._audit(AuditEvent.OUTCOME_UNKNOWN, client, order=order, reason=str(err))
+                await self._audit(
+                    AuditEvent.OUTCOME_UNKNOWN, client.sandbox, order=order, reason=str(err)
+                )
                 raise
             except HappyFollowerError as err:
-                await self._audit(AuditEvent.FAILED, client, order=order, reason=str(err))
+                await self._audit(AuditEvent.FAILED, client.sandbox, order=order, reason=str(err))
                 raise
             cost: float | None = None
             try:
@@ -181,7 +191,9 @@ class SpendGuard:
                 cost = None if status.cost is None else float(status.cost)
             except HappyFollowerError as err:
                 _LOGGER.warning("Order %s placed; its cost could not be read: %s", order_id, err)
-            await self._audit(AuditEvent.PLACED, client, order=order, order_id=order_id, cost=cost)
+            await self._audit(
+                AuditEvent.PLACED, client.sandbox, order=order, order_id=order_id, cost=cost
+            )
             return PlacedOrder(order_id, order.service_id, order.link, order.count, cost)
 
     def _spending_records(self) -> list[AuditRecord]:
@@ -196,7 +208,7 @@ class SpendGuard:
     async def _audit(
         self,
         event: AuditEvent,
-        client: HappyFollowerClient,
+        sandbox: bool,
         *,
         order: OrderRequest | None = None,
         raw: tuple[object, object, object] | None = None,
@@ -219,7 +231,7 @@ class SpendGuard:
             at=self._clock(),
             event=event,
             source=self._source,
-            sandbox=client.sandbox,
+            sandbox=sandbox,
             order_id=order_id,
             cost=cost,
             reason=reason[:MAX_REASON_LENGTH] if reason else None,
