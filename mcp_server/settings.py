@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
+from shared_client.errors import HappyFollowerInputError
 from shared_client.guard import SpendCaps
+from shared_client.validation import switch
 
 ENV_PREFIX: Final = "HAPPY_FOLLOWER_MCP_"
 ENV_API_KEY: Final = "HAPPY_FOLLOWER_API_KEY"  # shared with the CLI
@@ -153,8 +155,6 @@ _FLAGS: Final = frozenset(
     {"sandbox", "simulate", "read_only", "allow_unconfirmed_orders"}
 )  # boolean switches
 _SECRETS: Final = {"HTTP_TOKEN": "http_token"}
-_TRUE: Final = frozenset({"1", "true", "yes", "on"})
-_FALSE: Final = frozenset({"0", "false", "no", "off", ""})
 _NONE: Final = frozenset({"none", "off", "unlimited"})
 
 
@@ -176,12 +176,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _boolean(name: str, value: str) -> bool:
-    text = value.strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise SettingsError(f"{name} must be true or false, got {value!r}")
+    try:
+        return switch(value, name)
+    except HappyFollowerInputError as err:
+        raise SettingsError(str(err)) from None
 
 
 def _limit(name: str, value: str | None, default: int | None, *, number: type) -> float | None:

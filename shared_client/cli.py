@@ -28,13 +28,15 @@ from .errors import (
     HappyFollowerInputError,
     HappyFollowerOrderOutcomeUnknownError,
     HappyFollowerRateLimitError,
+    HappyFollowerSandboxUnsupportedError,
     HappyFollowerSpendCapError,
 )
 from .guard import JsonlAuditLedger, SpendCaps, SpendGuard
 from .homeassistant_runner import HomeAssistantError
-from .validation import positive_int, validate_order
+from .validation import positive_int, switch, validate_order
 
 API_KEY_ENV = "HAPPY_FOLLOWER_API_KEY"
+SANDBOX_ENV = "HAPPY_FOLLOWER_SANDBOX"  # shared with the MCP server
 LEDGER_ENV = "HAPPY_FOLLOWER_LEDGER"
 MAX_COUNT_ENV = "HAPPY_FOLLOWER_MAX_COUNT_PER_ORDER"
 MAX_ORDERS_ENV = "HAPPY_FOLLOWER_MAX_ORDERS_PER_DAY"
@@ -80,6 +82,8 @@ def _exit_code(err: HappyFollowerError) -> ExitCode:
             return ExitCode.REFUSED
         case HappyFollowerOrderOutcomeUnknownError():
             return ExitCode.OUTCOME_UNKNOWN
+        case HappyFollowerSandboxUnsupportedError():
+            return ExitCode.USAGE  # nothing was sent
         case HappyFollowerSpendCapError():
             return ExitCode.CANCELLED
     return ExitCode.ERROR
@@ -91,6 +95,11 @@ class Cli:
     def __init__(self, args: argparse.Namespace, out: TextIO) -> None:
         self.args = args
         self.out = out
+
+    @property
+    def sandbox(self) -> bool:
+        """--sandbox, or the environment variable the MCP server reads too."""
+        return bool(self.args.sandbox) or switch(os.environ.get(SANDBOX_ENV, ""), SANDBOX_ENV)
 
     def emit(self, data: Any, text: str) -> None:
         """Print data as JSON with --json, else the human text."""
@@ -109,7 +118,7 @@ class Cli:
             )
         return HappyFollowerClient(
             api_key,
-            sandbox=self.args.sandbox,
+            sandbox=self.sandbox,
             base_url=self.args.base_url,
             request_timeout=self.args.timeout,
         )
@@ -135,16 +144,18 @@ class Cli:
             history=ledger.load(),
             record=ledger.append_async,
         )
-        guard.check(order)
         async with self.client() as client:
-            if not self.args.yes:
-                where = "SANDBOX" if client.sandbox else client.base_url
-                question = (
-                    f"Place an order of {order.count} from service {order.service_id} for "
-                    f"{order.link} on {where}? This spends credit. [y/N] "
-                )
-                if not _confirm(question):
-                    raise CliError("order not placed: not confirmed", ExitCode.CANCELLED)
+            try:
+                guard.check(order)  # before asking: a cap refuses at once
+                if not self.args.yes:
+                    where = "SANDBOX" if client.sandbox else client.base_url
+                    _confirm(
+                        f"Place an order of {order.count} from service {order.service_id} for "
+                        f"{order.link} on {where}? This spends credit. [y/N] "
+                    )
+            except (HappyFollowerSpendCapError, CliError) as err:
+                await guard.record_refusal(order, str(err), sandbox=client.sandbox)
+                raise
             placed = await guard.place_order(
                 client, service_id=order.service_id, link=order.link, count=order.count
             )
@@ -214,12 +225,14 @@ class Cli:
         )
 
 
-def _confirm(question: str) -> bool:
+def _confirm(question: str) -> None:
+    """Ask on the terminal; raise CliError unless the answer is yes."""
     if not sys.stdin.isatty():
         raise CliError(
             "refusing to order without confirmation: no terminal to ask; pass --yes", ExitCode.USAGE
         )
-    return input(question).strip().lower() in ("y", "yes")
+    if input(question).strip().lower() not in ("y", "yes"):
+        raise CliError("order not placed: not confirmed", ExitCode.CANCELLED)
 
 
 def _caps_from_env() -> SpendCaps:
@@ -241,7 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
         description=f"Happy Follower from the command line (API key from ${API_KEY_ENV}).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--sandbox", action="store_true", help="use the vendor's sandbox")
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help=f"use the vendor's sandbox (also when ${SANDBOX_ENV} is true)",
+    )
     parser.add_argument("--base-url", help="API root to use instead (e.g. the simulator's)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds per request")

@@ -66,6 +66,16 @@ def instagram_link(value: object) -> str:
     return text
 
 
+def switch(value: str, name: str) -> bool:
+    """Read an on/off setting (1/true/yes/on, 0/false/no/off or empty), or raise."""
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise HappyFollowerInputError(f"{name} must be true or false, got {value!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
     """A validated order, ready to send."""

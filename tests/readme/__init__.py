@@ -1,0 +1,1 @@
+"""Tests that read README.md itself and check that every claim it makes holds."""
