@@ -22,13 +22,6 @@ LINK = "https://www.instagram.com/happy.test"
 Elicitor = Callable[[ClientRequestContext, types.ElicitRequestParams], Awaitable[Any]]
 
 
-@pytest.fixture(autouse=True)
-def _loopback_sockets(request: pytest.FixtureRequest) -> None:
-    """Home Assistant's test plugin blocks sockets unless a test asks for them."""
-    if request.config.pluginmanager.hasplugin("socket"):
-        request.getfixturevalue("socket_enabled")
-
-
 @pytest.fixture(params=MODES)
 def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
