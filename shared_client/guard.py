@@ -25,6 +25,7 @@ from .errors import (
     HappyFollowerOrderOutcomeUnknownError,
     HappyFollowerSpendCapError,
 )
+from .models import OrderStatus
 from .validation import OrderRequest, validate_order
 
 _LOGGER = logging.getLogger(__name__)
@@ -67,13 +68,20 @@ class AuditRecord(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class PlacedOrder:
-    """An order the guard placed; ``cost`` is None when the status read failed."""
+    """An order the guard placed, with its first status (None when that read failed)."""
 
     order_id: int
     service_id: int
     link: str
     count: int
-    cost: float | None
+    status: OrderStatus | None
+
+    @property
+    def cost(self) -> float | None:
+        """What the service charged, as its first status reported it."""
+        if self.status is None or self.status.cost is None:
+            return None
+        return float(self.status.cost)
 
 
 class SpendGuard:
@@ -185,16 +193,16 @@ class SpendGuard:
             except HappyFollowerError as err:
                 await self._audit(AuditEvent.FAILED, client.sandbox, order=order, reason=str(err))
                 raise
-            cost: float | None = None
+            status: OrderStatus | None = None
             try:
                 status = await client.get_order_status(order_id)
-                cost = None if status.cost is None else float(status.cost)
             except HappyFollowerError as err:
                 _LOGGER.warning("Order %s placed; its cost could not be read: %s", order_id, err)
+            placed = PlacedOrder(order_id, order.service_id, order.link, order.count, status)
             await self._audit(
-                AuditEvent.PLACED, client.sandbox, order=order, order_id=order_id, cost=cost
+                AuditEvent.PLACED, client.sandbox, order=order, order_id=order_id, cost=placed.cost
             )
-            return PlacedOrder(order_id, order.service_id, order.link, order.count, cost)
+            return placed
 
     def _spending_records(self) -> list[AuditRecord]:
         since = self._clock() - WINDOW

@@ -279,26 +279,23 @@ class OrdersCoordinator(DataUpdateCoordinator[dict[int, TrackedOrder]]):
             del self.store.orders[order_id]
         return bool(expired)
 
-    async def async_track(self, order_id: int, *, placed: bool) -> TrackedOrder:
+    async def async_track(
+        self, order_id: int, *, placed: bool, status: OrderStatus | None = None
+    ) -> TrackedOrder:
         """Start following an order; its entities appear at once.
 
         ``placed``: the integration just placed it, so it is saved before anything
-        else can fail; an order placed elsewhere must first answer a status read.
+        else can fail (``status`` is its first status, if the guard could read it);
+        an order placed elsewhere must first answer a status read.
         """
         now = dt_util.utcnow()
         if (order := self.store.orders.get(order_id)) is not None:
             return order
-        status: OrderStatus | None = None
         if not placed:
             status = await self.client.get_order_status(order_id)
         order = TrackedOrder(order_id=order_id, added_at=now)
         self.store.orders[order_id] = order
         await self.store.async_save()
-        if placed:
-            try:
-                status = await self.client.get_order_status(order_id)
-            except HappyFollowerError as err:
-                LOGGER.debug("Status of new order %s not read yet: %s", order_id, err)
         if status is not None:
             self._apply(order, status, now)
             self.store.async_schedule_save()

@@ -124,7 +124,7 @@ async def _place_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> Se
             max_count=str(caps.max_count_per_order),
             max_orders=str(caps.max_orders_per_day),
         ) from err
-    await data.orders.async_track(placed.order_id, placed=True)
+    await data.orders.async_track(placed.order_id, placed=True, status=placed.status)
     await data.credit.async_refresh()
     return {"order_id": placed.order_id, "cost": placed.cost}
 

@@ -36,10 +36,15 @@ def _orders_placed(simulator: Simulator, api_key: str) -> int:
 async def test_place_order_tracks_and_refreshes_credit(
     hass: HomeAssistant, simulator: Simulator, api_key: str, loaded_entry: MockConfigEntry
 ) -> None:
+    sent_before = len(simulator.requests)
     result = await call(
         hass, loaded_entry, "place_order", True, service_id="۱۰", link=LINK, count=100.0
     )
     assert result == {"order_id": 1, "cost": 200}
+    # One status read serves both the cost and the new order's entities.
+    endpoints = [request.endpoint for request in simulator.requests[sent_before:]]
+    assert endpoints.count("order") == 1
+    assert endpoints.count("status") == 1
     assert [order.count for order in simulator.orders(api_key)] == [100]
     assert 1 in loaded_entry.runtime_data.store.orders
     assert hass.states.get("sensor.happy_follower_order_1_status").state == "registered"
