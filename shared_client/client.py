@@ -31,7 +31,7 @@ from .errors import (
     HappyFollowerResponseError,
     HappyFollowerSandboxUnsupportedError,
 )
-from .models import Number, OrderStatus, Service, WholeNumber
+from .models import OrderStatus, Service, to_number, to_whole_number
 from .validation import positive_int, validate_order
 
 if TYPE_CHECKING:
@@ -61,14 +61,6 @@ class _TokenRefusedError(Exception):
 
 class _TransientError(HappyFollowerConnectionError):
     """Internal: a failure after which a read may be retried."""
-
-
-class _Number(BaseModel):
-    value: Number
-
-
-class _WholeNumber(BaseModel):
-    value: WholeNumber
 
 
 class HappyFollowerClient:
@@ -168,8 +160,8 @@ class HappyFollowerClient:
         body = {"serviceId": str(order.service_id), "link": order.link, "count": str(order.count)}
         payload = await self._call("POST", protocol.PATH_ORDER, data=body, kind=_Kind.ORDER)
         try:
-            order_id = _WholeNumber.model_validate({"value": payload.get("orderId")}).value
-        except ValidationError:
+            order_id = to_whole_number(payload.get("orderId"))
+        except ValueError:
             order_id = 0
         if order_id <= 0:
             raise HappyFollowerOrderOutcomeUnknownError(
@@ -197,7 +189,10 @@ class HappyFollowerClient:
     async def get_credit(self) -> int | float:
         """Return the account's credit (``GET /credit/``)."""
         payload = await self._call("GET", protocol.PATH_CREDIT, kind=_Kind.READ)
-        return self._parse(_Number, {"value": payload.get("credit")}, protocol.PATH_CREDIT).value
+        try:
+            return to_number(payload.get("credit"))
+        except ValueError:
+            raise self._shape_error(protocol.PATH_CREDIT, "credit is not a number") from None
 
     async def _order_action(self, path: str, order_id: int, verb: str) -> None:
         number = positive_int(order_id, "order_id")

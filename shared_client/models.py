@@ -15,7 +15,7 @@ from .protocol import FINAL_STATUSES
 from .validation import to_ascii_digits
 
 
-def _to_number(value: object) -> int | float:
+def to_number(value: object) -> int | float:
     """Turn an int, float or numeric string into an int when whole, else a float."""
     if isinstance(value, bool):
         raise ValueError("a boolean is not a number")
@@ -36,15 +36,16 @@ def _to_number(value: object) -> int | float:
     return int(number) if number.is_integer() else number
 
 
-def _to_int(value: object) -> int:
-    number = _to_number(value)
+def to_whole_number(value: object) -> int:
+    """Like ``to_number``, but a fraction is refused."""
+    number = to_number(value)
     if isinstance(number, float):
         raise ValueError("not a whole number")
     return number
 
 
-Number = Annotated[int | float, BeforeValidator(_to_number)]
-WholeNumber = Annotated[int, BeforeValidator(_to_int)]
+Number = Annotated[int | float, BeforeValidator(to_number)]
+WholeNumber = Annotated[int, BeforeValidator(to_whole_number)]
 
 
 class _ApiModel(BaseModel):
