@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import importlib.util
 import json
+import logging
 import os
 import secrets
 import signal
@@ -141,6 +142,9 @@ async def _full_stack(
     from mcp_server.settings import Settings  # noqa: PLC0415
 
     check_port_free(mcp_port, "MCP server", "--mcp-port")
+    # Warnings only: otherwise the MCP SDK sets up INFO logging, and the servers' start-up
+    # chatter would bury the URLs and logins printed for the user.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     password = secrets.token_urlsafe(12)
     mcp_token = secrets.token_urlsafe(32)
     home_assistant = HomeAssistantRunner(scratch / "config", ha_port)
