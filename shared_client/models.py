@@ -7,7 +7,7 @@ numeric strings, unknown order statuses are kept, extra fields are ignored.
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, computed_field
 
@@ -59,6 +59,23 @@ class Service(_ApiModel):
     name: str
 
 
+class OrderSummary(TypedDict):
+    """An order's status as plain data: the CLI's JSON, Home Assistant's action response and
+    the MCP server's tool result all come from ``OrderStatus.summary``."""
+
+    order_id: int
+    status: str
+    status_title: str
+    count: int
+    delivered: int
+    remain: int
+    progress: float
+    is_final: bool
+    old_count: int | None
+    cost: int | float | None
+    link: str
+
+
 class OrderStatus(_ApiModel):
     """The state of one order, as ``/status/{id}/`` reports it, plus derived values."""
 
@@ -89,3 +106,19 @@ class OrderStatus(_ApiModel):
     def is_final(self) -> bool:
         """True once the order can no longer change (completed, partial, canceled...)."""
         return self.status.strip().lower() in FINAL_STATUSES
+
+    def summary(self, order_id: int) -> OrderSummary:
+        """This status as plain data, with the id of the order it belongs to."""
+        return OrderSummary(
+            order_id=order_id,
+            status=self.status,
+            status_title=self.status_title,
+            count=self.count,
+            delivered=self.delivered,
+            remain=self.remain,
+            progress=self.progress,
+            is_final=self.is_final,
+            old_count=self.old_count,
+            cost=self.cost,
+            link=self.link,
+        )
