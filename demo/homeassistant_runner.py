@@ -47,7 +47,7 @@ logger:
 """
 
 
-class HomeAssistantError(Exception):
+class HomeAssistantError(RuntimeError):
     """Home Assistant could not be started or set up for the demo."""
 
 

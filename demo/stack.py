@@ -1,9 +1,6 @@
-"""``happy-follower demo``: the whole product on the embedded simulator, no account needed.
-
-1. A guided run in the terminal: credit, services, an order placed and watched to completion.
-2. When the development environment has them (``uv run``): a real Home Assistant with the
-   integration configured and a dashboard, and the MCP server over HTTP with a bearer token,
-   all on 127.0.0.1 until Ctrl-C. Everything lives in a temporary folder removed at exit.
+"""The full demo, after the CLI's terminal tour: a real Home Assistant with the integration
+configured and a dashboard, and the MCP server over HTTP with a bearer token, all on 127.0.0.1
+and on the simulator until Ctrl-C. Everything lives in a temporary folder removed at exit.
 """
 
 from __future__ import annotations
@@ -22,14 +19,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from .client import HappyFollowerClient
-from .homeassistant_runner import HomeAssistantRunner, check_port_free
-from .models import OrderStatus
-from .simulator import Simulator
+from shared_client.cli.tour import DEMO_LINK
+from shared_client.simulator import Simulator
 
-DEMO_LINK = "https://www.instagram.com/happy.follower.demo"
+from .homeassistant_runner import HomeAssistantError, HomeAssistantRunner, check_port_free
+
 DEMO_USERNAME = "demo"
-DEMO_CREDIT = 250_000
 INTEGRATION = "happy_follower"
 DASHBOARD_PATH = "happy-follower"
 # Followers at 2 a second: an order of 600 takes about five minutes, long enough to watch.
@@ -37,18 +32,6 @@ DASHBOARD_ORDER = {"service_id": 20, "count": 600}
 # A real installation polls orders every few minutes; the demo asks more often so that
 # the dashboard moves while you watch.
 DEMO_REFRESH_SECONDS = 10.0
-BAR_WIDTH = 30
-
-
-def progress_bar(status: OrderStatus) -> str:
-    """One line such as ``[#######-------] 50.0%  50/100 delivered  in_progress``."""
-    filled = round(status.progress / 100 * BAR_WIDTH)
-    bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-    title = f" ({status.status_title})" if status.status_title else ""
-    return (
-        f"[{bar}] {status.progress:5.1f}%  {status.delivered}/{status.count} delivered  "
-        f"{status.status}{title}"
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,70 +51,44 @@ class DemoAccess:
 
 
 def full_stack_available() -> bool:
-    """True in the development environment, where Home Assistant and the MCP SDK are installed."""
+    """True where Home Assistant, its frontend and the MCP SDK are installed (``uv run``)."""
     return all(importlib.util.find_spec(name) for name in ("homeassistant", "hass_frontend", "mcp"))
 
 
-async def guided_tour(sim: Simulator, api_key: str, out: TextIO, *, tick: float) -> None:
-    """Credit, services, one order placed and watched to completion, in the terminal."""
-    say = out.write
-    say(f"A simulated Happy Follower account is running at {sim.base_url}\n\n")
-    async with HappyFollowerClient(api_key, base_url=sim.base_url) as client:
-        say(f"1. Credit: {await client.get_credit():,}\n")
-        services = await client.get_services()
-        say("2. Active services:\n")
-        for service in services:
-            say(f"   {service.service_id:>4}  {service.name}\n")
-        service = services[0]
-        order_id = await client.place_order(
-            service_id=service.service_id, link=DEMO_LINK, count=100
-        )
-        say(f"3. Ordered 100 × '{service.name}' for {DEMO_LINK}: order {order_id}\n")
-        say("4. Watching it (the simulator's clock runs fast here):\n")
-        status = await client.get_order_status(order_id)
-        say(f"   {progress_bar(status)}\n")
-        while not status.is_final:
-            await asyncio.sleep(tick)
-            sim.advance(5)
-            status = await client.get_order_status(order_id)
-            say(f"   {progress_bar(status)}\n")
-            out.flush()
-        say(f"5. Done: cost {status.cost}, credit now {await client.get_credit():,}\n\n")
-    out.flush()
+def check_ports(ha_port: int, mcp_port: int) -> None:
+    """Refuse to start when a port is taken, naming every busy one (before the tour runs)."""
+    busy = []
+    for port, what, flag in (
+        (ha_port, "Home Assistant", "--ha-port"),
+        (mcp_port, "MCP server", "--mcp-port"),
+    ):
+        try:
+            check_port_free(port, what, flag)
+        except HomeAssistantError as err:
+            busy.append(str(err))
+    if busy:
+        raise HomeAssistantError("\n".join(busy))
 
 
-async def run_demo(
+async def run_full_stack(
+    sim: Simulator,
+    api_key: str,
     out: TextIO,
     *,
-    tick: float,
-    full: bool,
     ha_port: int,
     mcp_port: int,
     ready_file: Path | None,
 ) -> None:
-    """Run the demo until it ends (terminal only) or until Ctrl-C / SIGTERM (full stack)."""
-    async with Simulator() as sim:
-        api_key = sim.add_account(credit=DEMO_CREDIT)
-        await guided_tour(sim, api_key, out, tick=tick)
-        if not full:
-            out.write("Next: `happy-follower simulate` runs the simulator for your experiments.\n")
-            return
-        if not full_stack_available():
-            out.write(
-                "Home Assistant and the MCP server are not installed here, so the demo ends.\n"
-                "From a clone of the repository, `uv run happy-follower demo` starts them too.\n"
-            )
-            return
-        stop = _stop_on_signals()
-        with tempfile.TemporaryDirectory(prefix="happy-follower-demo-") as scratch:
-            async with _full_stack(sim, api_key, Path(scratch), ha_port, mcp_port) as access:
-                _print_access(out, access)
-                if ready_file is not None:
-                    await asyncio.to_thread(_write_private, ready_file, json.dumps(asdict(access)))
-                await stop.wait()
-                out.write("\nStopping Home Assistant, the MCP server and the simulator...\n")
-                out.flush()
-    out.write("Stopped; nothing was left behind.\n")
+    """Home Assistant and the MCP server on the simulator, until Ctrl-C or SIGTERM."""
+    stop = _stop_on_signals()
+    with tempfile.TemporaryDirectory(prefix="happy-follower-demo-") as scratch:
+        async with _full_stack(sim, api_key, Path(scratch), ha_port, mcp_port) as access:
+            _print_access(out, access)
+            if ready_file is not None:
+                await asyncio.to_thread(_write_private, ready_file, json.dumps(asdict(access)))
+            await stop.wait()
+            out.write("\nStopping Home Assistant, the MCP server and the simulator...\n")
+            out.flush()
 
 
 @contextlib.asynccontextmanager
@@ -141,7 +98,6 @@ async def _full_stack(
     from mcp_server.http import running_http_server  # noqa: PLC0415 - dev environment only
     from mcp_server.settings import Settings  # noqa: PLC0415
 
-    check_port_free(mcp_port, "MCP server", "--mcp-port")
     # Warnings only: otherwise the MCP SDK sets up INFO logging, and the servers' start-up
     # chatter would bury the URLs and logins printed for the user.
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

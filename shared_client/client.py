@@ -156,7 +156,8 @@ class HappyFollowerClient:
         Never retried: when the answer is lost, raises
         ``HappyFollowerOrderOutcomeUnknownError`` instead of risking a second order.
         """
-        order = validate_order(service_id, link, count)
+        # The shape only: which hosts are allowed is the spend guard's policy.
+        order = validate_order(service_id, link, count, link_hosts=None)
         body = {"serviceId": str(order.service_id), "link": order.link, "count": str(order.count)}
         payload = await self._call("POST", protocol.PATH_ORDER, data=body, kind=_Kind.ORDER)
         try:

@@ -66,3 +66,10 @@ class HappyFollowerSpendCapError(HappyFollowerError):
     def __init__(self, message: str, *, cap: str) -> None:
         super().__init__(message)
         self.cap = cap
+
+
+class HappyFollowerLedgerError(HappyFollowerError):
+    """The audit ledger cannot be read, written or locked, or is damaged.
+
+    Orders are refused while it is so: nothing is sent without a record written first.
+    """

@@ -1,12 +1,16 @@
-"""Input validation shared by the client, the CLI, Home Assistant and the MCP server.
+"""The input policy shared by the client, the CLI, Home Assistant and the MCP server.
 
 Everything that would spend credit or address an order is checked here, before
 anything is sent. Persian (۰-۹) and Arabic-Indic (٠-٩) digits are accepted, since
-users of an Iranian service type them.
+users of an Iranian service type them. ``display_text`` neutralises text from the
+vendor or a language model before a person sees it.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from yarl import URL
@@ -15,6 +19,13 @@ from .errors import HappyFollowerInputError
 
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 MAX_LINK_LENGTH = 2048
+MAX_WHOLE_NUMBER = 2**31 - 1  # ids and counts; larger ones are mistakes or attacks
+# Links go to these hosts and their subdomains (www., m.) unless the operator allows more.
+DEFAULT_LINK_HOSTS: tuple[str, ...] = ("instagram.com", "instagr.am")
+# Control, format (bidi overrides, zero-width), private-use and unassigned characters,
+# and line or paragraph separators: invisible or misleading when shown to a person.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
+_WHITESPACE = re.compile(r"\s+")
 
 
 def to_ascii_digits(text: str) -> str:
@@ -22,8 +33,27 @@ def to_ascii_digits(text: str) -> str:
     return text.translate(_DIGITS)
 
 
+def display_text(value: object, max_length: int = 80) -> str:
+    """``value`` as text that is safe to show a person: hidden characters removed, every run
+    of whitespace (newlines included) one space, shortened to ``max_length`` with "…".
+
+    For vendor text (service names, status titles, messages) and model text alike: it can
+    neither draw extra lines into a confirmation nor reorder what is shown around it.
+    """
+    text = str(value)
+    visible = "".join(char for char in text if unicodedata.category(char) not in _HIDDEN_CATEGORIES)
+    flat = _WHITESPACE.sub(" ", visible).strip()
+    if len(flat) > max_length:
+        flat = flat[: max_length - 1].rstrip() + "…"
+    return flat
+
+
 def positive_int(value: object, field: str) -> int:
-    """Return value as a positive whole number, or raise HappyFollowerInputError."""
+    """Return value as a whole number from 1 to 2**31-1, or raise HappyFollowerInputError.
+
+    Accepts ints, whole floats and digit strings (Persian digits too); refuses booleans
+    (JSON ``true`` is not a count), fractions and anything else.
+    """
     number: int | None = None
     if isinstance(value, bool):
         number = None
@@ -33,37 +63,66 @@ def positive_int(value: object, field: str) -> int:
         number = int(value)
     elif isinstance(value, str):
         text = to_ascii_digits(value.strip())
-        if text.isascii() and text.isdigit():
+        if 0 < len(text) <= 10 and text.isascii() and text.isdigit():
             number = int(text)
-    if number is None or number <= 0:
-        raise HappyFollowerInputError(f"{field} must be a positive whole number, got {value!r}")
+    if number is None or not 0 < number <= MAX_WHOLE_NUMBER:
+        raise HappyFollowerInputError(
+            f"{field} must be a whole number from 1 to {MAX_WHOLE_NUMBER}, "
+            f"got {display_text(repr(value), 40)}"
+        )
     return number
 
 
-def instagram_link(value: object) -> str:
-    """Return value as an absolute http(s) URL, or raise HappyFollowerInputError."""
+def _link_problem(text: str, hosts: Collection[str] | None) -> str | None:
+    """What is wrong with the link, or None."""
+    if len(text) > MAX_LINK_LENGTH:
+        return f"is longer than {MAX_LINK_LENGTH} characters"
+    if not text.isascii() or not text.isprintable() or " " in text:
+        return "may hold only visible ASCII characters (no spaces, no hidden characters)"
+    try:
+        url = URL(text)
+    except ValueError:
+        return "is not a valid web address"
+    if url.scheme not in ("http", "https") or not url.raw_host:
+        return "must start with https:// (or http://) and a host name"
+    if url.raw_user is not None or url.raw_password is not None:
+        return "must not contain a user name or password"
+    if url.explicit_port is not None:
+        return "must not name a port"
+    host = url.raw_host.lower().rstrip(".")
+    if hosts is not None and not any(host == h or host.endswith(f".{h}") for h in hosts):
+        return f"must be on {' or '.join(hosts)} (the operator can allow more hosts)"
+    if "." not in host:
+        return "has no valid host name"
+    return None
+
+
+def instagram_link(value: object, hosts: Collection[str] | None = DEFAULT_LINK_HOSTS) -> str:
+    """Return value (stripped) as a link to one of ``hosts`` or their subdomains, exactly as
+    it will be sent; raise HappyFollowerInputError otherwise.
+
+    ``hosts`` are compared with the link's host in its IDNA (ASCII) form, so lookalike
+    Unicode hosts never match; ``None`` allows any host (the raw client's shape check).
+    """
     if not isinstance(value, str) or not value.strip():
         raise HappyFollowerInputError("link must be the address of an Instagram page or post")
     text = value.strip()
-    problem = None
-    if len(text) > MAX_LINK_LENGTH:
-        problem = f"is longer than {MAX_LINK_LENGTH} characters"
-    elif any(char.isspace() for char in text):
-        problem = "contains spaces"
-    else:
-        try:
-            url = URL(text)
-        except ValueError:
-            url = None
-        if url is None or url.scheme not in ("http", "https"):
-            problem = "must start with https:// (or http://)"
-        elif not url.host or "." not in url.host:
-            problem = "has no valid host name"
+    allowed = None if hosts is None else tuple(normalise_host(host) for host in hosts)
+    problem = _link_problem(text, allowed)
     if problem:
         raise HappyFollowerInputError(
             f"link {problem}: give the full address, e.g. https://www.instagram.com/yourpage"
         )
     return text
+
+
+def normalise_host(host: str) -> str:
+    """A host name as links are compared with it: lower case, IDNA (ASCII) form."""
+    text = host.strip().lower().rstrip(".")
+    try:
+        return text.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise HappyFollowerInputError(f"{display_text(host, 60)!r} is not a host name") from None
 
 
 def switch(value: str, name: str) -> bool:
@@ -85,10 +144,16 @@ class OrderRequest:
     count: int
 
 
-def validate_order(service_id: object, link: object, count: object) -> OrderRequest:
+def validate_order(
+    service_id: object,
+    link: object,
+    count: object,
+    *,
+    link_hosts: Collection[str] | None = DEFAULT_LINK_HOSTS,
+) -> OrderRequest:
     """Validate the three inputs of an order; raises HappyFollowerInputError."""
     return OrderRequest(
         service_id=positive_int(service_id, "service_id"),
-        link=instagram_link(link),
+        link=instagram_link(link, link_hosts),
         count=positive_int(count, "count"),
     )

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import importlib
 import json
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from enum import IntEnum
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TextIO
 
-from . import __version__
-from .client import HappyFollowerClient
-from .demo import progress_bar, run_demo
-from .errors import (
+from .. import __version__
+from ..client import HappyFollowerClient
+from ..errors import (
     HappyFollowerApiError,
     HappyFollowerAuthenticationError,
     HappyFollowerConnectionError,
@@ -31,9 +31,9 @@ from .errors import (
     HappyFollowerSandboxUnsupportedError,
     HappyFollowerSpendCapError,
 )
-from .guard import JsonlAuditLedger, SpendCaps, SpendGuard
-from .homeassistant_runner import HomeAssistantError
-from .validation import positive_int, switch, validate_order
+from ..guard import JsonlAuditLedger, SpendCaps, SpendGuard
+from ..validation import positive_int, switch, validate_order
+from .tour import DEMO_CREDIT, guided_tour, progress_bar
 
 API_KEY_ENV = "HAPPY_FOLLOWER_API_KEY"
 SANDBOX_ENV = "HAPPY_FOLLOWER_SANDBOX"  # shared with the MCP server
@@ -189,7 +189,7 @@ class Cli:
         self.emit({"order_id": order_id, "rechecked": True}, f"Order {order_id} sent to recheck.")
 
     async def simulate(self) -> None:
-        from .simulator import Simulator  # noqa: PLC0415 - only this command needs it
+        from ..simulator import Simulator  # noqa: PLC0415 - only this command needs it
 
         sim = Simulator()
         await sim.start(host=self.args.host, port=self.args.port)
@@ -215,14 +215,47 @@ class Cli:
             await sim.stop()
 
     async def demo(self) -> None:
-        await run_demo(
-            self.out,
-            tick=self.args.tick,
-            full=not self.args.terminal_only,
-            ha_port=self.args.ha_port,
-            mcp_port=self.args.mcp_port,
-            ready_file=self.args.ready_file,
-        )
+        full_stack = None if self.args.terminal_only else _full_stack_runner()
+        if full_stack is not None:
+            full_stack.check_ports(self.args.ha_port, self.args.mcp_port)
+        from ..simulator import Simulator  # noqa: PLC0415 - only this command needs it
+
+        async with Simulator() as sim:
+            api_key = sim.add_account(credit=DEMO_CREDIT)
+            await guided_tour(sim, api_key, self.out, tick=self.args.tick)
+            if self.args.terminal_only:
+                self.out.write(
+                    "Next: `happy-follower simulate` runs the simulator for your experiments.\n"
+                )
+                return
+            if full_stack is None:
+                self.out.write(
+                    "Home Assistant and the MCP server start only from a clone of the repository\n"
+                    "(git clone the project, then `uv run happy-follower demo` in it); this\n"
+                    "installation has the terminal part only.\n"
+                )
+                return
+            await full_stack.run_full_stack(
+                sim,
+                api_key,
+                self.out,
+                ha_port=self.args.ha_port,
+                mcp_port=self.args.mcp_port,
+                ready_file=self.args.ready_file,
+            )
+        self.out.write("Stopped; nothing was left behind.\n")
+
+
+def _full_stack_runner() -> ModuleType | None:
+    """The development folder's demo of Home Assistant and the MCP server, if installed.
+
+    It lives in no wheel: it exists in a clone's development environment only.
+    """
+    try:
+        stack = importlib.import_module("demo.stack")
+    except ImportError:
+        return None
+    return stack if stack.full_stack_available() else None
 
 
 def _confirm(question: str) -> None:
@@ -321,12 +354,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except HappyFollowerError as err:
         print(f"error: {err}", file=sys.stderr)
         return _exit_code(err)
-    except (HomeAssistantError, OSError) as err:  # the demo's own processes and ports
+    except (RuntimeError, OSError) as err:  # the demo's own processes and ports
         print(f"error: {err}", file=sys.stderr)
         return ExitCode.ERROR
     return ExitCode.OK
-
-
-if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
-        sys.exit(main())

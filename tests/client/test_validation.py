@@ -65,7 +65,7 @@ GOOD_NUMBERS: list[tuple[Any, int]] = [
 
 @pytest.mark.parametrize("value", BAD_NUMBERS, ids=repr)
 def test_positive_int_refuses(value: Any) -> None:
-    with pytest.raises(HappyFollowerInputError, match="count must be a positive whole number"):
+    with pytest.raises(HappyFollowerInputError, match="count must be a whole number from 1"):
         positive_int(value, "count")
 
 

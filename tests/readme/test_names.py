@@ -273,7 +273,7 @@ def test_development_layout() -> None:
             for name in described.replace(",", " ").split():
                 assert (REPO / "bench" / name).is_file(), f"bench/{name}"
         elif path == "shared_client/":
-            for item in described.split(","):
+            for item in described.split("(")[0].split(","):
                 module = item.split()[0].lower()
                 assert (REPO / "shared_client" / f"{module}.py").is_file(), module
 

@@ -1,0 +1,54 @@
+"""The terminal part of ``happy-follower demo``: a guided run on the embedded simulator."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TextIO
+
+from ..client import HappyFollowerClient
+from ..models import OrderStatus
+from ..simulator import Simulator
+from ..validation import display_text
+
+DEMO_LINK = "https://www.instagram.com/happy.follower.demo"
+DEMO_CREDIT = 250_000
+BAR_WIDTH = 30
+
+
+def progress_bar(status: OrderStatus) -> str:
+    """One line such as ``[#######-------] 50.0%  50/100 delivered  in_progress``."""
+    filled = round(status.progress / 100 * BAR_WIDTH)
+    bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+    title = f" ({display_text(status.status_title)})" if status.status_title else ""
+    return (
+        f"[{bar}] {status.progress:5.1f}%  {status.delivered}/{status.count} delivered  "
+        f"{display_text(status.status)}{title}"
+    )
+
+
+async def guided_tour(sim: Simulator, api_key: str, out: TextIO, *, tick: float) -> None:
+    """Credit, services, one order placed and watched to completion, in the terminal."""
+    say = out.write
+    say(f"A simulated Happy Follower account is running at {sim.base_url}\n\n")
+    async with HappyFollowerClient(api_key, base_url=sim.base_url) as client:
+        say(f"1. Credit: {await client.get_credit():,}\n")
+        services = await client.get_services()
+        say("2. Active services:\n")
+        for service in services:
+            say(f"   {service.service_id:>4}  {display_text(service.name)}\n")
+        service = services[0]
+        order_id = await client.place_order(
+            service_id=service.service_id, link=DEMO_LINK, count=100
+        )
+        say(f"3. Ordered 100 × '{display_text(service.name)}' for {DEMO_LINK}: order {order_id}\n")
+        say("4. Watching it (the simulator's clock runs fast here):\n")
+        status = await client.get_order_status(order_id)
+        say(f"   {progress_bar(status)}\n")
+        while not status.is_final:
+            await asyncio.sleep(tick)
+            sim.advance(5)
+            status = await client.get_order_status(order_id)
+            say(f"   {progress_bar(status)}\n")
+            out.flush()
+        say(f"5. Done: cost {status.cost}, credit now {await client.get_credit():,}\n\n")
+    out.flush()
