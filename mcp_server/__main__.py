@@ -11,6 +11,7 @@ from .backend import open_backend
 from .http import serve_http
 from .server import build_server
 from .settings import Settings, SettingsError, load_settings
+from .tools import enabled_tools
 
 
 def configure_logging(level: str) -> None:
@@ -32,6 +33,7 @@ async def run(settings: Settings) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(argv)
+        enabled_tools(settings)  # unknown tool names stop the start here
     except SettingsError as err:
         print(f"happy-follower-mcp: {err}", file=sys.stderr)
         return 2

@@ -15,11 +15,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from shared_client import HappyFollowerClient
 from shared_client.guard import JsonlAuditLedger, SpendGuard
 from shared_client.validation import OrderRequest
 
+from .models import Environment, notice_for
 from .settings import ENV_API_KEY, Settings, SettingsError
 
 _LOGGER = logging.getLogger(__name__)
@@ -91,8 +93,13 @@ class Backend:
         self.confirmations = ConfirmationBook()
 
     @property
-    def environment(self) -> str:
+    def environment(self) -> Environment:
         return self.settings.environment
+
+    @property
+    def result_fields(self) -> dict[str, Any]:
+        """The fields every tool result starts with: which environment answered."""
+        return {"environment": self.environment, "notice": notice_for(self.environment)}
 
     async def audit_refusal(self, order: OrderRequest, reason: str) -> None:
         """Record an order refused before it reached the guard (declined, unconfirmable)."""

@@ -23,19 +23,6 @@ ENV_PREFIX: Final = "HAPPY_FOLLOWER_MCP_"
 ENV_API_KEY: Final = "HAPPY_FOLLOWER_API_KEY"  # shared with the CLI
 ENV_SANDBOX: Final = "HAPPY_FOLLOWER_SANDBOX"  # shared with the CLI
 
-TOOL_NAMES: Final = (
-    "check_connection",
-    "get_credit",
-    "list_services",
-    "get_order_status",
-    "list_orders",
-    "place_order",
-    "cancel_order",
-    "recheck_order",
-)
-# Tools that change something at Happy Follower; read-only mode drops them.
-WRITE_TOOLS: Final = frozenset({"place_order", "cancel_order", "recheck_order"})
-
 DEFAULT_MAX_COUNT_PER_ORDER: Final = 1000
 DEFAULT_MAX_ORDERS_PER_DAY: Final = 10
 DEFAULT_CAPS: Final = SpendCaps(DEFAULT_MAX_COUNT_PER_ORDER, DEFAULT_MAX_ORDERS_PER_DAY, None)
@@ -71,11 +58,6 @@ class Settings:
     log_level: str = "WARNING"
 
     def __post_init__(self) -> None:
-        unknown = sorted(((self.tools or frozenset()) | self.exclude_tools) - set(TOOL_NAMES))
-        if unknown:
-            raise SettingsError(
-                f"unknown tool name(s): {', '.join(unknown)}; the tools are {', '.join(TOOL_NAMES)}"
-            )
         if not self.simulate and not self.api_key:
             raise SettingsError(
                 f"no API key: set {ENV_API_KEY} (see your account on happy-follower.com), "
@@ -90,14 +72,6 @@ class Settings:
                 )
             if not 0 <= self.port <= 65535:
                 raise SettingsError(f"port must be between 0 and 65535, got {self.port}")
-
-    def enabled_tools(self) -> list[str]:
-        """The tools to register, in a stable order: read-only mode wins over every list."""
-        names = [name for name in TOOL_NAMES if self.tools is None or name in self.tools]
-        names = [name for name in names if name not in self.exclude_tools]
-        if self.read_only:
-            names = [name for name in names if name not in WRITE_TOOLS]
-        return names
 
     @property
     def environment(self) -> Literal["live", "sandbox", "simulated"]:

@@ -14,7 +14,8 @@ from typing import Any
 from mcp import Client, StdioServerParameters
 
 from mcp_server.http import MCP_PATH
-from mcp_server.settings import DEFAULT_HTTP_PORT, ENV_PREFIX, OPTIONS, TOOL_NAMES, WRITE_TOOLS
+from mcp_server.settings import DEFAULT_HTTP_PORT, ENV_PREFIX, OPTIONS
+from mcp_server.tools import READ_ONLY_TOOLS, TOOL_NAMES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "mcp.md"
 COMMAND = Path(sys.executable).parent / "happy-follower-mcp"
@@ -66,7 +67,7 @@ async def test_every_stdio_snippet_starts_the_real_command(tmp_path: Path) -> No
     assert len(launches) >= 6  # Claude Desktop x2, Claude Code x2, VS Code, Cursor
     results = await asyncio.gather(*(_tools(cmd, env, tmp_path) for cmd, env in launches))
     for (command, _), tools in zip(launches, results, strict=True):
-        expected = [n for n in TOOL_NAMES if "--read-only" not in command or n not in WRITE_TOOLS]
+        expected = [n for n in TOOL_NAMES if "--read-only" not in command or n in READ_ONLY_TOOLS]
         assert tools == expected, command
 
 

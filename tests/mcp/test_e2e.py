@@ -17,7 +17,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from mcp_server import running_http_server
-from mcp_server.settings import TOOL_NAMES
+from mcp_server.tools import TOOL_NAMES
 from shared_client.simulator import Simulator
 
 from .conftest import Harness

@@ -9,7 +9,7 @@ import pytest
 from mcp import Client
 
 from mcp_server import SettingsError
-from mcp_server.settings import TOOL_NAMES
+from mcp_server.tools import TOOL_NAMES, enabled_tools
 from shared_client.guard import SpendCaps
 from shared_client.simulator import Simulator
 
@@ -148,5 +148,5 @@ async def test_read_only_mode_and_tool_lists(
 @pytest.mark.parametrize("field", ["tools", "exclude_tools"])
 def test_unknown_tool_names_stop_the_start(harness: Harness, field: str) -> None:
     with pytest.raises(SettingsError, match=r"unknown tool name.*place_ordr"):
-        harness.settings(**{field: frozenset({"place_ordr"})})
+        enabled_tools(harness.settings(**{field: frozenset({"place_ordr"})}))
     assert "place_order" in TOOL_NAMES

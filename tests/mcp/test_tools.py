@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 from mcp import Client
 
-from mcp_server.settings import TOOL_NAMES
+from mcp_server.tools import TOOL_NAMES
 from shared_client.simulator import Fault, Simulator
 
 from .conftest import LINK, Answers, Harness

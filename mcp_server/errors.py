@@ -1,0 +1,63 @@
+"""Errors the model reads: one wording for the client's failures and for bad tool arguments.
+
+Every message says what happened and what to do; none holds a secret (the client's
+messages never do) or a validation library's raw dump.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import ValidationError
+
+from shared_client.errors import (
+    HappyFollowerError,
+    HappyFollowerNotEnoughCreditError,
+    HappyFollowerSandboxUnsupportedError,
+)
+
+from .models import Environment
+
+_HINTS: tuple[tuple[type[HappyFollowerError], str], ...] = (
+    (HappyFollowerNotEnoughCreditError, " (check get_credit; order less or top up the account)"),
+    (
+        HappyFollowerSandboxUnsupportedError,
+        " (cancel and recheck exist only in the live environment)",
+    ),
+)
+
+
+def tool_error(err: HappyFollowerError, environment: Environment) -> ToolError:
+    """A tool error the model can act on; the client's messages hold no secret."""
+    message = str(err)
+    for error_type, hint in _HINTS:
+        if isinstance(err, error_type):
+            message += hint
+    if environment == "simulated":
+        message = f"[SIMULATED] {message}"
+    return ToolError(message)
+
+
+async def guarded[T](environment: Environment, call: Callable[[], Awaitable[T]]) -> T:
+    """Run one client or guard call; its failures become tool errors."""
+    try:
+        return await call()
+    except HappyFollowerError as err:
+        raise tool_error(err, environment) from None
+
+
+def argument_problems(err: ValidationError, parameters: Sequence[str]) -> str:
+    """What is wrong with a tool's arguments, in the server's own words."""
+    problems = []
+    for error in err.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in error["loc"]) or "arguments"
+        if error["type"] == "extra_forbidden":
+            takes = ", ".join(parameters) if parameters else "no arguments"
+            problems.append(f"unknown argument {field!r} (this tool takes {takes})")
+        elif error["type"] == "missing":
+            problems.append(f"{field} is required")
+        else:
+            reason = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{field}: {reason.replace('Input should be', 'must be')}")
+    return "Nothing was sent: " + "; ".join(problems) + "."

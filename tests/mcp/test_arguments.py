@@ -1,0 +1,108 @@
+"""Tool arguments: declared once, checked strictly, refused in the server's own words."""
+
+from __future__ import annotations
+
+import pytest
+
+from mcp_server import tools as tools_module
+from mcp_server.tools import READ_ONLY_TOOLS, TOOLS, ToolSpec, enabled_tools
+from shared_client.simulator import Simulator
+
+from .conftest import LINK, Answers, Harness
+
+ORDER = {"service_id": 10, "link": LINK, "count": 100}
+
+
+async def _error(harness: Harness, mode: str, name: str, arguments: dict[str, object]) -> str:
+    async with harness.client(mode, Answers(), allow_unconfirmed_orders=True) as client:
+        result = await client.call_tool(name, arguments)
+    assert result.is_error
+    text: str = result.content[0].text  # type: ignore[union-attr]
+    assert text.startswith(f"Error executing tool {name}: Nothing was sent: ")
+    assert "pydantic" not in text
+    assert "[type=" not in text
+    return text
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "expected"),
+    [
+        ("place_order", {**ORDER, "max_cost": 5}, "unknown argument 'max_cost'"),
+        ("get_credit", {"dry_run": True}, "unknown argument 'dry_run' (this tool takes no"),
+        ("get_order_status", {"order_id": 1, "x": 1}, "unknown argument 'x'"),
+        ("place_order", {**ORDER, "count": True}, "count: must be a whole number, not true"),
+        ("place_order", {**ORDER, "service_id": False}, "service_id: must be a whole number"),
+        ("get_order_status", {"order_id": True}, "order_id: must be a whole number"),
+        ("place_order", {**ORDER, "count": 12.5}, "count: must be a whole number"),
+        ("place_order", {**ORDER, "count": 100.0}, "count: must be a whole number"),
+        ("place_order", {**ORDER, "count": "۱۰۰۰۰"}, "count: must be less than or equal to 1000"),
+        ("place_order", {"service_id": 10, "link": LINK}, "count is required"),
+        ("list_orders", {"limit": 0}, "limit: must be greater than or equal to 1"),
+    ],
+)
+async def test_bad_arguments_are_refused_before_anything_is_sent(
+    harness: Harness,
+    simulator: Simulator,
+    api_key: str,
+    mode: str,
+    name: str,
+    arguments: dict[str, object],
+    expected: str,
+) -> None:
+    text = await _error(harness, mode, name, arguments)
+    assert expected in text
+    assert simulator.orders(api_key) == []
+    assert not [r for r in simulator.requests if r.endpoint == "order"]
+
+
+async def test_every_tool_forbids_unknown_arguments_in_its_schema(harness: Harness) -> None:
+    async with harness.client("auto") as client:
+        listed = (await client.list_tools()).tools
+    assert [tool.name for tool in listed] == [spec.name for spec in TOOLS]
+    for tool in listed:
+        assert tool.input_schema["additionalProperties"] is False, tool.name
+
+
+async def test_persian_and_arabic_indic_digits_are_accepted(
+    harness: Harness, simulator: Simulator, api_key: str, mode: str
+) -> None:
+    async with harness.client(mode, Answers()) as client:
+        placed = await client.call_tool(
+            "place_order", {"service_id": "۱۰", "link": LINK, "count": "٢٠"}
+        )
+        assert not placed.is_error, placed.content
+        order_id = placed.structured_content["order_id"]  # type: ignore[index]
+        persian = "".join("۰۱۲۳۴۵۶۷۸۹"[int(digit)] for digit in str(order_id))
+        status = await client.call_tool("get_order_status", {"order_id": persian})
+    assert not status.is_error, status.content
+    assert status.structured_content["count"] == 20  # type: ignore[index]
+    assert [(o.service_id, o.count) for o in simulator.orders(api_key)] == [(10, 20)]
+
+
+def test_read_only_mode_follows_the_tools_own_annotation(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tool added without readOnlyHint: true is dropped by read-only mode, with no list
+    to update anywhere else."""
+    assert tuple(s.name for s in TOOLS if s.annotations.read_only_hint) == READ_ONLY_TOOLS
+    get_credit = next(spec for spec in TOOLS if spec.name == "get_credit")
+    unannotated = ToolSpec(
+        "new_tool",
+        "New",
+        get_credit.annotations.model_copy(update={"read_only_hint": None}),
+        get_credit.make_handler,
+    )
+    monkeypatch.setattr(tools_module, "TOOLS", (*TOOLS, unannotated))
+    monkeypatch.setattr(tools_module, "TOOL_NAMES", (*tools_module.TOOL_NAMES, "new_tool"))
+    names = [spec.name for spec in enabled_tools(harness.settings(read_only=True))]
+    assert names == list(READ_ONLY_TOOLS)
+    assert "new_tool" in [spec.name for spec in enabled_tools(harness.settings())]
+
+
+def test_the_table_is_consistent() -> None:
+    for spec in TOOLS:
+        if spec.spends:
+            assert spec.annotations.destructive_hint is True, spec.name
+            assert spec.annotations.idempotent_hint is False, spec.name
+            assert not spec.read_only
+    assert [spec.name for spec in TOOLS if spec.spends] == ["place_order"]
