@@ -1,4 +1,4 @@
-"""Asyncio client of the Happy Follower API, with an embedded simulator and a CLI."""
+"""Asyncio client of the Happy Follower API, its spend guard and ledger, and a simulator."""
 
 from .client import HappyFollowerClient
 from .errors import (
@@ -7,11 +7,13 @@ from .errors import (
     HappyFollowerConnectionError,
     HappyFollowerError,
     HappyFollowerInputError,
+    HappyFollowerLedgerError,
     HappyFollowerNotEnoughCreditError,
     HappyFollowerOrderOutcomeUnknownError,
     HappyFollowerRateLimitError,
     HappyFollowerResponseError,
     HappyFollowerSandboxUnsupportedError,
+    HappyFollowerSpendCapError,
 )
 from .models import OrderStatus, Service
 from .protocol import LIVE_API_ROOT, SANDBOX_API_ROOT
@@ -27,11 +29,13 @@ __all__ = [
     "HappyFollowerConnectionError",
     "HappyFollowerError",
     "HappyFollowerInputError",
+    "HappyFollowerLedgerError",
     "HappyFollowerNotEnoughCreditError",
     "HappyFollowerOrderOutcomeUnknownError",
     "HappyFollowerRateLimitError",
     "HappyFollowerResponseError",
     "HappyFollowerSandboxUnsupportedError",
+    "HappyFollowerSpendCapError",
     "OrderStatus",
     "Service",
     "__version__",
