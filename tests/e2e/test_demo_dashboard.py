@@ -1,6 +1,6 @@
 """End to end: the README's demo in a real browser (headless Chromium).
 
-The demo runs as the README says (the CLI in a subprocess); the browser logs in to its
+The demo runs as the README says (the `happy-follower` command in a subprocess); the browser logs in to its
 Home Assistant, finds the dashboard, then an order is placed through the MCP server and
 tracked by an action, and the dashboard must show the credit and the order change.
 """
@@ -75,10 +75,9 @@ class RunningDemo:
 
 async def _start_demo(tmp_path: Path, ha_port: int, mcp_port: int) -> RunningDemo:
     ready = tmp_path / f"ready-{ha_port}-{os.urandom(4).hex()}.json"
+    # The `happy-follower` command of this environment: what `uv run happy-follower demo` runs.
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "shared_client.cli",
+        str(Path(sys.executable).with_name("happy-follower")),
         "demo",
         "--tick",
         "0.01",
