@@ -1,8 +1,8 @@
 """End to end: the README's demo in a real browser (headless Chromium).
 
-The demo runs as the README says (the `happy-follower` command in a subprocess); the browser logs in to its
-Home Assistant, finds the dashboard, then an order is placed through the MCP server and
-tracked by an action, and the dashboard must show the credit and the order change.
+The demo runs as the README says (the `happy-follower` command in a subprocess); the browser
+logs in to its Home Assistant, finds the dashboard, then an order is placed through the MCP
+server and tracked by an action, and the dashboard must show the credit and the order change.
 """
 
 from __future__ import annotations

@@ -114,64 +114,78 @@ async def test_readme_command_line_block(cli: Cli, simulator: Simulator, api_key
     assert len(lines) == 8
     completed: int | None = None  # the order `order` placed, delivered before `status`
     for line in lines:
-        args = list(line)
-        command = next(word for word in args if not word.startswith("-"))
-        if command == "order":
-            args.append("--yes")  # no terminal to confirm on
-        if PLACEHOLDER_ORDER_ID in args:
-            assert completed is not None, "an order id is used before `order` placed one"
-            if command == "cancel":
-                # Only a running order can be canceled: place one that is still registered.
-                order_id = await _place_registered(simulator, api_key)
-            else:
-                order_id = completed
-            args = [str(order_id) if word == PLACEHOLDER_ORDER_ID else word for word in args]
+        command, args = await _runnable(line, simulator, api_key, completed)
         before = len(simulator.requests)
         run = await cli.run(args)
         assert run.code == ExitCode.OK, run
         sent = simulator.requests[before:]
         assert sent, run
         assert {request.sandbox for request in sent} == {"--sandbox" in args}, run
+        completed = _check_line(command, args, run, cli, completed)
 
-        match command:
-            case "credit":
-                credit = simulator.credit(api_key, sandbox="--sandbox" in args)
-                assert run.stdout.strip() == f"Credit: {credit:,g}", run
-            case "services" if "--json" in args:
-                services = json.loads(run.stdout)
-                assert [s["service_id"] for s in services] == [10, 11, 20, 21, 30, 31]
-            case "services":
-                assert re.findall(r"^\s*(\d+)  ", run.stdout, re.M) == [
-                    "10", "11", "20", "21", "30", "31"
-                ]  # fmt: skip
-            case "order":
-                (order,) = simulator.orders(api_key)
-                assert (order.service_id, order.link, order.count) == (
-                    int(args[1]),
-                    args[2],
-                    int(args[3]),
-                )
-                assert f"Order {order.order_id} placed" in run.stdout
-                # "appends every attempt to an audit file"
-                assert [(r["event"], r["order_id"]) for r in _ledger(cli)] == [
-                    ("placed", order.order_id)
-                ]
-                completed = order.order_id
-                simulator.advance(3600)  # delivered: `status --watch` sees it final at once
-            case "status":
-                assert re.findall(r"^Order (\d+): .*completed", run.stdout, re.M) == [
-                    str(completed)
-                ]
-            case "cancel":
-                canceled = simulator.orders(api_key)[-1]
-                assert str(canceled.order_id) in args
-                assert canceled.status == p.STATUS_CANCELED
-            case "recheck":
-                rechecked = simulator.orders(api_key)[0]
-                assert rechecked.order_id == completed
-                assert rechecked.recheck_count == 1
-            case _:
-                raise AssertionError(f"no check for {args}")
+
+async def _runnable(
+    line: Sequence[str], simulator: Simulator, api_key: str, completed: int | None
+) -> tuple[str, list[str]]:
+    """The README line's command, and its arguments made runnable here."""
+    args = list(line)
+    command = next(word for word in args if not word.startswith("-"))
+    if command == "order":
+        args.append("--yes")  # no terminal to confirm on
+    if PLACEHOLDER_ORDER_ID in args:
+        assert completed is not None, "an order id is used before `order` placed one"
+        if command == "cancel":
+            # Only a running order can be canceled: place one that is still registered.
+            order_id = await _place_registered(simulator, api_key)
+        else:
+            order_id = completed
+        args = [str(order_id) if word == PLACEHOLDER_ORDER_ID else word for word in args]
+    return command, args
+
+
+def _check_line(
+    command: str, args: list[str], run: Run, cli: Cli, completed: int | None
+) -> int | None:
+    """Check that the line did its job; returns the order delivered for the later lines."""
+    simulator, api_key = cli.simulator, cli.api_key
+    match command:
+        case "credit":
+            credit = simulator.credit(api_key, sandbox="--sandbox" in args)
+            assert run.stdout.strip() == f"Credit: {credit:,g}", run
+        case "services" if "--json" in args:
+            services = json.loads(run.stdout)
+            assert [s["service_id"] for s in services] == [10, 11, 20, 21, 30, 31]
+        case "services":
+            assert re.findall(r"^\s*(\d+)  ", run.stdout, re.M) == [
+                "10", "11", "20", "21", "30", "31"
+            ]  # fmt: skip
+        case "order":
+            (order,) = simulator.orders(api_key)
+            assert (order.service_id, order.link, order.count) == (
+                int(args[1]),
+                args[2],
+                int(args[3]),
+            )
+            assert f"Order {order.order_id} placed" in run.stdout
+            # "appends every attempt to an audit file"
+            assert [(r["event"], r["order_id"]) for r in _ledger(cli)] == [
+                ("placed", order.order_id)
+            ]
+            simulator.advance(3600)  # delivered: `status --watch` sees it final at once
+            return order.order_id
+        case "status":
+            assert re.findall(r"^Order (\d+): .*completed", run.stdout, re.M) == [str(completed)]
+        case "cancel":
+            canceled = simulator.orders(api_key)[-1]
+            assert str(canceled.order_id) in args
+            assert canceled.status == p.STATUS_CANCELED
+        case "recheck":
+            rechecked = simulator.orders(api_key)[0]
+            assert rechecked.order_id == completed
+            assert rechecked.recheck_count == 1
+        case _:
+            raise AssertionError(f"no check for {args}")
+    return completed
 
 
 async def _place_registered(simulator: Simulator, api_key: str) -> int:
