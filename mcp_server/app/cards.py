@@ -1,0 +1,131 @@
+"""The data behind the pages: one order's card, the account view, an order's target.
+
+Status, ledger and usage come from ``results`` (the same reads the model's tools make);
+this module only adds what a person needs to recognise an order: the service's name and
+the handle or post the link points at, all passed through ``display_text``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Final
+from urllib.parse import urlsplit
+
+from shared_client import HappyFollowerError
+from shared_client.validation import display_text
+
+from .. import results
+from ..backend import Backend
+from ..errors import tool_error
+from .models import AccountView, OrderCard, OrderLine, Target, TargetKind
+
+REFRESH_SECONDS = 10.0  # an open card reads its order's status at most this often
+NAMES_TTL: Final = 300.0  # seconds the service names are reused before reading them again
+LEDGER_SEARCH: Final = 200  # newest ledger orders searched for an order's service
+ACCOUNT_ORDERS: Final = 5
+INSTAGRAM_HOSTS: Final = ("instagram.com", "instagr.am")
+_MEDIA: Final[dict[str, TargetKind]] = {"p": "post", "reel": "reel", "reels": "reel", "tv": "video"}
+
+
+def target_of(link: str | None) -> Target | None:
+    """The profile, post, reel or story an Instagram link points at; the link otherwise."""
+    if not link:
+        return None
+    try:
+        parts = urlsplit(link.strip())
+        host = (parts.hostname or "").removeprefix("www.")
+    except ValueError:
+        return Target(kind="link", text=display_text(link, 60))
+    segments = [segment for segment in parts.path.split("/") if segment]
+    if any(host == known or host.endswith("." + known) for known in INSTAGRAM_HOSTS):
+        if len(segments) >= 2 and segments[0] in _MEDIA:
+            return Target(kind=_MEDIA[segments[0]], text=display_text(segments[1], 40))
+        if len(segments) >= 2 and segments[0] == "stories" and segments[1] != "highlights":
+            return Target(kind="story", text="@" + display_text(segments[1], 40))
+        if len(segments) == 1:
+            return Target(kind="profile", text="@" + display_text(segments[0], 40))
+    return Target(kind="link", text=display_text(host + parts.path, 60))
+
+
+class ServiceNames:
+    """Service names by id, read again at most every ``NAMES_TTL`` seconds: open cards
+    refresh often, the catalogue rarely changes."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        self._names: dict[int, str] = {}
+        self._read_at: float | None = None
+
+    async def name(self, service_id: int | None) -> str | None:
+        """The display-safe name, or None (unknown id, or the list cannot be read now)."""
+        if service_id is None:
+            return None
+        now = time.monotonic()
+        if self._read_at is None or now - self._read_at > NAMES_TTL:
+            try:
+                services = await self._backend.client.get_services()
+            except HappyFollowerError:
+                return self._names.get(service_id)  # the card shows the id instead
+            self._names = {service.service_id: display_text(service.name) for service in services}
+            self._read_at = now
+        return self._names.get(service_id)
+
+
+async def order_card(backend: Backend, names: ServiceNames, order_id: int) -> OrderCard:
+    """The card of one order: its status now, and its service and target."""
+    status = await results.order_status(backend, order_id)
+    ledger = await results.orders(backend, LEDGER_SEARCH)
+    placed = next((order for order in ledger.orders if order.order_id == order_id), None)
+    service_id = placed.service_id if placed is not None else None
+    link = status.link or (placed.link if placed is not None else None)
+    return OrderCard(
+        order_id=order_id,
+        service_id=service_id,
+        service_name=await names.name(service_id),
+        target=target_of(link),
+        count=status.count,
+        delivered=status.delivered,
+        remain=status.remain,
+        progress=status.progress,
+        cost=status.cost,
+        status=display_text(status.status, 40),
+        status_title=display_text(status.status_title, 60),
+        is_final=status.is_final,
+        refresh_seconds=None if status.is_final else REFRESH_SECONDS,
+        **backend.result_fields,
+    )
+
+
+async def account_view(backend: Backend, names: ServiceNames, *, with_credit: bool) -> AccountView:
+    """Credit (unless the operator turned get_credit off), caps used, latest orders."""
+    listed = await results.orders(backend, ACCOUNT_ORDERS)
+    credit: float | None = None
+    problem: str | None = None
+    if with_credit:
+        try:
+            credit = await backend.client.get_credit()
+        except HappyFollowerError as err:
+            problem = display_text(tool_error(err, backend.environment), 200)
+    lines = [
+        OrderLine(
+            at=order.at,
+            outcome=order.outcome,
+            order_id=order.order_id,
+            service_id=order.service_id,
+            service_name=await names.name(order.service_id),
+            target=target_of(order.link),
+            count=order.count,
+            cost=order.cost,
+        )
+        for order in listed.orders
+    ]
+    return AccountView(
+        credit=credit,
+        credit_problem=problem,
+        orders_last_24h=listed.orders_last_24h,
+        max_orders_per_day=listed.max_orders_per_day,
+        spent_last_24h=listed.spent_last_24h,
+        max_spend_per_day=listed.max_spend_per_day,
+        orders=lines,
+        **backend.result_fields,
+    )

@@ -1,0 +1,137 @@
+"""The server's MCP Apps extension: the ``ui://`` pages, the app-only tools they call,
+and the middleware that keeps all of it away from clients that did not negotiate Apps.
+
+Tools name the page that renders their result in ``tools.TOOLS`` (``_meta.ui``); the
+pages call back only ``app_order_card`` and ``app_account`` — read-only, visible to the
+app and not to the model. Nothing here can place, cancel or confirm an order.
+
+This module does not use ``from __future__ import annotations``: the SDK reads the
+app tools' annotations.
+"""
+
+from collections.abc import Collection
+from typing import Any, Final
+
+from mcp.server.apps import APP_MIME_TYPE, Apps, ResourceCsp, client_supports_apps
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver.resources import FunctionResource
+from mcp_types import CallToolRequestParams, CallToolResult, TextContent, ToolAnnotations
+
+from ..arguments import OrderId
+from ..backend import Backend
+from . import ACCOUNT_URI, ORDER_CARD_URI, cards, page
+from .models import AccountView, OrderCard
+
+ORDER_CARD_TOOL: Final = "app_order_card"
+ACCOUNT_TOOL: Final = "app_account"
+_READ: Final = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
+# No network, resources or frames: the pages are self-contained.
+_NO_DOMAINS: Final = ResourceCsp(connect_domains=[], resource_domains=[], frame_domains=[])
+
+
+def _page_resource(uri: str, view: page.View, description: str) -> FunctionResource:
+    async def read() -> str:
+        return page.build(view)  # built at the first read, then cached
+
+    return FunctionResource(
+        uri=uri,
+        name=f"{view}-app",
+        title=page.TITLES[view],
+        description=description,
+        mime_type=APP_MIME_TYPE,
+        meta={
+            "ui": {
+                "csp": _NO_DOMAINS.model_dump(by_alias=True, exclude_none=True),
+                "prefersBorder": True,
+            }
+        },
+        fn=read,
+    )
+
+
+class OrderApps(Apps):
+    """The pages and, for the tools the operator enabled, the app tools behind them."""
+
+    def __init__(self, backend: Backend, enabled: Collection[str]) -> None:
+        super().__init__()
+        self.app_tools: set[str] = set()
+        names = cards.ServiceNames(backend)
+        self.add_resource(
+            _page_resource(ORDER_CARD_URI, "order", "An order's card that follows its progress")
+        )
+        self.add_resource(
+            _page_resource(ACCOUNT_URI, "account", "Credit, caps used today and latest orders")
+        )
+        # An app tool reads only what an enabled tool of the model already reads.
+        if "get_order_status" in enabled:
+
+            async def app_order_card(order_id: OrderId) -> OrderCard:
+                """One order's card: status, progress, cost, service name and target."""
+                return await cards.order_card(backend, names, order_id)
+
+            self._app_tool(ORDER_CARD_URI, ORDER_CARD_TOOL, "Order card", app_order_card)
+        if "list_orders" in enabled:
+            with_credit = "get_credit" in enabled
+
+            async def app_account() -> AccountView:
+                """Credit, today's use of the caps, and the latest orders placed here."""
+                return await cards.account_view(backend, names, with_credit=with_credit)
+
+            self._app_tool(ACCOUNT_URI, ACCOUNT_TOOL, "Account view", app_account)
+
+    def _app_tool(self, uri: str, name: str, title: str, handler: Any) -> None:
+        self.tool(resource_uri=uri, visibility=["app"], name=name, title=title, annotations=_READ)(
+            handler
+        )
+        self.app_tools.add(name)
+
+    async def intercept_tool_call(
+        self,
+        params: CallToolRequestParams,
+        ctx: ServerRequestContext[Any, Any],
+        call_next: CallNext,
+    ) -> HandlerResult:
+        """A client that did not negotiate Apps cannot call the app tools: to it they do
+        not exist."""
+        if params.name in self.app_tools and not client_supports_apps(ctx):
+            text = f"Unknown tool: {params.name}"
+            return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+        return await call_next(ctx)
+
+    async def negotiated_only(
+        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        """Server middleware: a client that did not negotiate Apps lists today's server —
+        no app tools, no ``ui://`` pages, no ``_meta.ui`` on tools. (It sees the wire
+        form: dicts.)"""
+        result = await call_next(ctx)
+        if ctx.request_id is None or not isinstance(result, dict) or client_supports_apps(ctx):
+            return result
+        if ctx.method == "tools/list":
+            tools = [_without_ui(tool) for tool in result.get("tools", [])]
+            return {
+                **result,
+                "tools": [tool for tool in tools if tool["name"] not in self.app_tools],
+            }
+        if ctx.method == "resources/list":
+            listed = [item for item in result.get("resources", []) if not _is_page(item)]
+            return {**result, "resources": listed}
+        return result
+
+
+def _is_page(resource: dict[str, Any]) -> bool:
+    return str(resource.get("uri", "")).startswith("ui://")
+
+
+def _without_ui(tool: dict[str, Any]) -> dict[str, Any]:
+    meta = tool.get("_meta")
+    if not isinstance(meta, dict) or "ui" not in meta:
+        return tool
+    rest = {key: value for key, value in meta.items() if key != "ui"}
+    without = {key: value for key, value in tool.items() if key != "_meta"}
+    return {**without, "_meta": rest} if rest else without
+
+
+def order_apps(backend: Backend, enabled: Collection[str]) -> OrderApps:
+    """The Apps extension for a server whose enabled tools are ``enabled``."""
+    return OrderApps(backend, enabled)
