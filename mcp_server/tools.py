@@ -18,6 +18,7 @@ from mcp_types import ToolAnnotations
 from pydantic import ConfigDict
 
 from . import orders, reads
+from .app import ACCOUNT_URI, ORDER_CARD_URI
 from .backend import Backend
 from .settings import Settings, SettingsError
 
@@ -43,6 +44,7 @@ class ToolSpec:
     annotations: ToolAnnotations
     make_handler: Callable[[Backend], Callable[..., Awaitable[Any]]]
     spends: bool = False  # places orders: spends credit
+    app_page: str | None = None  # the ui:// page that renders its result (MCP Apps)
 
     @property
     def read_only(self) -> bool:
@@ -54,14 +56,27 @@ TOOLS: Final = (
     ToolSpec("check_connection", "Check connection", _READ, reads.make_check_connection),
     ToolSpec("get_credit", "Get credit", _READ, reads.make_get_credit),
     ToolSpec("list_services", "List services", _READ, reads.make_list_services),
-    ToolSpec("get_order_status", "Get order status", _READ, reads.make_get_order_status),
-    ToolSpec("list_orders", "List orders placed here", _LOCAL_READ, reads.make_list_orders),
+    ToolSpec(
+        "get_order_status",
+        "Get order status",
+        _READ,
+        reads.make_get_order_status,
+        app_page=ORDER_CARD_URI,
+    ),
+    ToolSpec(
+        "list_orders",
+        "List orders placed here",
+        _LOCAL_READ,
+        reads.make_list_orders,
+        app_page=ACCOUNT_URI,
+    ),
     ToolSpec(
         "place_order",
         "Place order (spends credit)",
         _SPEND,
         orders.make_place_order,
         spends=True,
+        app_page=ORDER_CARD_URI,
     ),
     ToolSpec("cancel_order", "Cancel order", _CANCEL, orders.make_cancel_order),
     ToolSpec("recheck_order", "Re-check order", _RECHECK, orders.make_recheck_order),
@@ -94,6 +109,7 @@ def build_tool(spec: ToolSpec, backend: Backend) -> Tool:
         name=spec.name,
         title=spec.title,
         annotations=spec.annotations,
+        meta={"ui": {"resourceUri": spec.app_page}} if spec.app_page else None,
     )
     strict = _forbid_extra(tool.fn_metadata.arg_model)
     return tool.model_copy(
