@@ -8,7 +8,10 @@ written in :mod:`shared_client.protocol`, whose constants this module imports.
 
 Time is the simulator's own clock (:meth:`Simulator.advance` moves it), so tests can
 age tokens and watch orders progress without waiting. :meth:`Simulator.inject` makes
-the next requests fail the ways a real service behind a CDN can fail.
+the next requests fail the ways a real service behind a CDN can fail. A
+:class:`Dialect` switches it into each alternative the documentation leaves open
+(JSON-only bodies, another refused-token status, other error shapes, status words and
+wordings), so that ``happy-follower probe`` and the client can be tested against them.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import TracebackType
@@ -77,6 +80,76 @@ class Fault(StrEnum):
     ERROR_MESSAGE = "error_message"  # 200 with the error JSON
     PROCESS_THEN_DROP = "process_then_drop"  # take effect, then close without answering
     PROCESS_THEN_SLOW = "process_then_slow"  # take effect, then sleep before answering
+
+
+class BodyEncoding(StrEnum):
+    """Which POST bodies the service reads; a body it does not read counts as empty."""
+
+    FORM = "form"  # application/x-www-form-urlencoded (and multipart), as PHP reads $_POST
+    JSON = "json"  # application/json only
+    FORM_OR_JSON = "form_or_json"  # either (protocol.py's assumption, plus JSON)
+
+
+class ErrorShape(StrEnum):
+    """How an error answer is written."""
+
+    OPERATION_MESSAGE = "operation_message"  # {"operation": "error", "message": m} (assumed)
+    OPERATION_MSG = "operation_msg"  # {"operation": "error", "msg": m}
+    OPERATION_ERROR = "operation_error"  # {"operation": "error", "error": m}
+    STATUS_MESSAGE = "status_message"  # {"status": "error", "message": m}: no "operation"
+    PLAIN_TEXT = "plain_text"  # the message alone, as text/plain
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """How the simulator answers where the vendor's documentation is silent.
+
+    The defaults are exactly the assumptions of :mod:`shared_client.protocol`; every other
+    value is something the real service might do instead (see :data:`DIALECTS`).
+    """
+
+    bodies: BodyEncoding = BodyEncoding.FORM_OR_JSON
+    # HTTP status of a refused API key, token or refresh token: 401 (assumed), 403, or 200
+    # with the error body.
+    credential_refused_status: int = p.HTTP_STATUS_UNAUTHORIZED
+    error_shape: ErrorShape = ErrorShape.OPERATION_MESSAGE
+    errors_with_http_200: bool = False  # every error answer says HTTP 200
+    status_words: Mapping[str, str] = field(default_factory=dict)  # assumed status -> sent
+    not_enough_credit_message: str = p.MESSAGE_NOT_ENOUGH_CREDIT
+    token_refused_message: str = p.MESSAGE_TOKEN_EXPIRED
+    echo_credentials: bool = False  # a refused credential is repeated in the message
+
+
+# Status words of the generic "SMM panel" APIs, which this service may share.
+PANEL_STATUS_WORDS: Final = {
+    p.STATUS_REGISTERED: "Pending",
+    p.STATUS_IN_PROGRESS: "Processing",
+    p.STATUS_COMPLETED: "Completed",
+    p.STATUS_PARTIAL: "Partial",
+    p.STATUS_CANCELED: "Canceled",
+}
+
+# Named dialects, for tests and ``happy-follower simulate --dialect``.
+DIALECTS: Final[Mapping[str, Dialect]] = {
+    "assumed": Dialect(),
+    "form-bodies-only": Dialect(bodies=BodyEncoding.FORM),
+    "json-bodies-only": Dialect(bodies=BodyEncoding.JSON),
+    "credential-refused-403": Dialect(credential_refused_status=403),
+    "credential-refused-200": Dialect(credential_refused_status=200),
+    "token-refused-unauthenticated": Dialect(
+        credential_refused_status=200, token_refused_message="Unauthenticated."
+    ),
+    "errors-under-msg": Dialect(error_shape=ErrorShape.OPERATION_MSG),
+    "errors-under-error": Dialect(error_shape=ErrorShape.OPERATION_ERROR),
+    "errors-status-key": Dialect(error_shape=ErrorShape.STATUS_MESSAGE),
+    "errors-plain-text": Dialect(error_shape=ErrorShape.PLAIN_TEXT),
+    "errors-http-200": Dialect(errors_with_http_200=True),
+    "panel-status-words": Dialect(status_words=PANEL_STATUS_WORDS),
+    "credit-wording-english": Dialect(
+        not_enough_credit_message="You do not have enough funds for this order"
+    ),
+    "echo-credentials": Dialect(echo_credentials=True),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,10 +250,6 @@ def _json(body: dict[str, Any], status: int = 200) -> web.Response:
     )
 
 
-def _error(status: int, message: str) -> web.Response:
-    return _json({"operation": p.OPERATION_ERROR, "message": message}, status)
-
-
 def _success(**fields: Any) -> web.Response:
     return _json({"operation": p.OPERATION_SUCCESS, **fields})
 
@@ -222,16 +291,24 @@ def _drop(request: web.Request) -> web.Response:
     return web.Response()
 
 
-async def _read_form(request: web.Request) -> dict[str, str]:
+@dataclass(frozen=True, slots=True)
+class _Body:
+    params: dict[str, str]
+    encoding: BodyEncoding | None  # None: no body
+
+
+async def _read_body(request: web.Request) -> _Body:
     if not request.can_read_body:
-        return {}
+        return _Body({}, None)
     if request.content_type == "application/json":
         try:
             body = await request.json()
         except ValueError:
-            return {}
-        return {str(k): str(v) for k, v in body.items()} if isinstance(body, dict) else {}
-    return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+            return _Body({}, BodyEncoding.JSON)
+        params = {str(k): str(v) for k, v in body.items()} if isinstance(body, dict) else {}
+        return _Body(params, BodyEncoding.JSON)
+    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    return _Body(form, BodyEncoding.FORM)
 
 
 class Simulator:
@@ -244,6 +321,7 @@ class Simulator:
         refresh_token_lifetime: float = 30 * 86400.0,
         latency: float = 0.0,
         services: list[SimulatedService] | None = None,
+        dialect: Dialect | None = None,
     ) -> None:
         catalogue = list(DEFAULT_SERVICES) if services is None else services
         self._services = {service.service_id: service for service in catalogue}
@@ -252,6 +330,8 @@ class Simulator:
         self.token_lifetime = token_lifetime
         self.refresh_token_lifetime = refresh_token_lifetime
         self.latency = latency
+        # Settable at any time: how answers are written where the documentation is silent.
+        self.dialect = dialect or Dialect()
         self.requests: list[RecordedRequest] = []
         self._api_keys: set[str] = set()
         self._revoked: set[str] = set()
@@ -472,78 +552,113 @@ class Simulator:
     # --- HTTP -----------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
-        path = request.path
-        root: _Root | None = None
-        rel = ""
-        for prefix, sandbox in ((_LIVE_ROOT, False), (_SANDBOX_ROOT, True)):
-            if path.startswith(prefix + "/"):
-                root, rel = self._roots[sandbox], path[len(prefix) :]
-        endpoint, arg = None, ""
-        if root is not None:
-            if (status := _STATUS_PATH.fullmatch(rel)) is not None:
-                endpoint, arg = "status", status.group(1)
-            else:
-                endpoint = _FIXED_PATHS.get(rel)
+        root, endpoint, arg = self._route(request.path)
         sandbox = root is not None and root.sandbox
-        form = await _read_form(request)
+        body = await _read_body(request)
         self.requests.append(
             RecordedRequest(
-                request.method, path, endpoint, sandbox, CIMultiDict(request.headers), form
+                request.method, request.path, endpoint, sandbox, CIMultiDict(request.headers),
+                body.params,
             )
-        )
+        )  # fmt: skip
         if self.latency:
             await asyncio.sleep(self.latency)
-
         rule = self._take_fault(endpoint, sandbox)
-        if rule is not None:
-            match rule.fault:
-                case Fault.SERVER_ERROR_HTML:
-                    return web.Response(status=502, text=_CDN_ERROR_PAGE, content_type="text/html")
-                case Fault.RATE_LIMITED:
-                    response = _error(p.RATE_LIMITED_STATUS, rule.message or p.MESSAGE_RATE_LIMITED)
-                    if rule.retry_after is not None:
-                        response.headers["Retry-After"] = str(rule.retry_after)
-                    return response
-                case Fault.DROP_CONNECTION:
-                    return _drop(request)
-                case Fault.MALFORMED_JSON:
-                    return web.Response(
-                        text=_TRUNCATED_JSON, content_type="application/json", charset="utf-8"
-                    )
-                case Fault.ERROR_MESSAGE:
-                    return _error(200, rule.message or p.MESSAGE_GENERIC_ERROR)
-                case Fault.SLOW:
-                    await asyncio.sleep(rule.delay)
-
+        if rule is not None and rule.fault in self._fault_answers:
+            return self._fault_answers[rule.fault](rule, request)
+        if rule is not None and rule.fault is Fault.SLOW:
+            await asyncio.sleep(rule.delay)
         if root is None or endpoint is None:
-            response = _error(p.HTTP_STATUS_NOT_FOUND, p.MESSAGE_PATH_NOT_FOUND)
+            response = self._refusal(p.HTTP_STATUS_NOT_FOUND, p.MESSAGE_PATH_NOT_FOUND)
         else:
-            response = self._process(root, endpoint, arg, request, form)
-
+            response = self._process(root, endpoint, arg, request, self._readable(body))
         if rule is not None and rule.fault is Fault.PROCESS_THEN_DROP:
             return _drop(request)
         if rule is not None and rule.fault is Fault.PROCESS_THEN_SLOW:
             await asyncio.sleep(rule.delay)
         return response
 
+    def _route(self, path: str) -> tuple[_Root | None, str | None, str]:
+        """The root, the endpoint's name and the status path's order id of a path."""
+        for prefix, sandbox in ((_LIVE_ROOT, False), (_SANDBOX_ROOT, True)):
+            if path.startswith(prefix + "/"):
+                rel = path[len(prefix) :]
+                if (status := _STATUS_PATH.fullmatch(rel)) is not None:
+                    return self._roots[sandbox], "status", status.group(1)
+                return self._roots[sandbox], _FIXED_PATHS.get(rel), ""
+        return None, None, ""
+
+    def _readable(self, body: _Body) -> dict[str, str]:
+        """The body's parameters, if the dialect reads its encoding (else none at all)."""
+        accepted = self.dialect.bodies
+        if body.encoding is None or accepted in (BodyEncoding.FORM_OR_JSON, body.encoding):
+            return body.params
+        return {}
+
+    @property
+    def _fault_answers(self) -> dict[Fault, Callable[[_FaultRule, web.Request], web.Response]]:
+        """Faults answered at once, without the request taking effect."""
+        return {
+            Fault.SERVER_ERROR_HTML: lambda _rule, _request: web.Response(
+                status=502, text=_CDN_ERROR_PAGE, content_type="text/html"
+            ),
+            Fault.RATE_LIMITED: self._rate_limited,
+            Fault.DROP_CONNECTION: lambda _rule, request: _drop(request),
+            Fault.MALFORMED_JSON: lambda _rule, _request: web.Response(
+                text=_TRUNCATED_JSON, content_type="application/json", charset="utf-8"
+            ),
+            Fault.ERROR_MESSAGE: lambda rule, _request: self._refusal(
+                200, rule.message or p.MESSAGE_GENERIC_ERROR
+            ),
+        }
+
+    def _rate_limited(self, rule: _FaultRule, request: web.Request) -> web.Response:
+        message = rule.message or p.MESSAGE_RATE_LIMITED
+        response = self._refusal(p.RATE_LIMITED_STATUS, message, keep_status=True)
+        if rule.retry_after is not None:
+            response.headers["Retry-After"] = str(rule.retry_after)
+        return response
+
+    def _refusal(self, status: int, message: str, *, keep_status: bool = False) -> web.Response:
+        """An error answer, written as the dialect writes them."""
+        dialect = self.dialect
+        if dialect.errors_with_http_200 and not keep_status:
+            status = 200
+        if dialect.error_shape is ErrorShape.PLAIN_TEXT:
+            return web.Response(status=status, text=message, charset="utf-8")
+        key = {
+            ErrorShape.OPERATION_MESSAGE: ("operation", "message"),
+            ErrorShape.OPERATION_MSG: ("operation", "msg"),
+            ErrorShape.OPERATION_ERROR: ("operation", "error"),
+            ErrorShape.STATUS_MESSAGE: ("status", "message"),
+        }[dialect.error_shape]
+        return _json({key[0]: p.OPERATION_ERROR, key[1]: message}, status)
+
+    def _credential_refused(self, message: str, credential: str | None) -> web.Response:
+        """A refused API key, token or refresh token, as the dialect signals it."""
+        if self.dialect.echo_credentials and credential:
+            message = f"{message}: {credential}"
+        return self._refusal(self.dialect.credential_refused_status, message)
+
     def _process(
         self, root: _Root, endpoint: str, arg: str, request: web.Request, form: dict[str, str]
     ) -> web.Response:
         """Answer a request to a known endpoint. Synchronous, so each request is atomic."""
         if root.sandbox and endpoint in _NO_SANDBOX:
-            return _error(p.HTTP_STATUS_NOT_FOUND, p.MESSAGE_NO_SANDBOX)
+            return self._refusal(p.HTTP_STATUS_NOT_FOUND, p.MESSAGE_NO_SANDBOX)
         method = _ENDPOINTS[endpoint][1]
         if request.method != method:
-            response = _error(405, p.MESSAGE_METHOD_NOT_ALLOWED)
+            response = self._refusal(405, p.MESSAGE_METHOD_NOT_ALLOWED)
             response.headers["Allow"] = method
             return response
         if endpoint == "auth":
             return self._auth(root, request)
         if endpoint == "ref-auth":
             return self._refresh(root, request)
-        token = root.tokens.get(_bearer(request, p.HEADER_AUTHORIZATION) or "")
+        sent = _bearer(request, p.HEADER_AUTHORIZATION)
+        token = root.tokens.get(sent or "")
         if token is None or token.expires_at <= self.now() or not self._live_key(token.api_key):
-            return _error(p.HTTP_STATUS_UNAUTHORIZED, p.MESSAGE_TOKEN_EXPIRED)
+            return self._credential_refused(self.dialect.token_refused_message, sent)
         self._settle(root)
         return self._handlers[endpoint](root, token.api_key, form, arg)
 
@@ -553,9 +668,10 @@ class Simulator:
         return token
 
     def _auth(self, root: _Root, request: web.Request) -> web.Response:
-        api_key = self._live_key(_bearer(request, p.HEADER_AUTHORIZATION))
+        sent = _bearer(request, p.HEADER_AUTHORIZATION)
+        api_key = self._live_key(sent)
         if api_key is None:
-            return _error(p.HTTP_STATUS_UNAUTHORIZED, p.MESSAGE_INVALID_API_KEY)
+            return self._credential_refused(p.MESSAGE_INVALID_API_KEY, sent)
         token = self._issue_token(root, api_key)
         refresh = secrets.token_urlsafe(32)
         root.refresh_tokens[refresh] = _Refresh(
@@ -565,14 +681,15 @@ class Simulator:
 
     def _refresh(self, root: _Root, request: web.Request) -> web.Response:
         """Replace the access token issued with a live refresh token, expired or not."""
-        record = root.refresh_tokens.get(_bearer(request, p.HEADER_REFRESH_TOKEN) or "")
+        sent = _bearer(request, p.HEADER_REFRESH_TOKEN)
+        record = root.refresh_tokens.get(sent or "")
         if (
             record is None
             or record.expires_at <= self.now()
             or record.token != _bearer(request, p.HEADER_OLD_TOKEN)
             or not self._live_key(record.api_key)
         ):
-            return _error(p.HTTP_STATUS_UNAUTHORIZED, p.MESSAGE_REFRESH_REFUSED)
+            return self._credential_refused(p.MESSAGE_REFRESH_REFUSED, sent)
         root.tokens.pop(record.token, None)
         record.token = self._issue_token(root, record.api_key)
         return _success(token=record.token)
@@ -591,15 +708,15 @@ class Simulator:
         service_id, count = _integer(form.get("serviceId")), _integer(form.get("count"))
         link = form.get("link", "").strip()
         if service_id is None or count is None or not link:
-            return _error(p.HTTP_STATUS_REFUSED, p.MESSAGE_INVALID_INPUT)
+            return self._refusal(p.HTTP_STATUS_REFUSED, p.MESSAGE_INVALID_INPUT)
         service = self._services.get(service_id)
         if service is None:
-            return _error(p.HTTP_STATUS_NOT_FOUND, p.MESSAGE_SERVICE_NOT_FOUND)
+            return self._refusal(p.HTTP_STATUS_NOT_FOUND, p.MESSAGE_SERVICE_NOT_FOUND)
         if not service.min_count <= count <= service.max_count or not _valid_link(link):
-            return _error(p.HTTP_STATUS_REFUSED, p.MESSAGE_INVALID_INPUT)
+            return self._refusal(p.HTTP_STATUS_REFUSED, p.MESSAGE_INVALID_INPUT)
         cost = count * service.unit_price
         if cost > root.credit[api_key]:
-            return _error(p.HTTP_STATUS_REFUSED, p.MESSAGE_NOT_ENOUGH_CREDIT)
+            return self._refusal(p.HTTP_STATUS_REFUSED, self.dialect.not_enough_credit_message)
         root.credit[api_key] -= cost
         order_id = root.next_order_id
         root.next_order_id += 1
@@ -624,9 +741,9 @@ class Simulator:
     def _status(self, root: _Root, api_key: str, form: dict[str, str], arg: str) -> web.Response:
         order = self._own_order(root, api_key, _integer(arg))
         if order is None:
-            return _error(p.HTTP_STATUS_NOT_FOUND, p.MESSAGE_ORDER_NOT_FOUND)
+            return self._refusal(p.HTTP_STATUS_NOT_FOUND, p.MESSAGE_ORDER_NOT_FOUND)
         return _success(
-            status=order.status,
+            status=self.dialect.status_words.get(order.status, order.status),
             statusTitle=p.STATUS_TITLES[order.status],
             remain=order.remain,
             oldCount=order.old_count,
@@ -640,9 +757,9 @@ class Simulator:
     ) -> SimulatedOrder | web.Response:
         order_id = _integer(form.get("orderId"))
         if order_id is None:
-            return _error(p.HTTP_STATUS_REFUSED, p.MESSAGE_INVALID_INPUT)
+            return self._refusal(p.HTTP_STATUS_REFUSED, p.MESSAGE_INVALID_INPUT)
         order = self._own_order(root, api_key, order_id)
-        return order or _error(p.HTTP_STATUS_NOT_FOUND, p.MESSAGE_ORDER_NOT_FOUND)
+        return order or self._refusal(p.HTTP_STATUS_NOT_FOUND, p.MESSAGE_ORDER_NOT_FOUND)
 
     def _cancel(self, root: _Root, api_key: str, form: dict[str, str], arg: str) -> web.Response:
         """Cancel a running order, refunding what is left to deliver."""
@@ -650,7 +767,7 @@ class Simulator:
         if isinstance(order, web.Response):
             return order
         if order.status not in _CANCELLABLE:
-            return _error(p.HTTP_STATUS_REFUSED, p.MESSAGE_NOT_CANCELLABLE)
+            return self._refusal(p.HTTP_STATUS_REFUSED, p.MESSAGE_NOT_CANCELLABLE)
         order.status = p.STATUS_CANCELED
         self._refund(root, order)
         return _success()
@@ -660,7 +777,7 @@ class Simulator:
         if isinstance(order, web.Response):
             return order
         if order.status == p.STATUS_CANCELED:
-            return _error(p.HTTP_STATUS_REFUSED, p.MESSAGE_NOT_RECHECKABLE)
+            return self._refusal(p.HTTP_STATUS_REFUSED, p.MESSAGE_NOT_RECHECKABLE)
         order.recheck_count += 1
         return _success()
 
