@@ -1,8 +1,9 @@
 """Run a real Home Assistant for the demo: a private config dir, onboarding done over HTTP.
 
 Home Assistant runs as a subprocess of the current Python (the development
-environment has it installed); nothing here imports it. Everything it writes
-lives in the config dir, which the caller owns and removes.
+environment has it installed) or of a given one (the release check's environment);
+nothing here imports it. Everything it writes lives in the config dir, which the
+caller owns and removes.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import ctypes
 import itertools
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,9 +57,23 @@ class HomeAssistantError(RuntimeError):
 class HomeAssistantRunner:
     """One Home Assistant process on 127.0.0.1, driven through its HTTP and WebSocket APIs."""
 
-    def __init__(self, config_dir: Path, port: int) -> None:
+    def __init__(
+        self,
+        config_dir: Path,
+        port: int,
+        *,
+        python: str = sys.executable,
+        install_requirements: bool = False,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        """``install_requirements`` lets Home Assistant install what integrations require,
+        as it does for a user (the demo's environment has it all, so it skips that).
+        """
         self.config_dir = config_dir
         self.port = port
+        self.python = python
+        self.install_requirements = install_requirements
+        self.env = dict(os.environ if env is None else env)
         self.url = f"http://127.0.0.1:{port}"
         self.client_id = f"{self.url}/"
         self._process: asyncio.subprocess.Process | None = None
@@ -64,17 +81,25 @@ class HomeAssistantRunner:
         self._session: aiohttp.ClientSession | None = None
         self._ids = itertools.count(1)
 
-    def write_config(self) -> None:
-        """Write configuration.yaml and link the integration into custom_components."""
+    def write_config(
+        self, configuration: str = CONFIGURATION_YAML, *, copy_integration: bool = False
+    ) -> None:
+        """Write configuration.yaml and put the integration into custom_components.
+
+        The integration is linked (a change in the checkout shows after a restart), or
+        copied as HACS or a user installs it.
+        """
         self.config_dir.mkdir(parents=True, exist_ok=True)
         (self.config_dir / "configuration.yaml").write_text(
-            CONFIGURATION_YAML.format(url=self.url), encoding="utf-8"
+            configuration.format(url=self.url), encoding="utf-8"
         )
         custom = self.config_dir / "custom_components"
         custom.mkdir(exist_ok=True)
-        link = custom / "happy_follower"
-        if not link.exists():
-            link.symlink_to(INTEGRATION_DIR, target_is_directory=True)
+        target = custom / "happy_follower"
+        if copy_integration:
+            shutil.copytree(INTEGRATION_DIR, target, ignore=shutil.ignore_patterns("__pycache__"))
+        elif not target.exists():
+            target.symlink_to(INTEGRATION_DIR, target_is_directory=True)
         # The core-config step of onboarding would add integrations that need the internet
         # (weather, radio, translation): mark it done, with the location set above.
         storage = self.config_dir / ".storage"
@@ -102,19 +127,21 @@ class HomeAssistantRunner:
         """Start Home Assistant and wait until its HTTP API answers."""
         check_port_free(self.port, "Home Assistant", "--ha-port")
         log = (self.config_dir / "demo-home-assistant.out").open("wb")
+        skip_pip = [] if self.install_requirements else ["--skip-pip"]
         self._process = await asyncio.create_subprocess_exec(
-            sys.executable,
+            self.python,
             "-m",
             "homeassistant",
             "--config",
             str(self.config_dir),
-            "--skip-pip",
+            *skip_pip,
+            cwd=self.config_dir,
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,
             stdin=asyncio.subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches the demo, which stops HA in order
             preexec_fn=_die_with_parent,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**self.env, "PYTHONUNBUFFERED": "1"},
         )
         log.close()
         self._session = aiohttp.ClientSession()
@@ -178,6 +205,15 @@ class HomeAssistantRunner:
         async with self._session.post(f"{self.url}{path}", json=data, headers=headers) as resp:
             if resp.status >= 400:
                 raise HomeAssistantError(f"POST {path}: HTTP {resp.status} {await resp.text()}")
+            return await resp.json()
+
+    async def get(self, path: str) -> Any:
+        """GET a REST API path as the owner."""
+        assert self._session is not None
+        headers = {"Authorization": f"Bearer {self._token}"}
+        async with self._session.get(f"{self.url}{path}", headers=headers) as resp:
+            if resp.status >= 400:
+                raise HomeAssistantError(f"GET {path}: HTTP {resp.status} {await resp.text()}")
             return await resp.json()
 
     async def config_flow(self, handler: str, steps: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,0 +1,58 @@
+"""The built distributions and the Home Assistant environment that .ci/run prepares.
+
+`uv build` writes them and .ci/run points these tests at them; without that, the tests
+that need them are skipped (there is nothing to check yet), in CI too.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from shared_client import __version__
+
+DIST_ENV = "HAPPY_FOLLOWER_DIST"
+HA_PYTHON_ENV = "HAPPY_FOLLOWER_HA_PYTHON"
+
+
+@dataclass(frozen=True, slots=True)
+class Dist:
+    folder: Path
+    wheel: Path
+    sdist: Path
+
+    def wheel_names(self) -> list[str]:
+        with zipfile.ZipFile(self.wheel) as archive:
+            return archive.namelist()
+
+    def wheel_text(self, name: str) -> str:
+        with zipfile.ZipFile(self.wheel) as archive:
+            return archive.read(name).decode()
+
+
+def _from_env(name: str, what: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        pytest.skip(f"{name} is not set: .ci/run sets it to {what}")
+    return value
+
+
+@pytest.fixture(scope="session")
+def dist() -> Dist:
+    """The folder `uv build` wrote: one wheel and one sdist of this version."""
+    folder = Path(_from_env(DIST_ENV, "the folder `uv build` wrote"))
+    wheels = sorted(folder.glob("*.whl"))
+    sdists = sorted(folder.glob("*.tar.gz"))
+    assert [path.name for path in wheels] == [f"happy_follower-{__version__}-py3-none-any.whl"]
+    assert [path.name for path in sdists] == [f"happy_follower-{__version__}.tar.gz"]
+    return Dist(folder, wheels[0], sdists[0])
+
+
+@pytest.fixture(scope="session")
+def ha_python() -> str:
+    """Python of a fresh environment with the newest Home Assistant (and no happy-follower)."""
+    return _from_env(HA_PYTHON_ENV, "the Python of its Home Assistant environment")
