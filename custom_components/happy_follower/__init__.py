@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_API_KEY, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
 from shared_client import HappyFollowerClient
-from shared_client.guard import SpendCaps, SpendGuard
 
 from .const import (
     CONF_ADVANCED,
     CONF_API_ROOT,
     CONF_ENVIRONMENT,
-    CONF_MAX_COUNT_PER_ORDER,
-    CONF_MAX_ORDERS_PER_DAY,
-    DEFAULT_MAX_COUNT_PER_ORDER,
-    DEFAULT_MAX_ORDERS_PER_DAY,
     DOMAIN,
     ENVIRONMENT_SANDBOX,
-    SOURCE,
 )
 from .coordinator import (
     CreditCoordinator,
@@ -31,7 +27,9 @@ from .coordinator import (
     OrdersCoordinator,
     low_credit_issue_id,
 )
+from .entity import order_id_of_device
 from .services import async_setup_services
+from .spending import async_open_guard, interrupted_issue_id
 from .store import HappyFollowerStore
 
 PLATFORMS: list[Platform] = [Platform.SENSOR]
@@ -56,22 +54,23 @@ def create_client(hass: HomeAssistant, data: dict[str, object]) -> HappyFollower
     )
 
 
+def environment_key(client: HappyFollowerClient) -> str:
+    """Where an order lives: the environment and the API root it was placed on."""
+    return f"{'sandbox' if client.sandbox else 'live'} {client.base_url}"
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: HappyFollowerConfigEntry) -> bool:
     """Set up one Happy Follower account."""
     client = create_client(hass, dict(entry.data))
-    store = HappyFollowerStore(hass, entry.entry_id)
+    store = HappyFollowerStore(hass, entry.entry_id, environment_key(client))
+    await store.async_load()
+    # Before anything can spend: a ledger that cannot be written is reported now.
+    guard = await async_open_guard(hass, entry.entry_id, entry.options, client, store)
     credit = CreditCoordinator(hass, entry, client)
-    orders = OrdersCoordinator(hass, entry, client, store)
+    orders = OrdersCoordinator(hass, entry, client, store, guard)
     # Either raises ConfigEntryAuthFailed (reauth) or ConfigEntryNotReady (retry).
     await credit.async_config_entry_first_refresh()
     await orders.async_config_entry_first_refresh()
-    caps = SpendCaps(
-        max_count_per_order=entry.options.get(
-            CONF_MAX_COUNT_PER_ORDER, DEFAULT_MAX_COUNT_PER_ORDER
-        ),
-        max_orders_per_day=entry.options.get(CONF_MAX_ORDERS_PER_DAY, DEFAULT_MAX_ORDERS_PER_DAY),
-    )
-    guard = SpendGuard(caps, source=SOURCE, history=store.audit, record=store.async_add_audit)
     entry.runtime_data = HappyFollowerData(client, credit, orders, guard, store)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
@@ -84,7 +83,21 @@ async def async_unload_entry(hass: HomeAssistant, entry: HappyFollowerConfigEntr
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: HappyFollowerConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Deleting an order's device untracks the order (the order itself is not touched)."""
+    order_id = order_id_of_device(entry.entry_id, device.identifiers)
+    if order_id is None or entry.state is not ConfigEntryState.LOADED:
+        return False
+    await entry.runtime_data.orders.async_untrack(order_id)
+    return True
+
+
 async def async_remove_entry(hass: HomeAssistant, entry: HappyFollowerConfigEntry) -> None:
     """Forget the entry's tracked orders, audit trail and repair issue."""
-    await HappyFollowerStore(hass, entry.entry_id).async_remove()
+    await HappyFollowerStore(hass, entry.entry_id, "").async_remove()
     ir.async_delete_issue(hass, DOMAIN, low_credit_issue_id(entry.entry_id))
+    ir.async_delete_issue(hass, DOMAIN, interrupted_issue_id(entry.entry_id))
+    # The ledger stays: it is the audit trail of money spent, and other processes
+    # (the CLI, the MCP server) may share it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, override
 
@@ -35,6 +36,7 @@ from shared_client.errors import (
     HappyFollowerRateLimitError,
     HappyFollowerResponseError,
 )
+from shared_client.guard import DEFAULT_CAPS
 
 from . import create_client
 from .const import (
@@ -46,18 +48,19 @@ from .const import (
     CONF_LOW_CREDIT_THRESHOLD,
     CONF_MAX_COUNT_PER_ORDER,
     CONF_MAX_ORDERS_PER_DAY,
+    CONF_MAX_SPEND_PER_DAY,
+    CONF_UNIT_PRICES,
     CREDIT_UNIT_SUGGESTIONS,
     DEFAULT_CREDIT_UNIT,
     DEFAULT_FINAL_RETENTION_HOURS,
     DEFAULT_LOW_CREDIT_THRESHOLD,
-    DEFAULT_MAX_COUNT_PER_ORDER,
-    DEFAULT_MAX_ORDERS_PER_DAY,
     DOMAIN,
     ENVIRONMENT_LIVE,
     ENVIRONMENT_SANDBOX,
     LOGGER,
     SIGNUP_URL,
 )
+from .spending import spend_caps
 
 # Home Assistant (2026.9+) runs voluptuous as its successor probatio; type-check
 # against what runs. Older versions run voluptuous itself, with the same API.
@@ -70,15 +73,18 @@ _API_KEY_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWO
 MAX_UNIT_LENGTH = 16
 
 
-def _account_schema(defaults: Mapping[str, Any]) -> vol.Schema:
-    """API key, environment, and the API root override (for the embedded simulator)."""
-    advanced = defaults.get(CONF_ADVANCED) or {}
+def _account_schema(*, key_required: bool = True) -> vol.Schema:
+    """API key, environment, and the API root override for testing.
+
+    The API root sits in a collapsed "Advanced" section: Home Assistant 2026.x has no
+    advanced mode any more (``show_advanced_options`` is deprecated and always True;
+    its deprecation names a section as the way to present additional options).
+    """
+    key = vol.Required(CONF_API_KEY) if key_required else vol.Optional(CONF_API_KEY)
     return vol.Schema(
         {
-            vol.Required(CONF_API_KEY): _API_KEY_SELECTOR,
-            vol.Required(
-                CONF_ENVIRONMENT, default=defaults.get(CONF_ENVIRONMENT, ENVIRONMENT_LIVE)
-            ): SelectSelector(
+            key: _API_KEY_SELECTOR,
+            vol.Required(CONF_ENVIRONMENT, default=ENVIRONMENT_LIVE): SelectSelector(
                 SelectSelectorConfig(
                     options=[ENVIRONMENT_LIVE, ENVIRONMENT_SANDBOX],
                     translation_key=CONF_ENVIRONMENT,
@@ -88,10 +94,9 @@ def _account_schema(defaults: Mapping[str, Any]) -> vol.Schema:
             vol.Required(CONF_ADVANCED): section(
                 vol.Schema(
                     {
-                        vol.Optional(
-                            CONF_API_ROOT,
-                            description={"suggested_value": advanced.get(CONF_API_ROOT)},
-                        ): TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),
+                        vol.Optional(CONF_API_ROOT): TextSelector(
+                            TextSelectorConfig(type=TextSelectorType.URL)
+                        )
                     }
                 ),
                 {"collapsed": True},
@@ -166,9 +171,7 @@ class HappyFollowerConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_create_entry(title=_title(user_input), data=user_input)
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(
-                _account_schema(user_input or {}), user_input
-            ),
+            data_schema=self.add_suggested_values_to_schema(_account_schema(), user_input),
             errors=errors,
             description_placeholders={"url": SIGNUP_URL},
         )
@@ -201,18 +204,27 @@ class HappyFollowerConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            unique_id = _unique_id(user_input)
+            # An empty key keeps the current one.
+            data = {**entry.data, **user_input}
+            if not user_input.get(CONF_API_KEY):
+                data[CONF_API_KEY] = entry.data[CONF_API_KEY]
+            unique_id = _unique_id(data)
             if self._taken_by_other_entry(unique_id, entry):
                 return self.async_abort(reason="already_configured")
-            if not (errors := await self._async_test(user_input)):
+            if not (errors := await self._async_test(data)):
                 return self.async_update_reload_and_abort(
-                    entry, title=_title(user_input), unique_id=unique_id, data=user_input
+                    entry, title=_title(data), unique_id=unique_id, data=data
                 )
+        # The form shows what is set now (the key stays hidden: leave it empty to keep it).
+        current = {key: value for key, value in entry.data.items() if key != CONF_API_KEY}
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=_account_schema(user_input or entry.data),
+            data_schema=self.add_suggested_values_to_schema(
+                _account_schema(key_required=False),
+                {**current, **(user_input or {})},
+            ),
             errors=errors,
-            description_placeholders={"url": SIGNUP_URL},
+            description_placeholders={"url": SIGNUP_URL, "title": entry.title},
         )
 
 
@@ -238,15 +250,40 @@ OPTIONS_SCHEMA = vol.Schema(
             NumberSelector(NumberSelectorConfig(min=0, mode=NumberSelectorMode.BOX)),
             vol.Coerce(float),
         ),
-        vol.Required(CONF_MAX_COUNT_PER_ORDER, default=DEFAULT_MAX_COUNT_PER_ORDER): _whole(
+        # Cap defaults: the one set shared with the CLI and the MCP server.
+        vol.Required(CONF_MAX_COUNT_PER_ORDER, default=DEFAULT_CAPS.max_count_per_order): _whole(
             1, 10_000_000
         ),
-        vol.Required(CONF_MAX_ORDERS_PER_DAY, default=DEFAULT_MAX_ORDERS_PER_DAY): _whole(1, 1_000),
+        vol.Required(CONF_MAX_ORDERS_PER_DAY, default=DEFAULT_CAPS.max_orders_per_day): _whole(
+            1, 1_000
+        ),
+        # Empty: no spend cap (the API lists no prices to choose a default from).
+        vol.Optional(CONF_MAX_SPEND_PER_DAY): vol.All(
+            NumberSelector(NumberSelectorConfig(min=0, mode=NumberSelectorMode.BOX)),
+            vol.Coerce(float),
+        ),
+        vol.Optional(CONF_UNIT_PRICES): TextSelector(TextSelectorConfig(multiline=True)),
         vol.Required(CONF_FINAL_RETENTION_HOURS, default=DEFAULT_FINAL_RETENTION_HOURS): _whole(
             0, 24 * 30
         ),
     }
 )
+
+
+def _options_errors(options: dict[str, Any]) -> dict[str, str]:
+    """Form errors of the options: the unit's length, and caps the guard accepts."""
+    unit = options[CONF_CREDIT_UNIT]
+    if not unit or len(unit) > MAX_UNIT_LENGTH:
+        return {CONF_CREDIT_UNIT: "invalid_unit"}
+    spend = options.get(CONF_MAX_SPEND_PER_DAY)
+    if spend is not None and not 0 < spend < math.inf:
+        # Zero or a non-finite amount would turn the cap off without a word.
+        return {CONF_MAX_SPEND_PER_DAY: "invalid_amount"}
+    try:
+        spend_caps(options)
+    except (HappyFollowerInputError, ValueError):
+        return {CONF_UNIT_PRICES: "invalid_unit_prices"}
+    return {}
 
 
 class HappyFollowerOptionsFlow(OptionsFlowWithReload):
@@ -255,11 +292,9 @@ class HappyFollowerOptionsFlow(OptionsFlowWithReload):
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         if user_input is not None:
-            unit = str(user_input[CONF_CREDIT_UNIT]).strip()
-            if not unit or len(unit) > MAX_UNIT_LENGTH:
-                errors[CONF_CREDIT_UNIT] = "invalid_unit"
-            else:
-                return self.async_create_entry(data={**user_input, CONF_CREDIT_UNIT: unit})
+            options = {**user_input, CONF_CREDIT_UNIT: str(user_input[CONF_CREDIT_UNIT]).strip()}
+            if not (errors := _options_errors(options)):
+                return self.async_create_entry(data=options)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(

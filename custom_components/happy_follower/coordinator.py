@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import override
@@ -23,6 +24,7 @@ from shared_client.errors import (
 )
 from shared_client.guard import SpendGuard
 from shared_client.models import OrderStatus
+from shared_client.validation import display_text
 
 from .const import (
     CONF_CREDIT_UNIT,
@@ -38,9 +40,11 @@ from .const import (
     EVENT_ORDER_STATUS_CHANGED,
     ISSUE_LOW_CREDIT,
     LOGGER,
+    MAX_STATUS_LENGTH,
     ORDERS_UPDATE_INTERVAL,
     SIGNUP_URL,
     STATUS_CONCURRENCY,
+    STATUS_SPELLINGS,
 )
 from .errors import translation_for
 from .store import HappyFollowerStore, TrackedOrder
@@ -72,6 +76,12 @@ def update_failed(err: HappyFollowerError) -> Exception:
         translation_placeholders=placeholders,
         retry_after=retry_after,
     )
+
+
+def credit_unit(entry: HappyFollowerConfigEntry) -> str:
+    """The unit of the credit, of the spend and of costs: one unit everywhere."""
+    unit: str = entry.options.get(CONF_CREDIT_UNIT, DEFAULT_CREDIT_UNIT)
+    return unit
 
 
 def low_credit_issue_id(entry_id: str) -> str:
@@ -118,7 +128,7 @@ class CreditCoordinator(DataUpdateCoordinator[int | float]):
             if was_low:
                 ir.async_delete_issue(self.hass, DOMAIN, issue_id)
             return
-        unit = entry.options.get(CONF_CREDIT_UNIT, DEFAULT_CREDIT_UNIT)
+        unit = credit_unit(entry)
         ir.async_create_issue(
             self.hass,
             DOMAIN,
@@ -147,11 +157,25 @@ class CreditCoordinator(DataUpdateCoordinator[int | float]):
             )
 
 
+def status_key(status: str) -> str:
+    """The one spelling of a status, for sensor states and event data alike.
+
+    Lower-case snake case, and "canceled" (Home Assistant writes American English)
+    for "cancelled". Vendor text: anything but letters and digits becomes "_".
+    """
+    key = re.sub(r"\W+", "_", status.strip().lower()).strip("_")[:MAX_STATUS_LENGTH]
+    return STATUS_SPELLINGS.get(key, key) or "unknown"
+
+
+type _Event = tuple[str, dict[str, object]]
+
+
 class OrdersCoordinator(DataUpdateCoordinator[dict[int, TrackedOrder]]):
     """Polls the status of tracked orders that are not final yet.
 
     Final orders cost no request: they are kept (for the entities) until they have
-    been final for the configured time, then untracked.
+    been final for the configured time, then untracked. A status change is saved
+    before its event fires, so no event fires twice, whatever happens to the process.
     """
 
     config_entry: HappyFollowerConfigEntry
@@ -162,6 +186,7 @@ class OrdersCoordinator(DataUpdateCoordinator[dict[int, TrackedOrder]]):
         entry: HappyFollowerConfigEntry,
         client: HappyFollowerClient,
         store: HappyFollowerStore,
+        guard: SpendGuard,
     ) -> None:
         super().__init__(
             hass,
@@ -172,6 +197,8 @@ class OrdersCoordinator(DataUpdateCoordinator[dict[int, TrackedOrder]]):
         )
         self.client = client
         self.store = store
+        self.guard = guard
+        self._costs_learned: dict[int, float] = {}  # for the guard, at the next commit
         self._refused: set[int] = set()  # orders whose refusal was already logged
 
     @property
@@ -182,22 +209,18 @@ class OrdersCoordinator(DataUpdateCoordinator[dict[int, TrackedOrder]]):
         return timedelta(hours=hours)
 
     @override
-    async def _async_setup(self) -> None:
-        await self.store.async_load()
-
-    @override
     async def _async_update_data(self) -> dict[int, TrackedOrder]:
         now = dt_util.utcnow()
         if self._drop_expired(now):
             await self.store.async_save()
         active = [order for order in self.store.orders.values() if not order.is_final]
         statuses, failure = await self._fetch(active)
+        events: list[_Event] = []
         for order_id, status in statuses.items():
             # An order may have been untracked while its status was being read.
             if (order := self.store.orders.get(order_id)) is not None:
-                self._apply(order, status, now)
-        if statuses:
-            self.store.async_schedule_save()
+                events += self._apply(order, status, now)
+        await self._commit(events, changed=bool(statuses))
         if failure is not None:
             raise update_failed(failure) from failure
         return self.store.orders
@@ -225,7 +248,7 @@ class OrdersCoordinator(DataUpdateCoordinator[dict[int, TrackedOrder]]):
                         LOGGER.warning(
                             "Happy Follower refused the status of order %s: %s",
                             order_id,
-                            err.service_message,
+                            display_text(err.service_message),
                         )
                 except HappyFollowerError as err:
                     failure = failure or err
@@ -235,38 +258,60 @@ class OrdersCoordinator(DataUpdateCoordinator[dict[int, TrackedOrder]]):
         await asyncio.gather(*(read(order.order_id) for order in orders))
         return statuses, failure
 
-    def _apply(self, order: TrackedOrder, status: OrderStatus, now: datetime) -> None:
-        """Store a status just read; fire the events of a change."""
-        old = order.status
+    def _apply(self, order: TrackedOrder, status: OrderStatus, now: datetime) -> list[_Event]:
+        """Keep a status just read (and count its cost); return the events it causes."""
+        old = None if order.status is None else status_key(order.status.status)
+        new = status_key(status.status)
         order.status = status
-        base = {"config_entry_id": self.config_entry.entry_id, "order_id": order.order_id}
-        if old is None or old.status != status.status:
-            self.hass.bus.async_fire(
-                EVENT_ORDER_STATUS_CHANGED,
-                {
-                    **base,
-                    "old_status": None if old is None else old.status,
-                    "new_status": status.status,
-                    "status_title": status.status_title,
-                    "progress": status.progress,
-                },
+        if not order.link and status.link:
+            order.link = status.link
+        if self.store.count_cost(order):
+            self._costs_learned[order.order_id] = order.counted_cost
+        base: dict[str, object] = {
+            "config_entry_id": self.config_entry.entry_id,
+            "order_id": order.order_id,
+            "status_title": display_text(status.status_title),
+            "progress": status.progress,
+        }
+        events: list[_Event] = []
+        if old != new:
+            events.append(
+                (EVENT_ORDER_STATUS_CHANGED, {**base, "old_status": old, "new_status": new})
             )
         if status.is_final and order.final_since is None:
             order.final_since = now
-            self.hass.bus.async_fire(
-                EVENT_ORDER_FINISHED,
-                {
-                    **base,
-                    "status": status.status,
-                    "status_title": status.status_title,
-                    "progress": status.progress,
-                    "count": status.count,
-                    "delivered": status.delivered,
-                    "remain": status.remain,
-                    "cost": status.cost,
-                    "link": status.link,
-                },
-            )
+            finished = {
+                **base,
+                "status": new,
+                "count": status.count,
+                "delivered": status.delivered,
+                "remain": status.remain,
+                "cost": status.cost,
+                "link": status.link,
+            }
+            events.append((EVENT_ORDER_FINISHED, finished))
+        return events
+
+    async def _commit(self, events: list[_Event], *, changed: bool) -> None:
+        """Save what was read, then fire its events: a crash after the save cannot
+        make an event fire again on the next start (the saved status has no change)."""
+        if events:
+            await self.store.async_save()
+        elif changed:
+            self.store.async_schedule_save()
+        for event_type, data in events:
+            self.hass.bus.async_fire(event_type, data)
+        await self._note_costs()
+
+    async def _note_costs(self) -> None:
+        """Tell the guard the real costs learned: they settle the bounds it reserved."""
+        costs, self._costs_learned = self._costs_learned, {}
+        for order_id, cost in costs.items():
+            try:
+                await self.guard.note_cost(order_id, cost)
+            except HappyFollowerError as err:
+                # The bound keeps counting (the safe side); the next change retries.
+                LOGGER.warning("Could not note the cost of order %s: %s", order_id, err)
 
     def _drop_expired(self, now: datetime) -> bool:
         """Untrack orders final for longer than the retention; True if any was."""
@@ -280,25 +325,37 @@ class OrdersCoordinator(DataUpdateCoordinator[dict[int, TrackedOrder]]):
         return bool(expired)
 
     async def async_track(
-        self, order_id: int, *, placed: bool, status: OrderStatus | None = None
+        self,
+        order_id: int,
+        *,
+        status: OrderStatus | None = None,
+        service_id: int | None = None,
+        service_name: str | None = None,
+        link: str | None = None,
     ) -> TrackedOrder:
         """Start following an order; its entities appear at once.
 
-        ``placed``: the integration just placed it, so it is saved before anything
-        else can fail (``status`` is its first status, if the guard could read it);
-        an order placed elsewhere must first answer a status read.
+        An order the integration just placed is saved before anything else can fail
+        (``status`` is its first status, if the guard could read it); an order placed
+        elsewhere (``service_id`` unknown) must first answer a status read.
         """
-        now = dt_util.utcnow()
         if (order := self.store.orders.get(order_id)) is not None:
             return order
-        if not placed:
+        if service_id is None and status is None:
             status = await self.client.get_order_status(order_id)
-        order = TrackedOrder(order_id=order_id, added_at=now)
+        now = dt_util.utcnow()
+        order = TrackedOrder(
+            order_id=order_id,
+            added_at=now,
+            environment=self.store.environment,
+            service_id=service_id,
+            service_name=service_name,
+            link=link,
+        )
         self.store.orders[order_id] = order
+        events = [] if status is None else self._apply(order, status, now)
         await self.store.async_save()
-        if status is not None:
-            self._apply(order, status, now)
-            self.store.async_schedule_save()
+        await self._commit(events, changed=False)
         self.async_update_listeners()
         return order
 
@@ -314,7 +371,6 @@ class OrdersCoordinator(DataUpdateCoordinator[dict[int, TrackedOrder]]):
         """Read one order's status now; a tracked order's entities update with it."""
         status = await self.client.get_order_status(order_id)
         if (order := self.store.orders.get(order_id)) is not None:
-            self._apply(order, status, dt_util.utcnow())
-            self.store.async_schedule_save()
+            await self._commit(self._apply(order, status, dt_util.utcnow()), changed=True)
             self.async_update_listeners()
         return status

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
@@ -11,8 +12,9 @@ from homeassistant.core import HomeAssistant
 from .const import ATTR_LINK
 from .coordinator import HappyFollowerConfigEntry
 
-# The key is a secret; links name the user's Instagram pages.
-TO_REDACT = {CONF_API_KEY, ATTR_LINK}
+# The key is a secret; links name the user's Instagram pages; who confirmed an order
+# names a Home Assistant user.
+TO_REDACT = {CONF_API_KEY, ATTR_LINK, "confirmed_by"}
 
 
 async def async_get_config_entry_diagnostics(
@@ -47,10 +49,18 @@ async def async_get_config_entry_diagnostics(
                 ],
             },
             "spend_guard": {
-                "max_count_per_order": guard.caps.max_count_per_order,
-                "max_orders_per_day": guard.caps.max_orders_per_day,
-                "orders_in_last_24h": guard.orders_in_window(),
-                "audit": [record.model_dump(mode="json") for record in guard.records[-20:]],
+                "caps": {
+                    "max_count_per_order": guard.caps.max_count_per_order,
+                    "max_orders_per_day": guard.caps.max_orders_per_day,
+                    "max_spend_per_day": guard.caps.max_spend_per_day,
+                    "unit_prices": dict(guard.caps.unit_prices),
+                },
+                # The last 24 hours in this environment: real costs known, and the
+                # bounds still reserved for orders whose cost is not known yet.
+                "usage": asdict(guard.usage()),
+                "spent_total": data.store.spent,
+                "ledger": str(guard.ledger.path),
+                "orders": [asdict(order) for order in guard.orders(20)],
             },
         },
         TO_REDACT,

@@ -1,4 +1,10 @@
-"""The base entity of the Happy Follower integration: one service device per account."""
+"""Base entities: one service device per account, and one device per tracked order.
+
+An order's device is named after what was ordered, so a person tells orders apart at
+a glance: the target taken from the link (an Instagram handle, post, reel or story)
+and the service's name, for example "@mehdifeizi · Iranian likes". The order id is
+the device's serial number, part of every entity id, and an attribute of its status.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,85 @@ from typing import Any
 
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
+from yarl import URL
+
+from shared_client.validation import display_text
 
 from .const import DOMAIN, SIGNUP_URL
 from .coordinator import HappyFollowerConfigEntry
+from .store import TrackedOrder
+
+# Names stay short enough for dashboard cards.
+MAX_SERVICE_NAME = 24
+MAX_TARGET = 24
+# Instagram paths: /<handle>/, /p/<code>/, /reel/<code>/, /stories/<handle>/<id>/.
+_POST_PATHS = {"p": "post", "tv": "post", "reel": "reel", "reels": "reel"}
+_NOT_HANDLES = frozenset({"explore", "accounts", "direct", "about", "legal"})
+
+
+def order_device_identifier(entry_id: str, order_id: int) -> str:
+    return f"{entry_id}_order_{order_id}"
+
+
+def order_id_of_device(entry_id: str, identifiers: set[tuple[str, str]]) -> int | None:
+    """The order a device stands for; None for the account's device."""
+    prefix = order_device_identifier(entry_id, 0).removesuffix("0")
+    for domain, identifier in identifiers:
+        order_id = identifier.removeprefix(prefix)
+        if domain == DOMAIN and identifier.startswith(prefix) and order_id.isdigit():
+            return int(order_id)
+    return None
+
+
+def order_target(link: str | None) -> tuple[str, str]:
+    """What the order is for, from its link: (kind, display-safe text).
+
+    Kinds: "profile" (@handle), "post", "reel", "story" (@handle), "link" (anything else).
+    """
+    if not link:
+        return "link", "?"
+    try:
+        url = URL(link)
+        parts = [part for part in url.path.split("/") if part]
+    except ValueError:
+        return "link", display_text(link, MAX_TARGET)
+    kind: str | None = None
+    name = ""
+    if len(parts) >= 2 and parts[0] in _POST_PATHS:
+        kind, name = _POST_PATHS[parts[0]], parts[1]
+    elif len(parts) >= 2 and parts[0] == "stories":
+        kind, name = "story", f"@{parts[1]}"
+    elif len(parts) == 1 and parts[0].lower() not in _NOT_HANDLES:
+        kind, name = "profile", f"@{parts[0]}"
+    if kind is None:
+        return "link", display_text(f"{url.host or ''}{url.path}", MAX_TARGET)
+    return kind, display_text(name, MAX_TARGET)
+
+
+def order_device_info(entry: HappyFollowerConfigEntry, order: TrackedOrder) -> DeviceInfo:
+    """The device of one tracked order, named after its target and service."""
+    kind, target = order_target(order.target_link)
+    service = (
+        display_text(order.service_name, MAX_SERVICE_NAME)
+        if order.service_name
+        else f"#{order.order_id}"
+    )
+    return DeviceInfo(
+        identifiers={(DOMAIN, order_device_identifier(entry.entry_id, order.order_id))},
+        translation_key=f"order_{kind}",
+        translation_placeholders={"target": target, "service": service},
+        manufacturer="Happy Follower",
+        model=display_text(order.service_name) if order.service_name else None,
+        model_id=None if order.service_id is None else str(order.service_id),
+        serial_number=str(order.order_id),
+        entry_type=DeviceEntryType.SERVICE,
+    )
 
 
 class HappyFollowerEntity[CoordinatorT: DataUpdateCoordinator[Any]](
     CoordinatorEntity[CoordinatorT]
 ):
-    """An entity of one Happy Follower account."""
+    """An entity of one Happy Follower account, on the account's device."""
 
     _attr_has_entity_name = True
 

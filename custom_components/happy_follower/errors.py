@@ -9,6 +9,7 @@ from shared_client.errors import (
     HappyFollowerAuthenticationError,
     HappyFollowerError,
     HappyFollowerInputError,
+    HappyFollowerLedgerError,
     HappyFollowerNotEnoughCreditError,
     HappyFollowerOrderOutcomeUnknownError,
     HappyFollowerRateLimitError,
@@ -16,6 +17,7 @@ from shared_client.errors import (
     HappyFollowerSandboxUnsupportedError,
     HappyFollowerSpendCapError,
 )
+from shared_client.validation import display_text
 
 from .const import DOMAIN
 
@@ -32,23 +34,28 @@ def translation_for(err: HappyFollowerError) -> tuple[str, dict[str, str]]:
     if isinstance(err, HappyFollowerAuthenticationError):
         return "auth_failed", {}
     if isinstance(err, HappyFollowerRateLimitError):
-        wait = f"{err.retry_after:g}" if err.retry_after is not None else "60"
-        return "rate_limited", {"retry_after": wait}
+        # Only the service knows how long to wait; without Retry-After, say no number.
+        if err.retry_after is None:
+            return "rate_limited", {}
+        return "rate_limited_retry_after", {"retry_after": f"{err.retry_after:g}"}
     if isinstance(err, HappyFollowerOrderOutcomeUnknownError):
         return "order_outcome_unknown", {}
     if isinstance(err, HappyFollowerNotEnoughCreditError):
         return "not_enough_credit", {}
     if isinstance(err, HappyFollowerApiError):
         # The service's own message (often Persian); the client already removed secrets.
-        return "api_error", {"message": err.service_message}
+        return "api_error", {"message": display_text(err.service_message)}
     if isinstance(err, HappyFollowerResponseError):
         return "invalid_response", {}
     if isinstance(err, HappyFollowerSandboxUnsupportedError):
         return "sandbox_unsupported", {}
+    if isinstance(err, HappyFollowerLedgerError):
+        return "ledger_error", {}
     if isinstance(err, HappyFollowerSpendCapError):
         return f"cap_{err.cap}", {}
     if isinstance(err, HappyFollowerInputError):
-        return "invalid_input", {}
+        # Fields are checked before the guard; what it refuses then is the service id.
+        return "unknown_service", {"details": display_text(err)}
     return "cannot_connect", {}
 
 

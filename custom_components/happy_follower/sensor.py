@@ -1,4 +1,4 @@
-"""Sensors: the credit, the number of active orders, and each tracked order."""
+"""Sensors: the credit, the money spent, the number of active orders, and each tracked order."""
 
 from __future__ import annotations
 
@@ -15,27 +15,30 @@ from homeassistant.components.sensor import (
 from homeassistant.const import PERCENTAGE
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.generated.currencies import ACTIVE_CURRENCIES
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from shared_client.models import OrderStatus
 from shared_client.protocol import FINAL_STATUSES, STATUS_TITLES
+from shared_client.validation import display_text
 
-from .const import CONF_CREDIT_UNIT, DEFAULT_CREDIT_UNIT
-from .coordinator import CreditCoordinator, HappyFollowerConfigEntry, OrdersCoordinator
-from .entity import HappyFollowerEntity
+from .const import DOMAIN
+from .coordinator import (
+    CreditCoordinator,
+    HappyFollowerConfigEntry,
+    OrdersCoordinator,
+    credit_unit,
+    status_key,
+)
+from .entity import HappyFollowerEntity, order_device_info, order_id_of_device
 
 # Coordinators do all the fetching.
 PARALLEL_UPDATES = 0
 
 # Every status with a translation; a status outside this list is still shown as is.
-KNOWN_STATUSES = sorted({*STATUS_TITLES, *FINAL_STATUSES})
+KNOWN_STATUSES = sorted({status_key(status) for status in (*STATUS_TITLES, *FINAL_STATUSES)})
 ORDER_KEY_PREFIX = "order_"
-
-
-def credit_unit(entry: HappyFollowerConfigEntry) -> str:
-    unit: str = entry.options.get(CONF_CREDIT_UNIT, DEFAULT_CREDIT_UNIT)
-    return unit
 
 
 def money_device_class(unit: str) -> SensorDeviceClass | None:
@@ -44,7 +47,7 @@ def money_device_class(unit: str) -> SensorDeviceClass | None:
 
 
 def normalized(status: OrderStatus) -> str:
-    return status.status.strip().lower()
+    return status_key(status.status)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,8 +105,15 @@ async def async_setup_entry(
 ) -> None:
     """Add the account's sensors, and each order's as it is tracked or untracked."""
     data = entry.runtime_data
-    async_add_entities([CreditSensor(data.credit, entry), ActiveOrdersSensor(data.orders, entry)])
-    registry = er.async_get(hass)
+    async_add_entities(
+        [
+            CreditSensor(data.credit, entry),
+            SpentSensor(data.orders, entry),
+            ActiveOrdersSensor(data.orders, entry),
+        ]
+    )
+    devices = dr.async_get(hass)
+    entities = er.async_get(hass)
     order_prefix = f"{entry.entry_id}_{ORDER_KEY_PREFIX}"
     added: set[int] = set()
 
@@ -118,13 +128,17 @@ async def async_setup_entry(
         )
         added.intersection_update(tracked)
         added.update(new)
-        # Remove the entities of untracked orders, also those left from an earlier run.
-        for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+        # Remove the devices and entities of untracked orders, also those of an earlier run.
+        for device in dr.async_entries_for_config_entry(devices, entry.entry_id):
+            device_order = order_id_of_device(entry.entry_id, device.identifiers)
+            if device_order is not None and device_order not in tracked:
+                devices.async_remove_device(device.id)
+        for entity in er.async_entries_for_config_entry(entities, entry.entry_id):
             if not entity.unique_id.startswith(order_prefix):
                 continue
-            order_id = entity.unique_id.removeprefix(order_prefix).split("_", 1)[0]
-            if not order_id.isdigit() or int(order_id) not in tracked:
-                registry.async_remove(entity.entity_id)
+            entity_order = entity.unique_id.removeprefix(order_prefix).split("_", 1)[0]
+            if not entity_order.isdigit() or int(entity_order) not in tracked:
+                entities.async_remove(entity.entity_id)
 
     sync_orders()
     entry.async_on_unload(data.orders.async_add_listener(sync_orders))
@@ -151,8 +165,39 @@ class CreditSensor(HappyFollowerEntity[CreditCoordinator], SensorEntity):
         return self.coordinator.data
 
 
+class SpentSensor(HappyFollowerEntity[OrdersCoordinator], SensorEntity):
+    """Money spent on the orders placed or tracked here, a running total.
+
+    A total (not a measurement): Home Assistant's statistics show the spend per hour,
+    day or month from it. A cost that changes later (a partial refund) changes the
+    total by the difference. Same unit as the credit.
+    """
+
+    _attr_translation_key = "spent"
+    _attr_state_class = SensorStateClass.TOTAL
+    _attr_suggested_display_precision = 0
+
+    def __init__(self, coordinator: OrdersCoordinator, entry: HappyFollowerConfigEntry) -> None:
+        super().__init__(coordinator, entry, "spent")
+        unit = credit_unit(entry)
+        self._attr_native_unit_of_measurement = unit
+        self._attr_device_class = money_device_class(unit)
+
+    @property
+    def available(self) -> bool:
+        # A total read from storage: true whether or not the last status read worked.
+        return True
+
+    @property
+    def native_value(self) -> float:
+        return self.coordinator.store.spent
+
+
 class ActiveOrdersSensor(HappyFollowerEntity[OrdersCoordinator], SensorEntity):
-    """How many tracked orders are not final yet."""
+    """How many tracked orders are not final yet.
+
+    No unit: Home Assistant shows units untranslated and without plural forms ("1 orders").
+    """
 
     _attr_translation_key = "active_orders"
     _attr_state_class = SensorStateClass.MEASUREMENT
@@ -180,7 +225,9 @@ class OrderSensor(HappyFollowerEntity[OrdersCoordinator], SensorEntity):
         super().__init__(coordinator, entry, order_key(order_id, description))
         self.entity_description = description
         self.order_id = order_id
-        self._attr_translation_placeholders = {"order_id": str(order_id)}
+        self._attr_device_info = order_device_info(entry, coordinator.store.orders[order_id])
+        # Entity ids keep the order id, whatever the device's (translated) name.
+        self.entity_id = f"sensor.{DOMAIN}_{order_key(order_id, description)}"
         if description.money:
             unit = credit_unit(entry)
             self._attr_native_unit_of_measurement = unit
@@ -211,8 +258,14 @@ class OrderSensor(HappyFollowerEntity[OrdersCoordinator], SensorEntity):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        # The page the order is for and the service's own (Persian) title of the status.
-        status = self._status
-        if self.entity_description.key != "status" or status is None:
+        # The order, the page it is for and the service's own (Persian) status title.
+        if self.entity_description.key != "status":
             return None
-        return {"link": status.link, "status_title": status.status_title}
+        order = self.coordinator.data.get(self.order_id)
+        status = self._status
+        return {
+            "order_id": self.order_id,
+            "service_id": None if order is None else order.service_id,
+            "link": None if order is None else order.target_link,
+            "status_title": None if status is None else display_text(status.status_title),
+        }

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import (
@@ -16,6 +16,7 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.service import async_register_admin_service
 
 from shared_client.errors import (
     HappyFollowerAuthenticationError,
@@ -23,10 +24,11 @@ from shared_client.errors import (
     HappyFollowerInputError,
     HappyFollowerOrderOutcomeUnknownError,
 )
-from shared_client.validation import instagram_link, positive_int
+from shared_client.validation import display_text, instagram_link, positive_int
 
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
+    ATTR_CONFIRM_DUPLICATE,
     ATTR_COUNT,
     ATTR_LINK,
     ATTR_ORDER_ID,
@@ -34,8 +36,9 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .coordinator import HappyFollowerConfigEntry
+from .coordinator import HappyFollowerConfigEntry, credit_unit, status_key
 from .errors import to_ha_error
+from .spending import async_confirmed_by
 
 # Home Assistant (2026.9+) runs voluptuous as its successor probatio; type-check
 # against what runs. Older versions run voluptuous itself, with the same API.
@@ -62,10 +65,13 @@ PLACE_ORDER_SCHEMA = ENTRY_SCHEMA.extend(
         vol.Required(ATTR_SERVICE_ID): _NUMBER,
         vol.Required(ATTR_LINK): cv.string,
         vol.Required(ATTR_COUNT): _NUMBER,
+        vol.Optional(ATTR_CONFIRM_DUPLICATE, default=False): cv.boolean,
     }
 )
 
-type _Handler = Callable[[HappyFollowerConfigEntry, ServiceCall], Awaitable[ServiceResponse]]
+type _Handler = Callable[
+    [HappyFollowerConfigEntry, ServiceCall], Coroutine[Any, Any, ServiceResponse]
+]
 
 
 def _loaded_entry(hass: HomeAssistant, call: ServiceCall) -> HappyFollowerConfigEntry:
@@ -97,41 +103,90 @@ def _whole_number(call: ServiceCall, field: str) -> int:
         ) from None
 
 
-async def _place_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
-    data = entry.runtime_data
-    service_id = _whole_number(call, ATTR_SERVICE_ID)
-    count = _whole_number(call, ATTR_COUNT)
+def _link(call: ServiceCall) -> str:
     try:
-        link = instagram_link(call.data[ATTR_LINK])
+        return instagram_link(call.data[ATTR_LINK])
     except HappyFollowerInputError:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="invalid_link"
         ) from None
-    caps = data.guard.caps
+
+
+async def _place_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
+    """Place an order through the shared guard: caps, write-ahead audit, sent once."""
+    data = entry.runtime_data
+    guard = data.guard
+    confirmed_by = await async_confirmed_by(call.hass, call.context)
     try:
-        placed = await data.guard.place_order(
-            data.client, service_id=service_id, link=link, count=count
+        service_id = _whole_number(call, ATTR_SERVICE_ID)
+        count = _whole_number(call, ATTR_COUNT)
+        link = _link(call)
+    except ServiceValidationError as err:
+        await _audit_refusal(entry, call, f"invalid {err.translation_key}", confirmed_by)
+        raise
+    try:
+        quote = await guard.quote(service_id, link, count)
+        placed = await guard.place_order(
+            service_id,
+            link,
+            count,
+            confirmed_by=confirmed_by,
+            duplicate_confirmed=call.data[ATTR_CONFIRM_DUPLICATE],
         )
-    except HappyFollowerOrderOutcomeUnknownError as err:
-        # Never retried: a retry could buy the same thing twice.
-        LOGGER.warning("An order's outcome is unknown; it was not sent again: %s", err)
-        raise to_ha_error(err) from err
     except HappyFollowerError as err:
-        raise _action_error(
-            entry,
-            err,
-            count=str(count),
-            max_count=str(caps.max_count_per_order),
-            max_orders=str(caps.max_orders_per_day),
-        ) from err
-    await data.orders.async_track(placed.order_id, placed=True, status=placed.status)
+        if isinstance(err, HappyFollowerOrderOutcomeUnknownError):
+            # Never retried: a retry could buy the same thing twice.
+            LOGGER.warning("An order's outcome is unknown; it was not sent again: %s", err)
+        raise _action_error(entry, err, **_order_placeholders(entry, service_id, count)) from err
+    await data.orders.async_track(
+        placed.order_id,
+        status=placed.status,
+        service_id=placed.service_id,
+        service_name=quote.service_name,
+        link=placed.link,
+    )
     await data.credit.async_refresh()
     return {"order_id": placed.order_id, "cost": placed.cost}
+
+
+async def _audit_refusal(
+    entry: HappyFollowerConfigEntry, call: ServiceCall, reason: str, confirmed_by: str
+) -> None:
+    """Bad input is refused before the guard sees it; it is audited all the same."""
+    try:
+        await entry.runtime_data.guard.record_refusal(
+            call.data[ATTR_SERVICE_ID],
+            call.data[ATTR_LINK],
+            call.data[ATTR_COUNT],
+            reason=reason,
+            confirmed_by=confirmed_by,
+        )
+    except HappyFollowerError as err:
+        LOGGER.warning("A refused order could not be audited: %s", err)
+
+
+def _order_placeholders(
+    entry: HappyFollowerConfigEntry, service_id: int, count: int
+) -> dict[str, str]:
+    caps = entry.runtime_data.guard.caps
+    return {
+        "service_id": str(service_id),
+        "count": str(count),
+        "max_count": str(caps.max_count_per_order),
+        "max_orders": str(caps.max_orders_per_day),
+        "max_spend": f"{caps.max_spend_per_day or 0:g}",
+        "unit": credit_unit(entry),
+    }
 
 
 async def _cancel_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
     order_id = _whole_number(call, ATTR_ORDER_ID)
     data = entry.runtime_data
+    LOGGER.info(
+        "Canceling order %s, asked by %s",
+        order_id,
+        await async_confirmed_by(call.hass, call.context),
+    )
     await _run(entry, data.client.cancel_order(order_id))
     await _refresh_after_action(entry, order_id)
     return None
@@ -155,30 +210,26 @@ async def _refresh_after_action(entry: HappyFollowerConfigEntry, order_id: int) 
 async def _get_order_status(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
     order_id = _whole_number(call, ATTR_ORDER_ID)
     status = await _run(entry, entry.runtime_data.orders.async_refresh_order(order_id))
-    return {
-        "order_id": order_id,
-        "status": status.status,
-        "status_title": status.status_title,
-        "final": status.is_final,
-        "count": status.count,
-        "delivered": status.delivered,
-        "remain": status.remain,
-        "progress": status.progress,
-        "old_count": status.old_count,
-        "cost": status.cost,
-        "link": status.link,
-        "tracked": order_id in entry.runtime_data.store.orders,
-    }
+    response: dict[str, Any] = {**status.summary(order_id)}
+    # The same status values as the sensors and events; vendor text made display-safe.
+    response["status"] = status_key(status.status)
+    response["status_title"] = display_text(status.status_title)
+    response["tracked"] = order_id in entry.runtime_data.store.orders
+    return response
 
 
 async def _list_services(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
     services = await _run(entry, entry.runtime_data.client.get_services())
-    return {"services": [{"service_id": item.service_id, "name": item.name} for item in services]}
+    return {
+        "services": [
+            {"service_id": item.service_id, "name": display_text(item.name)} for item in services
+        ]
+    }
 
 
 async def _track_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
     order_id = _whole_number(call, ATTR_ORDER_ID)
-    await _run(entry, entry.runtime_data.orders.async_track(order_id, placed=False))
+    await _run(entry, entry.runtime_data.orders.async_track(order_id))
     return None
 
 
@@ -215,9 +266,16 @@ def async_setup_services(hass: HomeAssistant) -> None:
     async def handle(handler: _Handler, call: ServiceCall) -> ServiceResponse:
         return await handler(_loaded_entry(hass, call), call)
 
-    actions: list[tuple[str, _Handler, vol.Schema, SupportsResponse]] = [
+    # Spending and canceling are for administrators (and automations and scripts).
+    admin_actions: list[tuple[str, _Handler, vol.Schema, SupportsResponse]] = [
         (SERVICE_PLACE_ORDER, _place_order, PLACE_ORDER_SCHEMA, SupportsResponse.OPTIONAL),
         (SERVICE_CANCEL_ORDER, _cancel_order, ORDER_SCHEMA, SupportsResponse.NONE),
+    ]
+    for name, handler, schema, supports_response in admin_actions:
+        async_register_admin_service(
+            hass, DOMAIN, name, partial(handle, handler), schema, supports_response
+        )
+    actions: list[tuple[str, _Handler, vol.Schema, SupportsResponse]] = [
         (SERVICE_RECHECK_ORDER, _recheck_order, ORDER_SCHEMA, SupportsResponse.NONE),
         (SERVICE_GET_ORDER_STATUS, _get_order_status, ORDER_SCHEMA, SupportsResponse.ONLY),
         (SERVICE_LIST_SERVICES, _list_services, ENTRY_SCHEMA, SupportsResponse.ONLY),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,7 +59,16 @@ def options() -> dict[str, Any]:
 
 
 @pytest.fixture
-def config_entry(simulator: Simulator, api_key: str, options: dict[str, Any]) -> MockConfigEntry:
+def config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
+    """A configuration folder of this test only: the ledger is a real file in .storage."""
+    hass.config.config_dir = str(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def config_entry(
+    simulator: Simulator, api_key: str, options: dict[str, Any], config_dir: Path
+) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
         title="Happy Follower",

@@ -37,5 +37,9 @@ async def test_diagnostics_redacted(
     ]
     for secret in [api_key, LINK, *filter(None, tokens)]:
         assert secret not in text
-    assert diagnostics["spend_guard"]["orders_in_last_24h"] == 1
-    assert diagnostics == snapshot(exclude=props("base_url", "api_root", "old_count"))
+    usage = diagnostics["spend_guard"]["usage"]
+    assert (usage["orders"], usage["spent"], usage["reserved"]) == (1, 200, 0)
+    assert diagnostics["spend_guard"]["orders"][0]["confirmed_by"] == "**REDACTED**"
+    assert diagnostics == snapshot(
+        exclude=props("base_url", "api_root", "old_count", "ledger", "attempt_id")
+    )

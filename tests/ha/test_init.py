@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -108,8 +109,24 @@ async def test_rate_limit_honours_retry_after(
     await coordinator.async_refresh()
     assert not coordinator.last_update_success
     assert coordinator.last_exception.retry_after == 42
-    assert coordinator.last_exception.translation_key == "rate_limited"
+    assert coordinator.last_exception.translation_key == "rate_limited_retry_after"
     assert coordinator.last_exception.translation_placeholders == {"retry_after": "42"}
+    assert "after 42 s" in str(coordinator.last_exception)
+
+
+async def test_rate_limit_without_retry_after_names_no_wait(
+    hass: HomeAssistant, simulator: Simulator, loaded_entry: MockConfigEntry
+) -> None:
+    """A 429 without Retry-After must not announce a made-up wait."""
+    coordinator = loaded_entry.runtime_data.credit
+    simulator.inject("credit", Fault.RATE_LIMITED, retry_after=None)
+    await coordinator.async_refresh()
+    assert coordinator.last_exception.retry_after is None
+    assert coordinator.last_exception.translation_key == "rate_limited"
+    assert not coordinator.last_exception.translation_placeholders
+    message = str(coordinator.last_exception)
+    assert "did not say for how long" in message
+    assert not re.search(r"\d", message)
 
 
 async def test_runtime_auth_failure_starts_reauth(

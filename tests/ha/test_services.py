@@ -49,10 +49,13 @@ async def test_place_order_tracks_and_refreshes_credit(
     assert 1 in loaded_entry.runtime_data.store.orders
     assert hass.states.get("sensor.happy_follower_order_1_status").state == "registered"
     assert hass.states.get("sensor.happy_follower_credit").state == "99800"
+    # Written ahead, then the outcome; both in the shared ledger.
     audit = loaded_entry.runtime_data.guard.records
     assert [(r.event, r.order_id, r.source) for r in audit] == [
-        (AuditEvent.PLACED, 1, "home_assistant")
+        (AuditEvent.ATTEMPT, None, "home_assistant"),
+        (AuditEvent.PLACED, 1, "home_assistant"),
     ]
+    assert audit[0].cost_bound is None  # no spend cap set: nothing needed bounding
 
 
 @pytest.mark.parametrize(
@@ -127,8 +130,8 @@ async def test_place_order_outcome_unknown_is_not_retried(
     ("fault", "message", "key"),
     [
         (Fault.ERROR_MESSAGE, "اعتبار حساب شما کافی نیست", "not_enough_credit"),
-        (Fault.ERROR_MESSAGE, "سرویس یافت نشد", "api_error"),
-        (Fault.RATE_LIMITED, None, "rate_limited"),
+        (Fault.ERROR_MESSAGE, "سفارش\u202e\nنامعتبر", "api_error"),
+        (Fault.RATE_LIMITED, None, "rate_limited_retry_after"),
         # A garbled answer to an order may hide a placed order: never "failed".
         (Fault.MALFORMED_JSON, None, "order_outcome_unknown"),
     ],
@@ -146,6 +149,10 @@ async def test_place_order_service_failures(
         await place(hass, loaded_entry)
     assert err.value.translation_key == key
     assert not loaded_entry.runtime_data.store.orders
+    # Vendor text reaches the person display-safe: no bidi override, no new line.
+    for value in (err.value.translation_placeholders or {}).values():
+        assert "\u202e" not in value
+        assert "\n" not in value
 
 
 async def test_place_order_not_enough_credit_from_service(
@@ -227,7 +234,7 @@ async def test_get_order_status_and_list_services(
         "order_id": order_id,
         "status": "in_progress",
         "status_title": "در حال انجام",
-        "final": False,
+        "is_final": False,
         "count": 100,
         "delivered": 50,
         "remain": 50,

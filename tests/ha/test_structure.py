@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util.yaml import load_yaml_dict
 from pytest_homeassistant_custom_component.common import async_capture_events
 
+import shared_client
 from custom_components.happy_follower import services
 from custom_components.happy_follower.errors import translation_for
 from custom_components.happy_follower.sensor import KNOWN_STATUSES
@@ -78,18 +80,21 @@ def test_manifest() -> None:
         "single_config_entry",
     }
     assert set(manifest) <= allowed
-    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
-    version = re.search(r'^version = "([^"]+)"', pyproject, re.MULTILINE)
-    assert version is not None
-    assert manifest["requirements"] == [f"happy-follower=={version.group(1)}"]
+    # One version: the package's (shared_client.__version__), pinned by the manifest.
+    assert manifest["requirements"] == [f"happy-follower=={shared_client.__version__}"]
+    assert manifest["version"] == shared_client.__version__
 
 
 def test_no_other_manifest_json() -> None:
-    found = [
-        path.relative_to(REPO)
-        for path in REPO.rglob("manifest.json")
-        if not {".venv", ".git", "node_modules"} & set(path.relative_to(REPO).parts)
-    ]
+    # Files of the repository (tracked or not ignored); tool folders are ignored ones.
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    found = [Path(name) for name in listed if Path(name).name == "manifest.json"]
     assert found == [Path("custom_components/happy_follower/manifest.json")]
 
 
@@ -212,8 +217,14 @@ def test_every_error_key_translated() -> None:
             for cap in ("max_count_per_order", "max_orders_per_day", "max_spend_per_day")
         ),
     ]
+    samples.append(errors.HappyFollowerRateLimitError("x", retry_after=7))
     mapped = {translation_for(err)[0] for err in samples}
-    assert translation_for(samples[1])[1] == {"retry_after": "60"}
+    # No Retry-After: no made-up wait.
+    assert translation_for(samples[1]) == ("rate_limited", {})
+    assert translation_for(errors.HappyFollowerRateLimitError("x", retry_after=7)) == (
+        "rate_limited_retry_after",
+        {"retry_after": "7"},
+    )
     assert raised | mapped <= exceptions
     assert set(english["selector"]["environment"]["options"]) == {"live", "sandbox"}
     form_errors = set(re.findall(r'"base": "(\w+)"|= "(invalid_unit)"', source))
