@@ -8,7 +8,18 @@ import pytest
 
 from shared_client import HappyFollowerClient, HappyFollowerInputError
 from shared_client.simulator import Simulator
-from shared_client.validation import instagram_link, positive_int, validate_order
+from shared_client.validation import (
+    DEFAULT_LINK_HOSTS,
+    MAX_LINK_LENGTH,
+    MAX_WHOLE_NUMBER,
+    display_text,
+    instagram_link,
+    normalise_host,
+    positive_int,
+    switch,
+    to_ascii_digits,
+    validate_order,
+)
 
 LINK = "https://www.instagram.com/mehdifeizi"
 BAD_NUMBERS: list[Any] = [
@@ -158,3 +169,288 @@ def test_client_needs_an_api_key(key: Any) -> None:
 def test_client_needs_an_http_base_url(url: str) -> None:
     with pytest.raises(HappyFollowerInputError, match="base_url"):
         HappyFollowerClient("key", base_url=url)
+
+
+# --- the input policy of the spend guard: hosts, hidden characters, numbers, display text ---
+
+LOOKALIKE_AND_FOREIGN_LINKS: list[str] = [
+    "https://www.instagram.com.evil.example/mehdifeizi",  # the allowed name as a subdomain
+    "https://evilinstagram.com/mehdifeizi",  # a suffix without the dot
+    "https://instagram.co/mehdifeizi",
+    "https://instagram.com.ir/mehdifeizi",
+    "https://xn--nstagram-d3a.com/mehdifeizi",  # IDNA of a lookalike: ASCII, still refused
+    "https://іnstagram.com/mehdifeizi",  # Cyrillic і
+    "https://instаgram.com/mehdifeizi",  # Cyrillic а
+    "https://ｉｎｓｔａｇｒａｍ.com/mehdifeizi",  # fullwidth
+    "https://127.0.0.1/mehdifeizi",
+    "https://[::1]/mehdifeizi",
+    "https://2130706433/mehdifeizi",
+    "https://example.com/instagram.com",
+    "https://instagram.com\\@evil.example/",
+]
+CREDENTIAL_AND_PORT_LINKS: list[tuple[str, str]] = [
+    ("https://user:pass@www.instagram.com/x", "user name or password"),
+    ("https://user@www.instagram.com/x", "user name or password"),
+    ("https://:pass@www.instagram.com/x", "user name or password"),
+    ("https://www.instagram.com@evil.example/x", "user name or password"),
+    ("https://www.instagram.com:8443/x", "must not name a port"),
+    ("https://www.instagram.com:443/x", "must not name a port"),
+    ("http://instagram.com:80/x", "must not name a port"),
+]
+HIDDEN_CHARACTERS = [
+    "\x00",  # NUL
+    "\x7f",  # DEL
+    "\t",
+    "\r",
+    "\n",
+    "\u202e",  # right-to-left override
+    "\u2066",  # left-to-right isolate
+    "\u200b",  # zero-width space
+    "\u200d",  # zero-width joiner
+    "\ufeff",  # byte order mark
+    "\u00a0",  # no-break space
+    "\u2028",  # line separator
+]
+
+
+@pytest.mark.parametrize("value", LOOKALIKE_AND_FOREIGN_LINKS)
+def test_lookalike_and_foreign_hosts_are_refused(value: str) -> None:
+    with pytest.raises(HappyFollowerInputError, match=r"^link "):
+        instagram_link(value)
+
+
+@pytest.mark.parametrize(("value", "reason"), CREDENTIAL_AND_PORT_LINKS)
+def test_credentials_and_ports_are_refused(value: str, reason: str) -> None:
+    with pytest.raises(HappyFollowerInputError, match=reason) as caught:
+        instagram_link(value)
+    assert "give the full address, e.g. https://www.instagram.com/yourpage" in str(caught.value)
+
+
+@pytest.mark.parametrize("char", HIDDEN_CHARACTERS, ids=repr)
+@pytest.mark.parametrize("where", ["path", "host", "end"])
+def test_hidden_characters_in_links_are_refused(char: str, where: str) -> None:
+    link = {
+        "path": f"https://www.instagram.com/mehdi{char}feizi",
+        "host": f"https://www.insta{char}gram.com/mehdifeizi",
+        "end": f"https://www.instagram.com/mehdifeizi{char}x",
+    }[where]
+    with pytest.raises(HappyFollowerInputError, match=r"^link "):
+        instagram_link(link)
+    with pytest.raises(HappyFollowerInputError):
+        validate_order(10, link, 100, link_hosts=None)
+
+
+def test_link_problems_say_what_is_wrong() -> None:
+    cases = {
+        "https://www.instagram.com/" + "a" * 2048: "is longer than 2048 characters",
+        "https://www.instagram.com/a b": "may hold only visible ASCII characters",
+        "https://www.instagram.com/\u200b": "may hold only visible ASCII characters",
+        "ftp://www.instagram.com/x": "must start with https:// (or http://) and a host name",
+        "https:///x": "must start with https://",
+        "https://evil.example/x": "must be on instagram.com or instagr.am (the operator can allow",
+        "http://[::1": "is not a valid web address",
+    }
+    for link, reason in cases.items():
+        with pytest.raises(HappyFollowerInputError) as caught:
+            instagram_link(link)
+        assert str(caught.value).startswith(f"link {reason}"), (link, str(caught.value))
+
+
+def test_the_longest_link_is_accepted() -> None:
+    prefix = "https://www.instagram.com/"
+    longest = prefix + "a" * (2048 - len(prefix))
+    assert instagram_link(longest) == longest
+    with pytest.raises(HappyFollowerInputError):
+        instagram_link(longest + "a")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://instagram.com/x",
+        "https://www.instagram.com/x",
+        "https://m.instagram.com/p?x=1#y",
+        "https://instagr.am/p/x",
+        "https://www.instagram.com./x",  # a trailing dot names the same host
+        "HTTPS://WWW.INSTAGRAM.COM/x",
+        "http://instagram.com",
+    ],
+)
+def test_instagram_hosts_and_subdomains_are_accepted(value: str) -> None:
+    assert instagram_link(value) == value
+    assert validate_order(10, value, 100).link == value
+
+
+def test_operator_hosts_are_compared_after_idna() -> None:
+    hosts = ["Bücher.Example.", "instagram.com"]
+    assert instagram_link("https://xn--bcher-kva.example/x", hosts) == (
+        "https://xn--bcher-kva.example/x"
+    )
+    assert instagram_link("https://shop.XN--BCHER-KVA.example/x", hosts)
+    with pytest.raises(HappyFollowerInputError, match="visible ASCII"):
+        instagram_link("https://bücher.example/x", hosts)  # sent only in its ASCII form
+    with pytest.raises(HappyFollowerInputError, match=r"must be on xn--bcher-kva\.example or"):
+        instagram_link("https://buecher.example/x", hosts)
+
+
+def test_any_host_when_hosts_is_none() -> None:
+    assert instagram_link("https://example.org/x", None) == "https://example.org/x"
+    with pytest.raises(HappyFollowerInputError, match="has no valid host name"):
+        instagram_link("https://localhost/x", None)
+    with pytest.raises(HappyFollowerInputError, match="user name"):
+        instagram_link("https://a:b@example.org/x", None)
+
+
+def test_the_default_hosts() -> None:
+    assert DEFAULT_LINK_HOSTS == ("instagram.com", "instagr.am")
+    assert MAX_LINK_LENGTH == 2048
+    assert MAX_WHOLE_NUMBER == 2**31 - 1
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("instagram.com", "instagram.com"),
+        (" Instagram.COM. ", "instagram.com"),
+        ("bücher.example", "xn--bcher-kva.example"),
+        ("xn--bcher-kva.example", "xn--bcher-kva.example"),
+    ],
+)
+def test_normalise_host(host: str, expected: str) -> None:
+    assert normalise_host(host) == expected
+
+
+@pytest.mark.parametrize("host", ["a..b", "." * 3 + "x", "x" * 64 + ".com"])
+def test_normalise_host_refuses(host: str) -> None:
+    with pytest.raises(HappyFollowerInputError, match="is not a host name"):
+        normalise_host(host)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        2**31,
+        10**100,
+        "2147483648",
+        "99999999999",
+        "00000000001",  # 11 characters
+        1e20,
+        float(2**31),
+        -(2**31),
+        0.5,
+        1.000001,
+        "1,000",
+        "1 000",
+        "٣.٥",
+        "0x10",
+        "1_000",
+        "١٠\u200b",
+    ],
+    ids=repr,
+)
+def test_huge_and_odd_numbers_are_refused(value: Any) -> None:
+    with pytest.raises(HappyFollowerInputError, match=r"^count must be a whole number from 1 to"):
+        positive_int(value, "count")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(2**31 - 1, 2**31 - 1), ("2147483647", 2**31 - 1), ("0000000001", 1), (1, 1)],
+    ids=repr,
+)
+def test_largest_numbers_are_accepted(value: Any, expected: int) -> None:
+    assert positive_int(value, "count") == expected
+
+
+def test_number_refusal_shows_the_value_safely() -> None:
+    with pytest.raises(HappyFollowerInputError) as caught:
+        positive_int("1\n2\u202e" + "9" * 100, "order_id")
+    message = str(caught.value)
+    assert message.startswith("order_id must be a whole number from 1 to 2147483647, got '1")
+    assert "\n" not in message
+    assert "\u202e" not in message
+    assert message.endswith("…")
+    with pytest.raises(HappyFollowerInputError, match=r"got True$"):
+        positive_int(True, "count")
+
+
+def test_to_ascii_digits() -> None:
+    assert to_ascii_digits("۰۱۲۳۴۵۶۷۸۹ ٠١٢٣٤٥٦٧٨٩ x") == "0123456789 0123456789 x"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("plain", "plain"),
+        ("a  b\u3000 c", "a b c"),
+        ("  padded  ", "padded"),
+        ("bidi\u202eevil\u202c", "bidievil"),
+        ("zero\u200bwidth\u200d\ufeff", "zerowidth"),
+        ("nul\x00del\x7f", "nuldel"),
+        ("private\ue000use", "privateuse"),
+        ("unassigned\u0378", "unassigned"),
+        ("surrogate\ud800", "surrogate"),
+        ("لایک ایرانی(سرعت متوسط)", "لایک ایرانی(سرعت متوسط)"),
+        (123, "123"),
+        (None, "None"),
+    ],
+    ids=repr,
+)
+def test_display_text(value: object, expected: str) -> None:
+    assert display_text(value) == expected
+
+
+@pytest.mark.xfail(strict=True, reason="guard bug: see /work/notes/guard-bugs.md")
+@pytest.mark.parametrize("separator", ["\n", "\r\n", "\t", "\u2028", "\u2029", "\x0b"], ids=repr)
+def test_display_text_turns_newlines_into_spaces(separator: str) -> None:
+    assert display_text(f"Likes{separator}Link: https://evil.example") == (
+        "Likes Link: https://evil.example"
+    )
+
+
+def test_display_text_is_one_line_whatever_the_input() -> None:
+    hostile = "Likes\nLink: https://evil\r\nCount: 1\u2028Cost: 0\u2029\x85end"
+    shown = display_text(hostile, 200)
+    assert not any(char in shown for char in "\n\r\u2028\u2029\x85")
+    assert shown.startswith("Likes")
+    assert shown.endswith("end")
+
+
+def test_display_text_shortens() -> None:
+    assert display_text("x" * 80) == "x" * 80
+    assert display_text("x" * 81) == "x" * 79 + "…"
+    assert len(display_text("y" * 500)) == 80
+    assert display_text("abc def", 5) == "abc…"  # no space before the ellipsis
+    assert display_text("a" * 10, max_length=3) == "aa…"
+
+
+@pytest.mark.parametrize("word", ["1", "true", "yes", "on", " TRUE ", "Yes", "oN"])
+def test_switch_on(word: str) -> None:
+    assert switch(word, "SETTING") is True
+
+
+@pytest.mark.parametrize("word", ["0", "false", "no", "off", "", "  ", "FALSE", "No"])
+def test_switch_off(word: str) -> None:
+    assert switch(word, "SETTING") is False
+
+
+@pytest.mark.parametrize("word", ["2", "y", "n", "enable", "truee", "nan", "-1", "ja"])
+def test_switch_refuses(word: str) -> None:
+    with pytest.raises(HappyFollowerInputError) as caught:
+        switch(word, "HAPPY_FOLLOWER_SANDBOX")
+    assert str(caught.value) == f"HAPPY_FOLLOWER_SANDBOX must be true or false, got {word!r}"
+
+
+@pytest.mark.parametrize("link", [*LOOKALIKE_AND_FOREIGN_LINKS[:4], LINK + "\u202e"])
+async def test_guard_policy_links_send_nothing_through_the_client(
+    simulator: Simulator, client: HappyFollowerClient, link: str
+) -> None:
+    """The raw client checks only the shape: hosts are the guard's policy, but hidden
+    characters are refused everywhere."""
+    if link.isascii():
+        await client.place_order(service_id=10, link=link, count=100)
+        assert [r.form["link"] for r in simulator.requests if r.endpoint == "order"] == [link]
+    else:
+        with pytest.raises(HappyFollowerInputError):
+            await client.place_order(service_id=10, link=link, count=100)
+        assert simulator.requests == []
