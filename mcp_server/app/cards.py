@@ -7,6 +7,7 @@ the handle or post the link points at, all passed through ``display_text``.
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Final
 from urllib.parse import urlsplit
@@ -38,8 +39,10 @@ def target_of(link: str | None) -> Target | None:
         return Target(kind="link", text=display_text(link, 60))
     segments = [segment for segment in parts.path.split("/") if segment]
     if any(host == known or host.endswith("." + known) for known in INSTAGRAM_HOSTS):
-        if len(segments) >= 2 and segments[0] in _MEDIA:
-            return Target(kind=_MEDIA[segments[0]], text=display_text(segments[1], 40))
+        # /p/CODE/ and /handle/p/CODE/ (Instagram links posts both ways)
+        for media, code in itertools.pairwise(segments[:3]):
+            if media in _MEDIA:
+                return Target(kind=_MEDIA[media], text=display_text(code, 40))
         if len(segments) >= 2 and segments[0] == "stories" and segments[1] != "highlights":
             return Target(kind="story", text="@" + display_text(segments[1], 40))
         if len(segments) == 1:
@@ -125,6 +128,7 @@ async def account_view(backend: Backend, names: ServiceNames, *, with_credit: bo
         orders_last_24h=listed.orders_last_24h,
         max_orders_per_day=listed.max_orders_per_day,
         spent_last_24h=listed.spent_last_24h,
+        reserved_last_24h=listed.reserved_last_24h,
         max_spend_per_day=listed.max_spend_per_day,
         orders=lines,
         **backend.result_fields,

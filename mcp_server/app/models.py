@@ -47,7 +47,7 @@ class OrderLine(BaseModel):
     """One order of the account view's list."""
 
     at: datetime
-    outcome: Literal["placed", "outcome_unknown"]
+    outcome: str = Field(description="As list_orders gives it: placed, outcome_unknown...")
     order_id: int | None
     service_id: int | None
     service_name: str | None
@@ -64,5 +64,6 @@ class AccountView(ToolResult):
     orders_last_24h: int
     max_orders_per_day: int | None
     spent_last_24h: float
+    reserved_last_24h: float = Field(description="Cost bounds of orders whose cost is not known")
     max_spend_per_day: float | None
     orders: list[OrderLine] = Field(description="Newest first")

@@ -20,7 +20,7 @@
       final: "Final",
       active: "In progress",
       finalNote: "Final: this card no longer updates.",
-      updated: "Updated {time}; checks again every {n} s.",
+      updated: "Updated {time}; updates by itself until the order is final.",
       refreshFailed: "Could not refresh: {problem}",
       noLiveStatus: "Live status is not available here.",
       simulated: "Simulated: nothing real",
@@ -35,6 +35,9 @@
       recent: "Latest orders placed here",
       noOrders: "No orders placed here yet.",
       outcomeUnknown: "Outcome unknown: check before ordering again",
+      pending: "Being sent now",
+      failed: "Refused by the service: nothing was placed",
+      reserved: "{amount} reserved",
       toolFailed: "The tool failed: {problem}",
       cancelled: "The tool call was cancelled.",
       kinds: {
@@ -55,9 +58,9 @@
       cost: "هزینه",
       costUnknown: "هنوز معلوم نیست",
       final: "نهایی",
-      active: "در حال انجام",
+      active: "فعال",
       finalNote: "نهایی: این کارت دیگر به‌روز نمی‌شود.",
-      updated: "به‌روزرسانی {time}؛ هر {n} ثانیه دوباره بررسی می‌شود.",
+      updated: "به‌روزرسانی {time}؛ تا نهایی شدن سفارش خودش به‌روز می‌شود.",
       refreshFailed: "به‌روزرسانی نشد: {problem}",
       noLiveStatus: "وضعیت زنده اینجا در دسترس نیست.",
       simulated: "شبیه‌سازی: هیچ‌چیز واقعی نیست",
@@ -72,6 +75,9 @@
       recent: "آخرین سفارش‌های ثبت‌شده از اینجا",
       noOrders: "هنوز سفارشی از اینجا ثبت نشده است.",
       outcomeUnknown: "نتیجه نامعلوم: پیش از سفارش دوباره بررسی کنید",
+      pending: "در حال ارسال",
+      failed: "سرویس نپذیرفت: سفارشی ثبت نشد",
+      reserved: "{amount} رزرو شده",
       toolFailed: "ابزار خطا داد: {problem}",
       cancelled: "فراخوانی ابزار لغو شد.",
       kinds: {
@@ -302,10 +308,13 @@
     return element;
   }
 
-  // Vendor or model text: the browser picks its direction from its first strong letter.
+  // Vendor or model text, isolated: the browser picks its direction from its first strong
+  // letter, while the block around it keeps the page's direction and alignment.
   function vendor(tag, className, text) {
-    const element = node(tag, className, text);
-    element.dir = "auto";
+    const element = node(tag, className);
+    const isolated = node("bdi", "", text);
+    isolated.dir = "auto";
+    element.append(isolated);
     return element;
   }
 
@@ -408,9 +417,9 @@
       return vendor("p", "footer problem", text);
     }
     if (card.is_final) return node("p", "footer", t("finalNote"));
-    if (state.updatedAt && typeof card.refresh_seconds === "number") {
+    if (state.updatedAt) {
       const time = state.updatedAt.toLocaleTimeString(numberLocale());
-      return node("p", "footer", t("updated", { time, n: number(card.refresh_seconds) }));
+      return node("p", "footer", t("updated", { time }));
     }
     return node("p", "footer", t("loading"));
   }
@@ -429,7 +438,12 @@
     const parts = [header(t("account"), data.environment, false)];
     parts.push(creditBlock());
     parts.push(capBlock(t("ordersToday"), data.orders_last_24h, data.max_orders_per_day, 0));
-    parts.push(capBlock(t("spentToday"), data.spent_last_24h, data.max_spend_per_day, 2));
+    const reserved = data.reserved_last_24h || 0;
+    const spent = capBlock(t("spentToday"), data.spent_last_24h, data.max_spend_per_day, 2, reserved);
+    if (reserved > 0) {
+      spent.append(node("span", "label", t("reserved", { amount: number(reserved, 2) })));
+    }
+    parts.push(spent);
     parts.push(node("h2", "section", t("recent")));
     const orders = (state.account && state.account.orders) || data.orders || [];
     if (orders.length === 0) parts.push(node("p", "muted", t("noOrders")));
@@ -452,7 +466,8 @@
     return block;
   }
 
-  function capBlock(label, used, cap, digits) {
+  // The bar counts what is reserved too: the cap does.
+  function capBlock(label, used, cap, digits, reserved) {
     const block = node("div", "cap");
     const row = node("div", "cap-row");
     row.append(node("span", "label", label));
@@ -463,7 +478,7 @@
     row.append(node("span", "value", text));
     block.append(row);
     if (typeof cap === "number" && cap > 0) {
-      block.append(progressBar(Math.round((used * 100) / cap), label));
+      block.append(progressBar(Math.round(((used + (reserved || 0)) * 100) / cap), label));
     }
     return block;
   }
@@ -481,14 +496,21 @@
       item.append(top);
       const bottom = node("div", "line-bottom");
       if (order.target) {
-        const target = node("bdi", "target", order.target.text);
-        target.dir = "ltr";
+        const target = node("span", "line-target");
+        const kind = t("kinds")[order.target.kind] || order.target.kind;
+        const text = node("bdi", "target", order.target.text);
+        text.dir = "ltr";
+        target.append(kind + " ", text);
         bottom.append(target);
       }
-      if (typeof order.count === "number") bottom.append(node("span", "", "× " + number(order.count)));
-      if (typeof order.cost === "number") bottom.append(node("span", "", number(order.cost, 2)));
+      if (typeof order.count === "number") {
+        bottom.append(node("span", "", t("count") + " " + number(order.count)));
+      }
+      const cost = typeof order.cost === "number" ? number(order.cost, 2) : t("costUnknown");
+      bottom.append(node("span", "", t("cost") + " " + cost));
       item.append(bottom);
-      if (order.outcome === "outcome_unknown") item.append(node("p", "problem", t("outcomeUnknown")));
+      const outcome = { outcome_unknown: "outcomeUnknown", pending: "pending", failed: "failed" };
+      if (outcome[order.outcome]) item.append(node("p", "problem", t(outcome[order.outcome])));
       list.append(item);
     }
     return list;
