@@ -21,7 +21,7 @@ from shared_client import HappyFollowerClient
 from shared_client.errors import HappyFollowerInputError, HappyFollowerLedgerError
 from shared_client.guard import DEFAULT_CAPS, SpendCaps, SpendGuard
 from shared_client.ledger import AuditRecord, Ledger
-from shared_client.validation import display_text
+from shared_client.validation import display_text, to_ascii_digits
 
 from .const import (
     CONF_MAX_COUNT_PER_ORDER,
@@ -52,13 +52,9 @@ def parse_unit_prices(text: str) -> dict[int, float]:
         service, separator, price = line.partition("=")
         if not separator:
             raise ValueError(line)
-        service_id = int(_ascii(service))
-        prices[service_id] = float(_ascii(price))
+        service_id = int(to_ascii_digits(service.strip()))
+        prices[service_id] = float(to_ascii_digits(price.strip()))
     return prices
-
-
-def _ascii(text: str) -> str:
-    return text.strip().translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789"))
 
 
 def spend_caps(options: Mapping[str, Any]) -> SpendCaps:
@@ -66,14 +62,12 @@ def spend_caps(options: Mapping[str, Any]) -> SpendCaps:
 
     Raises HappyFollowerInputError (a cap that is not finite and above 0) or ValueError.
     """
-    spend = options.get(CONF_MAX_SPEND_PER_DAY)
+    count = options.get(CONF_MAX_COUNT_PER_ORDER, DEFAULT_CAPS.max_count_per_order)
+    orders = options.get(CONF_MAX_ORDERS_PER_DAY, DEFAULT_CAPS.max_orders_per_day)
+    spend = options.get(CONF_MAX_SPEND_PER_DAY, DEFAULT_CAPS.max_spend_per_day)
     return SpendCaps(
-        max_count_per_order=int(
-            options.get(CONF_MAX_COUNT_PER_ORDER, DEFAULT_CAPS.max_count_per_order)
-        ),
-        max_orders_per_day=int(
-            options.get(CONF_MAX_ORDERS_PER_DAY, DEFAULT_CAPS.max_orders_per_day)
-        ),
+        max_count_per_order=None if count is None else int(count),
+        max_orders_per_day=None if orders is None else int(orders),
         max_spend_per_day=None if spend is None else float(spend),
         unit_prices=parse_unit_prices(str(options.get(CONF_UNIT_PRICES) or "")),
     )
