@@ -93,7 +93,7 @@ async def bench_cold_start(runs: int) -> None:
         env = {
             **os.environ,
             "HAPPY_FOLLOWER_API_KEY": "bench-key-not-used-before-a-tool-call",
-            "HAPPY_FOLLOWER_MCP_LEDGER": str(Path(scratch) / "ledger.jsonl"),
+            "HAPPY_FOLLOWER_LEDGER": str(Path(scratch) / "ledger.jsonl"),
         }
         commands = {
             "baseline MCPServer, one tool": [sys.executable, str(baseline)],
@@ -135,7 +135,7 @@ async def bench_tool_call(calls: int) -> None:
     async with Simulator() as simulator:
         api_key = simulator.add_account(credit=1000)
         with tempfile.TemporaryDirectory() as scratch:
-            settings = Settings(api_key=api_key, ledger=Path(scratch) / "ledger.jsonl")
+            settings = Settings.load({}, api_key=api_key, ledger=Path(scratch) / "ledger.jsonl")
             async with (
                 HappyFollowerClient(api_key, base_url=simulator.base_url) as direct,
                 open_backend(settings, base_url=simulator.base_url) as backend,

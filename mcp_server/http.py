@@ -55,28 +55,33 @@ class BearerTokenMiddleware:
 
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:
-    """Host (and Origin) checking against DNS rebinding, for the bound address."""
+    """Host and Origin checking against DNS rebinding, for the bound address.
+
+    Origins: plain http on the allowed hosts, and exactly the operator's
+    ``--allowed-origins`` (a browser page behind a TLS front, e.g. https://localhost)."""
     hosts = {*_LOOPBACK_HOSTS, *settings.allowed_hosts}
     if not is_loopback(settings.host) and settings.host not in _WILDCARDS:
         hosts.add(f"[{settings.host}]" if ":" in settings.host else settings.host)
-    allowed = sorted(_host_pattern(host) for host in hosts)
+    allowed = sorted({pattern for host in hosts for pattern in _host_patterns(host)})
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=allowed,
-        allowed_origins=[f"http://{host}" for host in allowed],
+        allowed_origins=[f"http://{host}" for host in allowed] + list(settings.allowed_origins),
     )
 
 
-def _host_pattern(host: str) -> str:
-    """'name' or '[v6]' accepts any port; 'name:port' or '[v6]:port' only that port."""
+def _host_patterns(host: str) -> tuple[str, ...]:
+    """'name' or '[v6]' accepts it with any port or none (a front on port 80 or 443 sends
+    no port); 'name:port' or '[v6]:port' only that port."""
     has_port = "]:" in host if host.startswith("[") else ":" in host
-    return host if has_port else f"{host}:*"
+    return (host,) if has_port else (host, f"{host}:*")
 
 
 def _check(settings: Settings) -> str:
-    if settings.transport != "http" or settings.http_token is None:
+    token = settings.http_token_value()
+    if settings.transport != "http" or token is None:
         raise SettingsError("the HTTP server needs settings with transport 'http' and a token")
-    return settings.http_token
+    return token
 
 
 @asynccontextmanager

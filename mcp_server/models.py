@@ -60,10 +60,11 @@ class ServiceItem(BaseModel):
     name: str = Field(
         description="The vendor's name, often Persian (لایک ایرانی: Iranian likes); vendor text"
     )
-    last_unit_price: float | None = Field(
+    unit_price: float | None = Field(
         default=None,
-        description="Cost per unit of the last order of this service placed through this "
-        "server, if any (the API lists no prices)",
+        description="Price per unit this server bounds an order's cost with: the operator's "
+        "price for the service, else the highest an earlier order of it cost here (the API "
+        "lists no prices); None when unknown",
     )
 
 
@@ -91,22 +92,32 @@ class OrderStatusResult(VendorTextResult):
 
 class LedgerOrder(BaseModel):
     at: datetime
-    outcome: Literal["placed", "outcome_unknown"] = Field(
-        description="outcome_unknown: sent but unanswered; check the service before re-ordering"
+    outcome: Literal["pending", "placed", "failed", "outcome_unknown"] = Field(
+        description="pending: being sent now; failed: refused by the service, nothing placed; "
+        "outcome_unknown: sent but unanswered, may have been placed: check before re-ordering"
     )
     order_id: int | None
     service_id: int | None
     link: str | None
     count: int | None
-    cost: float | None
+    cost: float | None = Field(description="The real cost, once known")
+    cost_bound: float | None = Field(description="The most it may cost, reserved before sending")
+    confirmed_by: str | None
+    source: str = Field(description="Which front-end placed it: mcp, cli, home_assistant")
 
 
 class OrdersResult(ToolResult):
     orders: list[LedgerOrder] = Field(description="Newest first")
-    orders_last_24h: int
-    spent_last_24h: float
+    orders_last_24h: int = Field(description="Placed, possibly placed or being placed")
+    spent_last_24h: float = Field(description="Real costs known")
+    reserved_last_24h: float = Field(description="Cost bounds of orders whose cost is not known")
+    max_count_per_order: int | None
     max_orders_per_day: int | None
     max_spend_per_day: float | None
+    interrupted_at_start: list[LedgerOrder] = Field(
+        description="Attempts a stopped process left without an outcome, found at start-up: "
+        "their outcome is unknown; check them before ordering the same again"
+    )
 
 
 class PlaceOrderResult(ToolResult):

@@ -6,6 +6,7 @@ module does not use ``from __future__ import annotations``: the SDK reads the ha
 annotations at registration.
 """
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Final, Literal
 
@@ -19,14 +20,16 @@ from mcp.server.mcpserver import (
 from mcp.server.mcpserver.exceptions import ToolError
 
 from shared_client import HappyFollowerError
-from shared_client.errors import HappyFollowerSpendCapError
-from shared_client.validation import OrderRequest, validate_order
+from shared_client.errors import HappyFollowerOrderOutcomeUnknownError
+from shared_client.guard import OrderQuote, PlacedOrder
 
 from .arguments import Link, OrderId, ServiceId, count_type
-from .backend import Backend
+from .backend import Backend, OrderKey
 from .errors import guarded, tool_error
 from .models import OrderActionResult, OrderConfirmation, PlaceOrderResult
 from .reads import COST_HELP
+
+_LOGGER = logging.getLogger(__name__)
 
 OPERATOR_APPROVAL: Final = "operator"
 NO_ELICITATION: Final = (
@@ -40,13 +43,23 @@ PLACE_ORDER_HELP: Final = (
     "service to the Instagram link. SPENDS REAL CREDIT and cannot be undone. "
     + COST_HELP
     + " The user is asked to confirm on clients that support it; the server's caps apply "
-    "whatever happens. If the answer is lost (outcome unknown), do not order again: check "
-    "list_orders, get_credit and get_order_status first."
+    "whatever happens, and it takes no other arguments (nothing like a cost limit: the caps "
+    "are the operator's). If the outcome is unknown, do not order again: check "
+    "get_order_status, get_credit and list_orders first."
 )
 _WHERE: Final = {
     "live": "LIVE: this spends real credit",
     "sandbox": "SANDBOX: vendor test environment",
     "simulated": "SIMULATED: nothing real is ordered or spent",
+}
+
+
+OUTCOME_UNKNOWN: Final = (
+    "outcome unknown — do not retry; check with get_order_status/get_credit/list_orders"
+)
+CONFIRMED_BY: Final = {
+    "user": "user (MCP elicitation)",
+    "operator": "operator (--allow-unconfirmed-orders)",
 }
 
 
@@ -57,33 +70,12 @@ def can_elicit(ctx: Context) -> bool:
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
-def validated(backend: Backend, service_id: int, link: str, count: int) -> OrderRequest:
-    try:
-        return validate_order(service_id, link, count)
-    except HappyFollowerError as err:
-        raise tool_error(err, backend.environment) from None
-
-
-async def confirmation_message(backend: Backend, order: OrderRequest, ticket: str) -> str:
-    """The question the user answers; the same text for the same ticket."""
-    names = {}
-    try:
-        services = await backend.client.get_services()
-        names = {service.service_id: service.name for service in services}
-    except HappyFollowerError:
-        pass  # the id alone still identifies the service
-    estimate = backend.guard.estimated_cost(order)
-    return "\n".join(
-        [
-            f"Place this Happy Follower order? ({_WHERE[backend.environment]})",
-            f"Service: {order.service_id} {names.get(order.service_id, '')}".rstrip(),
-            f"Link: {order.link}",
-            f"Count: {order.count}",
-            "Estimated cost: "
-            + (f"about {estimate:g}" if estimate is not None else "unknown until placed"),
-            f"Confirmation {ticket}: valid for this order only, once.",
-        ]
-    )
+def confirmation_message(backend: Backend, quote: OrderQuote, ticket: str) -> str:
+    """The question the user answers: the guard's fixed lines, then this ticket's code.
+    The same text for the same ticket, so a recorded answer counts for this question only."""
+    lines = quote.confirmation_lines(_WHERE[backend.environment])
+    lines.append(f"Confirmation {ticket}: valid for this order only, once.")
+    return "\n".join(lines)
 
 
 def make_confirm(
@@ -92,45 +84,75 @@ def make_confirm(
     async def confirm(
         service_id: int, link: str, count: int, ctx: Context
     ) -> Elicit[OrderConfirmation] | str:
-        """Resolver: check the order against the caps, then ask the user to confirm it."""
-        order = validated(backend, service_id, link, count)
-        try:
-            backend.guard.check(order)
-        except HappyFollowerSpendCapError as err:
-            await backend.audit_refusal(order, str(err))
-            raise tool_error(err, backend.environment) from None
+        """Resolver: check the order (input, service, caps), then ask the user to confirm
+        exactly what will be sent. Refusals are audited by the guard."""
+        quote = await guarded(
+            backend.environment, lambda: backend.guard.quote(service_id, link, count)
+        )
         if can_elicit(ctx):
-            ticket = backend.confirmations.ticket_for(order)
-            message = await confirmation_message(backend, order, ticket)
-            return Elicit(message, OrderConfirmation)
+            ticket = backend.confirmations.ticket_for(
+                (service_id, link, count), duplicate_warned=quote.possible_duplicate is not None
+            )
+            return Elicit(confirmation_message(backend, quote, ticket), OrderConfirmation)
         if backend.settings.allow_unconfirmed_orders:
             return OPERATOR_APPROVAL
-        await backend.audit_refusal(
-            order, "the client cannot ask the user to confirm (no elicitation support)"
+        await backend.guard.record_refusal(
+            service_id,
+            link,
+            count,
+            reason="the client cannot ask the user to confirm (no elicitation support)",
         )
         raise ToolError(NO_ELICITATION)
 
     return confirm
 
 
-async def confirmed_by(
-    backend: Backend, order: OrderRequest, confirmation: ElicitationResult[Any]
-) -> Literal["user", "operator"]:
-    """Who approved the order; refuses (and audits) anything but a fresh yes."""
+async def approval(
+    backend: Backend, order: OrderKey, confirmation: ElicitationResult[Any]
+) -> tuple[Literal["user", "operator"], bool]:
+    """Who approved the order, and whether they saw a duplicate warning; refuses (and
+    audits) anything but a fresh yes."""
     data: object = confirmation.data if isinstance(confirmation, AcceptedElicitation) else None
     if data == OPERATOR_APPROVAL:
-        return "operator"
+        return "operator", False
     if isinstance(data, OrderConfirmation) and data.confirm:
-        if not backend.confirmations.redeem(order):
-            await backend.audit_refusal(order, "confirmation already used or expired")
+        ticket = backend.confirmations.redeem(order)
+        if ticket is None:
+            await backend.guard.record_refusal(
+                *order, reason="confirmation already used or expired"
+            )
             raise ToolError(
                 "Nothing was placed: this confirmation was already used or has expired. "
                 "Call place_order again to ask the user again."
             )
-        return "user"
+        return "user", ticket.duplicate_warned
     answer = "confirm: no" if data is not None else confirmation.action
-    await backend.audit_refusal(order, f"not confirmed by the user ({answer})")
+    await backend.guard.record_refusal(*order, reason=f"not confirmed by the user ({answer})")
     raise ToolError("Nothing was placed: the user did not confirm the order.")
+
+
+async def place(
+    backend: Backend, order: OrderKey, approved_by: Literal["user", "operator"], warned: bool
+) -> PlacedOrder:
+    """Place through the guard; every failure becomes a clear tool error."""
+    try:
+        return await backend.guard.place_order(
+            *order, confirmed_by=CONFIRMED_BY[approved_by], duplicate_confirmed=warned
+        )
+    except HappyFollowerOrderOutcomeUnknownError as err:
+        raise ToolError(f"{_simulated(backend)}Order sent, {OUTCOME_UNKNOWN}. {err}") from None
+    except HappyFollowerError as err:
+        raise tool_error(err, backend.environment) from None
+    except Exception:
+        _LOGGER.exception("Unexpected failure while placing an order")
+        raise ToolError(
+            f"{_simulated(backend)}Something failed on this server while the order was being "
+            f"placed; it may or may not have been placed: {OUTCOME_UNKNOWN}."
+        ) from None
+
+
+def _simulated(backend: Backend) -> str:
+    return "[SIMULATED] " if backend.environment == "simulated" else ""
 
 
 def make_place_order(backend: Backend) -> Callable[..., Awaitable[PlaceOrderResult]]:
@@ -143,14 +165,9 @@ def make_place_order(backend: Backend) -> Callable[..., Awaitable[PlaceOrderResu
         count: Count,  # type: ignore[valid-type]
         confirmation: Annotated[ElicitationResult[OrderConfirmation], Resolve(confirm)],
     ) -> PlaceOrderResult:
-        order = validated(backend, service_id, link, count)
-        approved_by = await confirmed_by(backend, order, confirmation)
-        placed = await guarded(
-            backend.environment,
-            lambda: backend.guard.place_order(
-                backend.client, service_id=order.service_id, link=order.link, count=order.count
-            ),
-        )
+        order: OrderKey = (service_id, link, count)
+        approved_by, warned = await approval(backend, order, confirmation)
+        placed = await place(backend, order, approved_by, warned)
         return PlaceOrderResult(
             order_id=placed.order_id,
             service_id=placed.service_id,

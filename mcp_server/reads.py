@@ -20,8 +20,10 @@ from .models import (
 
 COST_HELP = (
     "The API lists no prices: an order's cost (count x the service's unit price, in the "
-    "account's currency) is known only once it is placed, from get_order_status; "
-    "list_services shows the unit price of the last order of each service placed here."
+    "account's currency) is known only once it is placed, from get_order_status. Before "
+    "sending, the server bounds it (the operator's price per unit, else the highest earlier "
+    "price, else the credit) and reserves that bound against the spend cap; list_services "
+    "shows the unit price it would use."
 )
 
 
@@ -67,9 +69,9 @@ def make_get_order_status(backend: Backend) -> Callable[[OrderId], Awaitable[Ord
 
 def make_list_orders(backend: Backend) -> Callable[[Limit], Awaitable[OrdersResult]]:
     async def list_orders(limit: Limit = 20) -> OrdersResult:
-        """List the orders placed through this server (newest first), from its own audit
-        ledger: the Happy Follower API has no way to list orders. Also shows how much of
-        today's caps is used."""
-        return results.orders(backend, limit)
+        """List the orders placed through this server and the other programs sharing its
+        audit ledger (newest first): the Happy Follower API has no way to list orders. Also
+        shows how much of the caps the last 24 hours used (spent and reserved)."""
+        return await results.orders(backend, limit)
 
     return list_orders

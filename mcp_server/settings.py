@@ -1,8 +1,9 @@
-"""Settings of the MCP server, from environment variables and command-line flags.
+"""Settings of the MCP server: the shared ones (``shared_client.settings``) and its own.
 
-Every setting has an environment variable; all but the secrets also have a flag
-(a secret on the command line would show in process listings). Flags win over the
-environment. Anything invalid or unknown stops the server with a clear message.
+Shared settings keep their ``HAPPY_FOLLOWER_*`` names (the CLI reads the same ones);
+the server's own are ``HAPPY_FOLLOWER_MCP_*``. Every setting but the secrets also has
+a flag (a secret on the command line would show in process listings); flags win over
+the environment. Anything invalid or unknown stops the server with a clear message.
 """
 
 from __future__ import annotations
@@ -11,71 +12,169 @@ import argparse
 import ipaddress
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Final, Literal
+from typing import Annotated, Any, Final, Literal, Self
 
-from shared_client.errors import HappyFollowerInputError
-from shared_client.guard import SpendCaps
-from shared_client.validation import switch
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from shared_client.settings import (
+    ENV_PREFIX as SHARED_PREFIX,
+)
+from shared_client.settings import (
+    HappyFollowerSettings,
+    SettingsError,
+    Switch,
+    env_name,
+)
 
 ENV_PREFIX: Final = "HAPPY_FOLLOWER_MCP_"
-ENV_API_KEY: Final = "HAPPY_FOLLOWER_API_KEY"  # shared with the CLI
-ENV_SANDBOX: Final = "HAPPY_FOLLOWER_SANDBOX"  # shared with the CLI
-
-DEFAULT_MAX_COUNT_PER_ORDER: Final = 1000
-DEFAULT_MAX_ORDERS_PER_DAY: Final = 10
-DEFAULT_CAPS: Final = SpendCaps(DEFAULT_MAX_COUNT_PER_ORDER, DEFAULT_MAX_ORDERS_PER_DAY, None)
+ENV_API_KEY: Final = f"{SHARED_PREFIX}API_KEY"
 DEFAULT_HTTP_PORT: Final = 8765
 MIN_TOKEN_LENGTH: Final = 16
 LOOPBACK_NAMES: Final = frozenset({"localhost"})
+SECRETS: Final = frozenset({"api_key", "http_token"})
 
 Transport = Literal["stdio", "http"]
 
 
-class SettingsError(Exception):
-    """A setting is missing, invalid or unknown; the message says which and how to fix it."""
+def _names(value: object) -> object:
+    """Comma-separated names as a set (tool lists)."""
+    if isinstance(value, str):
+        return frozenset(part.strip() for part in value.split(",") if part.strip())
+    return value
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+def _list(value: object) -> object:
+    """Comma-separated values as a sorted tuple (hosts, origins)."""
+    if isinstance(value, str):
+        return tuple(sorted({part.strip() for part in value.split(",") if part.strip()}))
+    return value
+
+
+def _word(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _blank_is_none(value: object) -> object:
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
+
+
+def _upper(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def _own(name: str) -> Any:
+    """The environment variable of one of the server's own settings."""
+    return f"{ENV_PREFIX}{name}".lower()
+
+
+# NoDecode: comma-separated text, not JSON.
+Names = Annotated[frozenset[str], NoDecode, BeforeValidator(_names)]
+Values = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_list)]
+
+
+class Settings(HappyFollowerSettings):
     """Everything the server needs to start. ``repr`` never shows the secrets."""
 
-    api_key: str | None = field(default=None, repr=False)
-    sandbox: bool = False
-    simulate: bool = False
-    read_only: bool = False
-    tools: frozenset[str] | None = None  # allow list; None: every tool
-    exclude_tools: frozenset[str] = frozenset()
-    caps: SpendCaps = DEFAULT_CAPS
-    allow_unconfirmed_orders: bool = False
-    ledger: Path | None = None  # None: the default path (a fresh temporary file when simulating)
-    transport: Transport = "stdio"
-    host: str = "127.0.0.1"
-    port: int = DEFAULT_HTTP_PORT
-    http_token: str | None = field(default=None, repr=False)
-    allowed_hosts: tuple[str, ...] = ()
-    log_level: str = "WARNING"
+    model_config = SettingsConfigDict(
+        env_prefix=SHARED_PREFIX,
+        frozen=True,
+        extra="forbid",
+        validate_default=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
 
-    def __post_init__(self) -> None:
-        if not self.simulate and not self.api_key:
-            raise SettingsError(
+    simulate: Switch = Field(
+        default=False,
+        validation_alias=_own("SIMULATE"),
+        description="run against an embedded simulator: nothing is real",
+    )
+    read_only: Switch = Field(
+        default=False,
+        validation_alias=_own("READ_ONLY"),
+        description="only the read tools; wins over every other setting",
+    )
+    tools: Names | None = Field(
+        default=None,
+        validation_alias=_own("TOOLS"),
+        description="comma-separated allow list of tool names",
+    )
+    exclude_tools: Names = Field(
+        default=frozenset(),
+        validation_alias=_own("EXCLUDE_TOOLS"),
+        description="comma-separated deny list of tool names",
+    )
+    allow_unconfirmed_orders: Switch = Field(
+        default=False,
+        validation_alias=_own("ALLOW_UNCONFIRMED_ORDERS"),
+        description="place orders from clients that cannot ask the user (no elicitation)",
+    )
+    transport: Annotated[Transport, BeforeValidator(_word)] = Field(
+        default="stdio", validation_alias=_own("TRANSPORT"), description="stdio or http"
+    )
+    host: str = Field(
+        default="127.0.0.1", validation_alias=_own("HOST"), description="HTTP bind address"
+    )
+    port: int = Field(
+        default=DEFAULT_HTTP_PORT,
+        ge=0,
+        le=65535,
+        validation_alias=_own("PORT"),
+        description=f"HTTP port (0: any free port; default {DEFAULT_HTTP_PORT})",
+    )
+    http_token: Annotated[SecretStr | None, BeforeValidator(_blank_is_none)] = Field(
+        default=None,
+        validation_alias=_own("HTTP_TOKEN"),
+        description="bearer token HTTP clients must send",
+    )
+    allowed_hosts: Values = Field(
+        default=(),
+        validation_alias=_own("ALLOWED_HOSTS"),
+        description="extra Host header values accepted over HTTP (host or host:port)",
+    )
+    allowed_origins: Values = Field(
+        default=(),
+        validation_alias=_own("ALLOWED_ORIGINS"),
+        description="extra browser origins accepted over HTTP, e.g. https://localhost "
+        "behind a TLS front",
+    )
+    log_level: Annotated[
+        Literal["DEBUG", "INFO", "WARNING", "ERROR"],
+        BeforeValidator(_upper),
+    ] = Field(
+        default="WARNING",
+        validation_alias=_own("LOG_LEVEL"),
+        description="DEBUG, INFO, WARNING (default) or ERROR; logs go to stderr",
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if not self.simulate and self.api_key is None:
+            raise ValueError(
                 f"no API key: set {ENV_API_KEY} (see your account on happy-follower.com), "
                 "or run with --simulate to try the server against the embedded simulator"
             )
         if self.transport == "http":
-            if self.http_token is None or len(self.http_token) < MIN_TOKEN_LENGTH:
-                raise SettingsError(
+            token = self.http_token.get_secret_value() if self.http_token else ""
+            if len(token) < MIN_TOKEN_LENGTH:
+                raise ValueError(
                     f"the HTTP transport needs a bearer token of at least {MIN_TOKEN_LENGTH} "
                     f"characters in {ENV_PREFIX}HTTP_TOKEN (for example the output of "
                     "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
                 )
-            if not 0 <= self.port <= 65535:
-                raise SettingsError(f"port must be between 0 and 65535, got {self.port}")
+        for origin in self.allowed_origins:
+            if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
+                raise ValueError(
+                    f"{ENV_PREFIX}ALLOWED_ORIGINS: {origin!r} is not an origin "
+                    "(scheme://host[:port], e.g. https://localhost)"
+                )
+        return self
 
-    @property
-    def environment(self) -> Literal["live", "sandbox", "simulated"]:
-        return "simulated" if self.simulate else "sandbox" if self.sandbox else "live"
+    def http_token_value(self) -> str | None:
+        return self.http_token.get_secret_value() if self.http_token else None
 
 
 def is_loopback(host: str) -> bool:
@@ -87,171 +186,76 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-# Setting name -> (environment variable suffix, flag, help). Secrets have no flag.
+def _flag(field: str) -> str:
+    return f"--{field.replace('_', '-')}"
+
+
+# Setting name -> (environment variable, flag or None, help), from the model: one place.
 OPTIONS: Final = {
-    "sandbox": ("SANDBOX", "--sandbox", "use the vendor's sandbox (no cancel or recheck there)"),
-    "simulate": ("SIMULATE", "--simulate", "run against an embedded simulator: nothing is real"),
-    "read_only": ("READ_ONLY", "--read-only", "only the read tools; wins over every other setting"),
-    "tools": ("TOOLS", "--tools", "comma-separated allow list of tool names"),
-    "exclude_tools": ("EXCLUDE_TOOLS", "--exclude-tools", "comma-separated deny list"),
-    "max_count_per_order": (
-        "MAX_COUNT_PER_ORDER",
-        "--max-count-per-order",
-        f"largest count one order may ask for (default {DEFAULT_MAX_COUNT_PER_ORDER}; 'none')",
-    ),
-    "max_orders_per_day": (
-        "MAX_ORDERS_PER_DAY",
-        "--max-orders-per-day",
-        f"most orders in any 24 hours (default {DEFAULT_MAX_ORDERS_PER_DAY}; 'none')",
-    ),
-    "max_spend_per_day": (
-        "MAX_SPEND_PER_DAY",
-        "--max-spend-per-day",
-        "most credit spent in any 24 hours, from the costs the API reports (default none)",
-    ),
-    "allow_unconfirmed_orders": (
-        "ALLOW_UNCONFIRMED_ORDERS",
-        "--allow-unconfirmed-orders",
-        "place orders from clients that cannot ask the user (no elicitation support)",
-    ),
-    "ledger": ("LEDGER", "--ledger", "path of the JSON-lines audit ledger"),
-    "transport": ("TRANSPORT", "--transport", "stdio (default) or http"),
-    "host": ("HOST", "--host", "HTTP bind address (default 127.0.0.1)"),
-    "port": ("PORT", "--port", f"HTTP port (default {DEFAULT_HTTP_PORT})"),
-    "allowed_hosts": (
-        "ALLOWED_HOSTS",
-        "--allowed-hosts",
-        "extra Host header values accepted over HTTP, comma-separated (host or host:port)",
-    ),
-    "log_level": ("LOG_LEVEL", "--log-level", "DEBUG, INFO, WARNING (default) or ERROR"),
+    name: (
+        env_name(Settings, name),
+        None if name in SECRETS else _flag(name),
+        info.description or "",
+    )
+    for name, info in Settings.model_fields.items()
 }
-_FLAGS: Final = frozenset(
-    {"sandbox", "simulate", "read_only", "allow_unconfirmed_orders"}
-)  # boolean switches
-_SECRETS: Final = {"HTTP_TOKEN": "http_token"}
-_NONE: Final = frozenset({"none", "off", "unlimited"})
+_SWITCHES: Final = frozenset(
+    name for name, info in Settings.model_fields.items() if info.annotation is bool
+)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="happy-follower-mcp",
         description="MCP server for Happy Follower: credit, services and orders as tools, "
-        "with spend caps, confirmation and an audit ledger. "
-        f"Every flag has an environment variable {ENV_PREFIX}<NAME>; "
-        f"the API key is read from {ENV_API_KEY} only.",
+        "with spend caps, confirmation and an audit ledger. Every flag has an environment "
+        "variable; the API key and the HTTP token are read from the environment only.",
     )
-    for name, (suffix, flag, help_text) in OPTIONS.items():
-        env_help = f"{help_text} [env {ENV_PREFIX}{suffix}]"
-        if name in _FLAGS:
-            parser.add_argument(flag, dest=name, action="store_true", default=None, help=env_help)
+    for name, (variable, flag, help_text) in OPTIONS.items():
+        if flag is None:
+            continue
+        text = f"{help_text} [env {variable}]"
+        if name in _SWITCHES:
+            parser.add_argument(flag, dest=name, action="store_true", default=None, help=text)
         else:
-            parser.add_argument(flag, dest=name, default=None, help=env_help)
+            parser.add_argument(flag, dest=name, default=None, help=text)
     return parser
 
 
-def _boolean(name: str, value: str) -> bool:
-    try:
-        return switch(value, name)
-    except HappyFollowerInputError as err:
-        raise SettingsError(str(err)) from None
-
-
-def _limit(name: str, value: str | None, default: int | None, *, number: type) -> float | None:
-    if value is None:
-        return default
-    text = value.strip().lower()
-    if text in _NONE:
-        return None
-    try:
-        limit = number(text)
-    except ValueError:
-        raise SettingsError(f"{name} must be a positive number or 'none', got {value!r}") from None
-    if limit <= 0:
-        raise SettingsError(f"{name} must be a positive number or 'none', got {value!r}")
-    return float(limit) if number is float else limit
-
-
-def _names(value: str | None) -> frozenset[str] | None:
-    if value is None:
-        return None
-    return frozenset(part.strip() for part in value.split(",") if part.strip())
+def _check_own_variables(env: Mapping[str, str]) -> None:
+    """Unknown HAPPY_FOLLOWER_MCP_* variables stop the start: a typo must not drop a cap."""
+    known = {variable for variable, _, _ in OPTIONS.values()}
+    unknown = sorted(key for key in env if key.startswith(ENV_PREFIX) and key not in known)
+    if not unknown:
+        return
+    hints = [
+        f"{key} is now {SHARED_PREFIX}{key.removeprefix(ENV_PREFIX)} (shared with the CLI)"
+        for key in unknown
+        if f"{SHARED_PREFIX}{key.removeprefix(ENV_PREFIX)}" in known
+    ]
+    raise SettingsError(
+        f"unknown setting(s) {', '.join(unknown)}; see `happy-follower-mcp --help`"
+        + ("".join(f"; {hint}" for hint in hints))
+    )
 
 
 def load_settings(
     argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 ) -> Settings:
-    """Build Settings from flags and environment; raise SettingsError on anything wrong."""
-    env = os.environ if env is None else env
-    parser = _parser()
-    # Unknown flags end the program through argparse's own usage message.
-    args = vars(parser.parse_args(argv))
-
-    known = {f"{ENV_PREFIX}{suffix}" for suffix, _, _ in OPTIONS.values()}
-    known |= {f"{ENV_PREFIX}{suffix}" for suffix in _SECRETS}
-    unknown = sorted(key for key in env if key.startswith(ENV_PREFIX) and key not in known)
-    if unknown:
-        raise SettingsError(
-            f"unknown setting(s) {', '.join(unknown)}; see `happy-follower-mcp --help`"
-        )
-
-    raw: dict[str, str | None] = {}
-    for name, (suffix, _, _) in OPTIONS.items():
-        value = args[name]
-        if value is None:
-            value = env.get(f"{ENV_PREFIX}{suffix}")
-        elif name in _FLAGS:
-            value = "true"
-        raw[name] = value
-    if raw["sandbox"] is None:
-        raw["sandbox"] = env.get(ENV_SANDBOX)
-
-    def flag(name: str) -> bool:
-        value = raw[name]
-        return False if value is None else _boolean(OPTIONS[name][1], value)
-
-    transport = (raw["transport"] or "stdio").strip().lower()
-    if transport not in ("stdio", "http"):
-        raise SettingsError(f"--transport must be stdio or http, got {raw['transport']!r}")
-    port_text = raw["port"]
-    try:
-        port = DEFAULT_HTTP_PORT if port_text is None else int(port_text)
-    except ValueError:
-        raise SettingsError(f"--port must be a whole number, got {port_text!r}") from None
-    log_level = (raw["log_level"] or "WARNING").strip().upper()
-    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise SettingsError(f"--log-level must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
-
-    caps = SpendCaps(
-        max_count_per_order=_int_limit(
-            "--max-count-per-order", raw["max_count_per_order"], DEFAULT_MAX_COUNT_PER_ORDER
-        ),
-        max_orders_per_day=_int_limit(
-            "--max-orders-per-day", raw["max_orders_per_day"], DEFAULT_MAX_ORDERS_PER_DAY
-        ),
-        max_spend_per_day=_limit(
-            "--max-spend-per-day", raw["max_spend_per_day"], None, number=float
-        ),
-    )
-    api_key = (env.get(ENV_API_KEY) or "").strip() or None
-    return Settings(
-        api_key=api_key,
-        sandbox=flag("sandbox"),
-        simulate=flag("simulate"),
-        read_only=flag("read_only"),
-        tools=_names(raw["tools"]),
-        exclude_tools=_names(raw["exclude_tools"]) or frozenset(),
-        caps=caps,
-        allow_unconfirmed_orders=flag("allow_unconfirmed_orders"),
-        ledger=Path(raw["ledger"]).expanduser() if raw["ledger"] else None,
-        transport="http" if transport == "http" else "stdio",
-        host=(raw["host"] or "127.0.0.1").strip(),
-        port=port,
-        http_token=(env.get(f"{ENV_PREFIX}HTTP_TOKEN") or "").strip() or None,
-        allowed_hosts=tuple(sorted(_names(raw["allowed_hosts"]) or ())),
-        log_level=log_level,
-    )
+    """Settings from flags over the environment; raise SettingsError on anything wrong.
+    Unknown flags end the program through argparse's own usage message."""
+    _check_own_variables(os.environ if env is None else env)
+    flags: dict[str, Any] = vars(_parser().parse_args(argv))
+    return Settings.load(env, **flags)
 
 
-def _int_limit(name: str, value: str | None, default: int) -> int | None:
-    limit = _limit(name, value, default, number=int)
-    return None if limit is None else int(limit)
+__all__ = [
+    "DEFAULT_HTTP_PORT",
+    "ENV_API_KEY",
+    "ENV_PREFIX",
+    "OPTIONS",
+    "Settings",
+    "SettingsError",
+    "is_loopback",
+    "load_settings",
+]

@@ -53,8 +53,8 @@ class Harness:
     ledger: Path
 
     def settings(self, **changes: Any) -> Settings:
-        base = Settings(api_key=self.api_key, ledger=self.ledger)
-        return dataclasses.replace(base, **changes)
+        """Settings from these values only: the developer's environment does not leak in."""
+        return Settings.load({}, **{"api_key": self.api_key, "ledger": self.ledger, **changes})
 
     @asynccontextmanager
     async def backend(self, **changes: Any) -> AsyncIterator[Backend]:

@@ -7,15 +7,15 @@ import json
 import re
 import shlex
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from mcp import Client, StdioServerParameters
 
 from mcp_server.http import MCP_PATH
-from mcp_server.settings import DEFAULT_HTTP_PORT, ENV_PREFIX, OPTIONS
+from mcp_server.settings import DEFAULT_HTTP_PORT, OPTIONS
 from mcp_server.tools import READ_ONLY_TOOLS, TOOL_NAMES
+from shared_client import __version__
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "mcp.md"
 COMMAND = Path(sys.executable).parent / "happy-follower-mcp"
@@ -79,9 +79,10 @@ def test_http_snippet_matches_the_server_defaults() -> None:
 
 def test_every_setting_is_documented() -> None:
     text = DOCS.read_text(encoding="utf-8")
-    for suffix, flag, _ in OPTIONS.values():
-        assert f"`{flag}`" in text
-        assert f"`{ENV_PREFIX}{suffix}`" in text
+    for variable, flag, _ in OPTIONS.values():
+        if flag is not None:
+            assert f"`{flag}`" in text
+        assert f"`{variable}`" in text
     assert "`HAPPY_FOLLOWER_MCP_HTTP_TOKEN`" in text
     assert "`HAPPY_FOLLOWER_API_KEY`" in text
 
@@ -89,15 +90,24 @@ def test_every_setting_is_documented() -> None:
 def test_server_json_matches_the_package() -> None:
     root = DOCS.parents[1]
     server = json.loads((root / "server.json").read_text(encoding="utf-8"))
-    version = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"][
-        "version"
-    ]
+    version = __version__  # the package's one version (pyproject reads it from there)
     assert server["version"] == version
     assert len(server["description"]) <= 100  # the registry's limit
     (package,) = server["packages"]
     assert package["version"] == version
     assert package["runtimeArguments"][0]["value"] == f"happy-follower[mcp]=={version}"
-    known = {f"{ENV_PREFIX}{suffix}" for suffix, _, _ in OPTIONS.values()}
-    known |= {"HAPPY_FOLLOWER_API_KEY", "HAPPY_FOLLOWER_SANDBOX"}
+    known = {variable for variable, _, _ in OPTIONS.values()}
     for variable in package["environmentVariables"]:
         assert variable["name"] in known
+
+
+def test_no_snippet_allows_unconfirmed_orders_with_a_key_but_no_spend_cap() -> None:
+    stdio = [s for s in _servers() if "command" in s]
+    unconfirmed = [s for s in stdio if "--allow-unconfirmed-orders" in s.get("args", [])]
+    assert unconfirmed  # the Cursor example
+    for server in unconfirmed:
+        env = server.get("env", {})
+        args = server.get("args", [])
+        if "HAPPY_FOLLOWER_API_KEY" in env:
+            assert "HAPPY_FOLLOWER_MAX_SPEND_PER_DAY" in env or "--max-spend-per-day" in args
+            assert "HAPPY_FOLLOWER_UNIT_PRICES" in env or "--unit-prices" in args

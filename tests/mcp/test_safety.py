@@ -10,7 +10,6 @@ from mcp import Client
 
 from mcp_server import SettingsError
 from mcp_server.tools import TOOL_NAMES, enabled_tools
-from shared_client.guard import SpendCaps
 from shared_client.simulator import Simulator
 
 from .conftest import LINK, Answers, Harness
@@ -35,12 +34,12 @@ async def _place_many(client: Client, counts: list[int]) -> tuple[int, list[str]
 async def test_orders_per_day_cap_holds_under_concurrency(
     harness: Harness, simulator: Simulator, api_key: str, mode: str
 ) -> None:
-    caps = SpendCaps(max_orders_per_day=2)
-    async with harness.client(mode, Answers(), caps=caps) as client:
+    caps = {"max_orders_per_day": 2}
+    async with harness.client(mode, Answers(), **caps) as client:
         placed, errors = await _place_many(client, [20] * 5)
         listed = await client.call_tool("list_orders", {})
     assert placed == 2
-    assert all("2 orders were already placed in the last 24 hours" in e for e in errors)
+    assert all("the most allowed is 2" in e for e in errors)
     assert len(simulator.orders(api_key)) == 2
     assert listed.structured_content is not None
     assert listed.structured_content["orders_last_24h"] == 2
@@ -50,22 +49,26 @@ async def test_orders_per_day_cap_holds_under_concurrency(
 async def test_spend_per_day_cap_holds_under_concurrency(
     harness: Harness, simulator: Simulator, api_key: str, mode: str
 ) -> None:
-    caps = SpendCaps(max_spend_per_day=500)
-    async with harness.client(mode, allow_unconfirmed_orders=True, caps=caps) as client:
-        # The first order teaches the unit price (2 per like): 200 spent.
-        assert (await _place_many(client, [100]))[0] == 1
-        placed, errors = await _place_many(client, [100, 100, 100])
-    assert placed == 1  # 200 + 200 fits under 500; a third 200 would not
+    # The operator's price of service 10 (2 per like, as the simulator charges) bounds
+    # each order of 100 at 200: two fit under 500, a third would not.
+    caps = {"max_spend_per_day": 500, "unit_prices": "10=2"}
+    async with harness.client(mode, allow_unconfirmed_orders=True, **caps) as client:
+        placed, errors = await _place_many(client, [100, 100, 100, 100])
+        listed = await client.call_tool("list_orders", {})
+    assert placed == 2
     assert len(errors) == 2
-    assert all("above the cap of 500" in e for e in errors)
+    assert all("above the spend cap of 500" in e for e in errors)
     assert sum(order.cost for order in simulator.orders(api_key)) == 400
+    assert listed.structured_content is not None
+    assert listed.structured_content["spent_last_24h"] == 400
+    assert listed.structured_content["reserved_last_24h"] == 0
 
 
 async def test_count_cap_is_in_the_schema_and_enforced(
     harness: Harness, simulator: Simulator, api_key: str, mode: str
 ) -> None:
-    caps = SpendCaps(max_count_per_order=50)
-    async with harness.client(mode, allow_unconfirmed_orders=True, caps=caps) as client:
+    caps = {"max_count_per_order": 50}
+    async with harness.client(mode, allow_unconfirmed_orders=True, **caps) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         assert tools["place_order"].input_schema["properties"]["count"]["maximum"] == 50
         placed, errors = await _place_many(client, [50, 51, 50])
@@ -77,14 +80,14 @@ async def test_count_cap_is_in_the_schema_and_enforced(
 async def test_caps_count_orders_from_before_a_restart(
     harness: Harness, simulator: Simulator, api_key: str
 ) -> None:
-    caps = SpendCaps(max_orders_per_day=1)
-    async with harness.client("auto", allow_unconfirmed_orders=True, caps=caps) as client:
+    caps = {"max_orders_per_day": 1}
+    async with harness.client("auto", allow_unconfirmed_orders=True, **caps) as client:
         assert (await _place_many(client, [20]))[0] == 1
-    async with harness.client("auto", Answers(), caps=caps) as client:
+    async with harness.client("auto", Answers(), **caps) as client:
         placed, errors = await _place_many(client, [20])
         listed = await client.call_tool("list_orders", {})
     assert placed == 0
-    assert "1 orders were already placed" in errors[0]
+    assert "the most allowed is 1" in errors[0]
     assert listed.structured_content is not None
     assert len(listed.structured_content["orders"]) == 1
     assert len(simulator.orders(api_key)) == 1
@@ -92,8 +95,14 @@ async def test_caps_count_orders_from_before_a_restart(
 
 async def test_cap_refusal_comes_before_asking_the_user(harness: Harness) -> None:
     answers = Answers()
-    async with harness.client("legacy", answers, caps=SpendCaps(max_orders_per_day=0)) as client:
-        result = await client.call_tool("place_order", {"service_id": 10, "link": LINK, "count": 5})
+    async with harness.client(
+        "legacy", allow_unconfirmed_orders=True, max_orders_per_day=1
+    ) as client:
+        assert (await _place_many(client, [20]))[0] == 1
+    async with harness.client("legacy", answers, max_orders_per_day=1) as client:
+        result = await client.call_tool(
+            "place_order", {"service_id": 10, "link": LINK, "count": 20}
+        )
     assert result.is_error
     assert answers.messages == []  # the human was not bothered with an order that cannot pass
 
@@ -101,14 +110,17 @@ async def test_cap_refusal_comes_before_asking_the_user(harness: Harness) -> Non
 async def test_ledger_records_every_attempt_without_secrets(
     harness: Harness, simulator: Simulator, api_key: str
 ) -> None:
-    async with harness.client("auto", Answers(), caps=SpendCaps(max_orders_per_day=1)) as client:
+    async with harness.client("auto", Answers(), max_orders_per_day=1) as client:
         await _place_many(client, [20])
         await _place_many(client, [20])
     lines = harness.ledger.read_text(encoding="utf-8").splitlines()
     records = [json.loads(line) for line in lines]
-    assert [r["event"] for r in records] == ["placed", "refused"]
-    assert records[0]["source"] == "mcp"
-    assert records[0]["cost"] == 40
+    # Written ahead, then the outcome; the second order refused by the cap.
+    assert [r["event"] for r in records] == ["attempt", "placed", "refused"]
+    assert {r["source"] for r in records} == {"mcp"}
+    assert records[0]["confirmed_by"] == "user (MCP elicitation)"
+    assert records[0]["attempt_id"] == records[1]["attempt_id"]
+    assert records[1]["cost"] == 40
     assert api_key not in harness.ledger.read_text(encoding="utf-8")
 
 

@@ -8,22 +8,22 @@ import pytest
 
 from mcp_server import SettingsError, load_settings
 from mcp_server.__main__ import main
-from mcp_server.settings import DEFAULT_CAPS
 from mcp_server.tools import enabled_tools
-from shared_client.guard import SpendCaps
+from shared_client.guard import DEFAULT_CAPS, SpendCaps
 
 KEY = {"HAPPY_FOLLOWER_API_KEY": "secret-api-key-123"}
 TOKEN = "t" * 32
 
 
-def test_defaults_are_safe() -> None:
+def test_defaults_are_safe_and_shared_with_the_guard() -> None:
     settings = load_settings([], KEY)
-    assert settings.api_key == "secret-api-key-123"
-    assert settings.caps == DEFAULT_CAPS == SpendCaps(1000, 10, None)
+    assert settings.require_api_key() == "secret-api-key-123"
+    assert settings.caps == DEFAULT_CAPS
     assert settings.transport == "stdio"
     assert settings.host == "127.0.0.1"
     assert not settings.allow_unconfirmed_orders
     assert not settings.read_only
+    assert settings.base_url is None
     assert "secret-api-key-123" not in repr(settings)
 
 
@@ -31,24 +31,37 @@ def test_environment_and_flags() -> None:
     env = {
         **KEY,
         "HAPPY_FOLLOWER_SANDBOX": "yes",
-        "HAPPY_FOLLOWER_MCP_MAX_SPEND_PER_DAY": "5000.5",
-        "HAPPY_FOLLOWER_MCP_MAX_ORDERS_PER_DAY": "none",
+        "HAPPY_FOLLOWER_MAX_SPEND_PER_DAY": "5000.5",
+        "HAPPY_FOLLOWER_MAX_ORDERS_PER_DAY": "none",
+        "HAPPY_FOLLOWER_UNIT_PRICES": "10=0.5, ۲۰=1.2",
+        "HAPPY_FOLLOWER_LINK_HOSTS": "Example.COM",
+        "HAPPY_FOLLOWER_BASE_URL": "http://127.0.0.1:9/api/sandbox/v1/",
+        "HAPPY_FOLLOWER_LEDGER": "/tmp/x/ledger.jsonl",
         "HAPPY_FOLLOWER_MCP_TOOLS": "get_credit, place_order",
-        "HAPPY_FOLLOWER_MCP_LEDGER": "/tmp/x/ledger.jsonl",
         "HAPPY_FOLLOWER_MCP_HTTP_TOKEN": TOKEN,
         "HAPPY_FOLLOWER_MCP_READ_ONLY": "false",
+        "HAPPY_FOLLOWER_MCP_ALLOWED_ORIGINS": "https://localhost",
     }
     argv = ["--max-count-per-order", "200", "--read-only", "--transport", "http", "--port", "0"]
     settings = load_settings(argv, env)
     assert settings.sandbox
+    assert settings.environment == "sandbox"
+    assert settings.base_url == "http://127.0.0.1:9/api/sandbox/v1"
     assert settings.read_only  # the flag wins over the environment
-    assert settings.caps == SpendCaps(200, None, 5000.5)
+    assert settings.caps == SpendCaps(200, None, 5000.5, {10: 0.5, 20: 1.2})
+    assert settings.allowed_link_hosts == ("instagram.com", "instagr.am", "example.com")
     assert settings.tools == frozenset({"get_credit", "place_order"})
     assert [spec.name for spec in enabled_tools(settings)] == ["get_credit"]
-    assert settings.ledger == Path("/tmp/x/ledger.jsonl")
+    assert settings.ledger_path() == Path("/tmp/x/ledger.jsonl")
     assert settings.transport == "http"
     assert settings.port == 0
+    assert settings.allowed_origins == ("https://localhost",)
     assert TOKEN not in repr(settings)
+
+
+def test_default_ledger_is_shared_with_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", "/state")
+    assert load_settings([], KEY).ledger_path() == Path("/state/happy-follower/ledger.jsonl")
 
 
 @pytest.mark.parametrize(
@@ -56,23 +69,54 @@ def test_environment_and_flags() -> None:
     [
         ([], {}, "no API key: set HAPPY_FOLLOWER_API_KEY"),
         ([], {**KEY, "HAPPY_FOLLOWER_MCP_READONLY": "1"}, "unknown setting.*MCP_READONLY"),
-        (["--max-count-per-order", "-3"], KEY, "max-count-per-order must be a positive"),
-        (["--max-spend-per-day", "lots"], KEY, "max-spend-per-day must be a positive"),
-        ([], {**KEY, "HAPPY_FOLLOWER_MCP_SIMULATE": "maybe"}, "--simulate must be true or false"),
-        (["--transport", "sse"], KEY, "transport must be stdio or http"),
+        (
+            [],
+            {**KEY, "HAPPY_FOLLOWER_MCP_MAX_ORDERS_PER_DAY": "3"},
+            "MCP_MAX_ORDERS_PER_DAY is now HAPPY_FOLLOWER_MAX_ORDERS_PER_DAY",
+        ),
+        (["--max-count-per-order", "-3"], KEY, "--max-count-per-order must be a whole number"),
+        (["--max-count-per-order", "2.5"], KEY, "--max-count-per-order must be a whole number"),
+        (["--max-spend-per-day", "lots"], KEY, "--max-spend-per-day must be a number above 0"),
+        (["--max-spend-per-day", "nan"], KEY, r"--max-spend-per-day must be .* \(got 'nan'\)"),
+        (["--max-spend-per-day", "inf"], KEY, "--max-spend-per-day must be a number above 0"),
+        (["--max-spend-per-day", "0"], KEY, "--max-spend-per-day must be a number above 0"),
+        (
+            [],
+            {**KEY, "HAPPY_FOLLOWER_MAX_SPEND_PER_DAY": "NaN"},
+            "HAPPY_FOLLOWER_MAX_SPEND_PER_DAY must be a number above 0, or 'none'",
+        ),
+        (
+            [],
+            {**KEY, "HAPPY_FOLLOWER_MAX_ORDERS_PER_DAY": "0"},
+            "HAPPY_FOLLOWER_MAX_ORDERS_PER_DAY must be a whole number above 0",
+        ),
+        (
+            [],
+            {**KEY, "HAPPY_FOLLOWER_UNIT_PRICES": "10=nan"},
+            "HAPPY_FOLLOWER_UNIT_PRICES the price of service 10 must be a finite number",
+        ),
+        ([], {**KEY, "HAPPY_FOLLOWER_UNIT_PRICES": "ten=1"}, "must be service=price pairs"),
+        (["--base-url", "ftp://x"], KEY, "--base-url must be an http"),
+        ([], {**KEY, "HAPPY_FOLLOWER_MCP_SIMULATE": "maybe"}, "SIMULATE must be true or false"),
+        ([], {**KEY, "HAPPY_FOLLOWER_SANDBOX": "maybe"}, "HAPPY_FOLLOWER_SANDBOX must be true"),
+        (["--transport", "sse"], KEY, "--transport"),
         (["--transport", "http"], KEY, "needs a bearer token"),
         (
             ["--transport", "http"],
             {**KEY, "HAPPY_FOLLOWER_MCP_HTTP_TOKEN": "short"},
             "needs a bearer token of at least 16",
         ),
-        (["--port", "eighty"], KEY, "port must be a whole number"),
-        (["--log-level", "LOUD"], KEY, "log-level must be"),
+        (["--port", "eighty"], KEY, "--port"),
+        (["--port", "70000"], KEY, "--port must be less than or equal to 65535"),
+        (["--log-level", "LOUD"], KEY, "--log-level"),
+        (["--allowed-origins", "localhost"], KEY, "'localhost' is not an origin"),
     ],
 )
 def test_invalid_settings_are_refused(argv: list[str], env: dict[str, str], message: str) -> None:
-    with pytest.raises(SettingsError, match=message):
+    with pytest.raises(SettingsError, match=message) as raised:
         load_settings(argv, env)
+    assert "pydantic" not in str(raised.value)
+    assert "secret-api-key-123" not in str(raised.value)
 
 
 @pytest.mark.parametrize(
@@ -87,21 +131,27 @@ def test_unknown_tool_names_are_refused(argv: list[str], message: str) -> None:
         enabled_tools(load_settings(argv, KEY))
 
 
+def test_none_means_no_cap() -> None:
+    env = {**KEY, "HAPPY_FOLLOWER_MAX_COUNT_PER_ORDER": "None"}
+    settings = load_settings(["--max-orders-per-day", "none"], env)
+    assert settings.caps == SpendCaps(None, None, None)
+
+
 def test_simulate_needs_no_key() -> None:
     settings = load_settings(["--simulate"], {})
     assert settings.simulate
-    assert settings.environment == "simulated"
 
 
 def test_main_stops_with_a_clear_message(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.delenv("HAPPY_FOLLOWER_API_KEY", raising=False)
-    monkeypatch.setenv("HAPPY_FOLLOWER_MCP_MAX_ORDERS_PER_DAY", "0")
     monkeypatch.setenv("HAPPY_FOLLOWER_API_KEY", "k")
+    monkeypatch.setenv("HAPPY_FOLLOWER_MAX_ORDERS_PER_DAY", "0")
     assert main([]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("happy-follower-mcp: --max-orders-per-day must be a positive number")
+    assert err.startswith(
+        "happy-follower-mcp: HAPPY_FOLLOWER_MAX_ORDERS_PER_DAY must be a whole number above 0"
+    )
     with pytest.raises(SystemExit) as exit_info:
         main(["--no-such-flag"])
     assert exit_info.value.code == 2
@@ -116,12 +166,20 @@ def test_http_host_checking_covers_the_bound_address() -> None:
     security = transport_security(load_settings(argv, env))
     assert security.enable_dns_rebinding_protection
     assert sorted(security.allowed_hosts) == [
+        "127.0.0.1",
         "127.0.0.1:*",
+        "192.168.1.5",
         "192.168.1.5:*",
+        "[::1]",
         "[::1]:*",
         "box:8765",
+        "localhost",
         "localhost:*",
+        "mcp.lan",
         "mcp.lan:*",
     ]
+    assert "https://localhost" not in security.allowed_origins
     wildcard = transport_security(load_settings([*argv[:2], "--host", "0.0.0.0"], env))
     assert "0.0.0.0:*" not in wildcard.allowed_hosts
+    behind_tls = load_settings([*argv[:2], "--allowed-origins", "https://localhost"], env)
+    assert "https://localhost" in transport_security(behind_tls).allowed_origins

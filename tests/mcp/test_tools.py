@@ -79,7 +79,7 @@ async def test_read_tools_against_the_simulator(
         assert connection["api_root"] == simulator.base_url
         assert (await _call(client, "get_credit"))["credit"] == 1234
         services = (await _call(client, "list_services"))["services"]
-        assert {"service_id": 10, "name": "لایک ایرانی(سرعت متوسط)", "last_unit_price": None} in (
+        assert {"service_id": 10, "name": "لایک ایرانی(سرعت متوسط)", "unit_price": None} in (
             services  # type: ignore[operator]
         )
         assert (await _call(client, "list_orders"))["orders"] == []
@@ -105,7 +105,7 @@ async def test_order_lifecycle(harness: Harness, simulator: Simulator, mode: str
         assert listed["spent_last_24h"] == 200
         assert [o["order_id"] for o in listed["orders"]] == [order_id]  # type: ignore[union-attr]
         services = (await _call(client, "list_services"))["services"]
-        assert {"service_id": 10, "name": "لایک ایرانی(سرعت متوسط)", "last_unit_price": 2.0} in (
+        assert {"service_id": 10, "name": "لایک ایرانی(سرعت متوسط)", "unit_price": 2.0} in (
             services  # type: ignore[operator]
         )
         recheck = await _call(client, "recheck_order", order_id=order_id)

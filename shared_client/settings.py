@@ -1,0 +1,331 @@
+"""Settings of the command line and the MCP server: names, defaults and parsing, once.
+
+Both read the same environment variables (``HAPPY_FOLLOWER_*``) with the same rules,
+so an operator's caps, ledger and API root mean the same thing to either. Home
+Assistant keeps its settings in its config entries and the library never imports
+this module: it needs ``pydantic-settings``, which only the ``cli`` and ``mcp``
+extras install.
+
+``--base-url`` / ``HAPPY_FOLLOWER_BASE_URL`` replaces the API root of the chosen
+environment: without ``--sandbox`` it stands for the live API (orders count as live,
+against the live caps); with ``--sandbox`` it stands for the sandbox API (cancel and
+recheck refused, orders count as sandbox). It is never silently the other one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal, Self
+
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from yarl import URL
+
+from .errors import HappyFollowerInputError
+from .guard import DEFAULT_CAPS, SpendCaps
+from .ledger import default_ledger_path
+from .validation import (
+    DEFAULT_LINK_HOSTS,
+    display_text,
+    normalise_host,
+    switch,
+    to_ascii_digits,
+)
+
+ENV_PREFIX: Final = "HAPPY_FOLLOWER_"
+# One ledger for the CLI and the MCP server, so that their orders share the caps.
+DEFAULT_LEDGER_NAME: Final = "ledger.jsonl"
+NO_CAP: Final = "none"
+SECRET_FIELDS: Final = frozenset({"api_key", "http_token"})
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names it and says how to fix it."""
+
+
+def _switch(value: object) -> object:
+    """On/off words (1/0, true/false, yes/no, on/off, empty) as booleans."""
+    if isinstance(value, str):
+        try:
+            return switch(value, "the value")
+        except HappyFollowerInputError:
+            raise ValueError("must be true or false (1/0, yes/no, on/off)") from None
+    return value
+
+
+def _number(value: object) -> float:
+    """A finite positive number from a number or its text (Persian digits too)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    if isinstance(value, str):
+        try:
+            value = float(to_ascii_digits(value.strip()).replace(",", ""))
+        except ValueError:
+            raise ValueError("must be a number") from None
+    if not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    number = float(value)
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError("must be a finite number above 0")
+    return number
+
+
+def _cap(value: object, *, whole: bool) -> int | float | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().lower() == NO_CAP:
+        return None
+    try:
+        number = _number(value)
+    except ValueError:
+        kind = "a whole number" if whole else "a number"
+        raise ValueError(f"must be {kind} above 0, or '{NO_CAP}' for no cap") from None
+    if whole:
+        if not number.is_integer():
+            raise ValueError(f"must be a whole number above 0, or '{NO_CAP}' for no cap")
+        return int(number)
+    return number
+
+
+def _whole_cap(value: object) -> object:
+    return _cap(value, whole=True)
+
+
+def _spend_cap(value: object) -> object:
+    return _cap(value, whole=False)
+
+
+def _unit_prices(value: object) -> object:
+    """``"10=0.5,20=1.2"``: the operator's price per unit of service 10 and 20."""
+    if not isinstance(value, str):
+        return value
+    prices: dict[int, float] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        service, _, price = item.partition("=")
+        service = to_ascii_digits(service.strip())
+        if not service.isascii() or not service.isdigit() or not price:
+            raise ValueError(
+                f"must be service=price pairs separated by commas (e.g. 10=0.5,20=1.2), "
+                f"got {item!r}"
+            )
+        try:
+            prices[int(service)] = _number(price)
+        except ValueError as err:
+            raise ValueError(f"the price of service {service} {err}") from None
+    return prices
+
+
+def _hosts(value: object) -> object:
+    """Comma-separated host names, compared as links are (lower case, IDNA)."""
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    if not isinstance(value, list | tuple):
+        return value
+    try:
+        return tuple(normalise_host(str(host)) for host in value)
+    except HappyFollowerInputError as err:
+        raise ValueError(str(err)) from None
+
+
+def _base_url(value: object) -> object:
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            url = URL(text)
+        except ValueError:
+            url = None
+        if url is None or url.scheme not in ("http", "https") or not url.host:
+            raise ValueError("must be an http(s) address, e.g. http://127.0.0.1:8080/api/v1")
+        return text.rstrip("/")
+    return value
+
+
+def _secret(value: object) -> object:
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
+
+
+Switch = Annotated[bool, BeforeValidator(_switch)]
+WholeCap = Annotated[int | None, BeforeValidator(_whole_cap)]
+SpendCap = Annotated[float | None, BeforeValidator(_spend_cap)]
+
+# The environment a load reads (tests pass a mapping; the programs read os.environ).
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("environ", default=None)
+
+
+class _EnvironSource(EnvSettingsSource):
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        environ = _ENVIRON.get()
+        if environ is None:
+            return super()._load_env_vars()
+        return {key.lower(): value for key, value in environ.items()}
+
+
+class HappyFollowerSettings(BaseSettings):
+    """What the CLI and the MCP server share. ``repr`` never shows the API key."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, frozen=True, extra="forbid", validate_default=True
+    )
+
+    api_key: Annotated[SecretStr | None, BeforeValidator(_secret)] = Field(
+        default=None, description="API key from your account page on happy-follower.com"
+    )
+    sandbox: Switch = Field(default=False, description="use the vendor's sandbox API")
+    base_url: Annotated[str | None, BeforeValidator(_base_url)] = Field(
+        default=None,
+        description="API root replacing the chosen environment's (a mirror, a proxy, the "
+        "simulator); with --sandbox it stands for the sandbox API",
+    )
+    ledger: Path | None = Field(
+        default=None,
+        description=f"the audit ledger file (default $XDG_STATE_HOME/happy-follower/"
+        f"{DEFAULT_LEDGER_NAME}, shared by the CLI and the MCP server)",
+    )
+    max_count_per_order: WholeCap = Field(
+        default=DEFAULT_CAPS.max_count_per_order,
+        description=f"largest count of one order ('{NO_CAP}': no cap)",
+    )
+    max_orders_per_day: WholeCap = Field(
+        default=DEFAULT_CAPS.max_orders_per_day,
+        description=f"most orders in any 24 hours ('{NO_CAP}': no cap)",
+    )
+    max_spend_per_day: SpendCap = Field(
+        default=DEFAULT_CAPS.max_spend_per_day,
+        description=f"most credit spent in any 24 hours, counting each order at its cost "
+        f"bound until its cost is known ('{NO_CAP}': no cap)",
+    )
+    unit_prices: Annotated[dict[int, float], NoDecode, BeforeValidator(_unit_prices)] = Field(
+        default_factory=dict,
+        description="your price per unit of a service, as service=price pairs "
+        "(e.g. 10=0.5,20=1.2): the cost bound of its orders under a spend cap",
+    )
+    link_hosts: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_hosts)] = Field(
+        default=(),
+        description="more hosts allowed in order links, comma-separated "
+        f"(always allowed: {', '.join(DEFAULT_LINK_HOSTS)})",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Flags (passed as keyword arguments) win over the environment; no .env files.
+        return init_settings, _EnvironSource(settings_cls)
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, /, **flags: Any) -> Self:
+        """Settings from ``flags`` (the command line's, None for not given) over the
+        environment (``env``, or os.environ). Raises SettingsError naming what is wrong."""
+        given = {name: value for name, value in flags.items() if value is not None}
+        with _environ(env):
+            try:
+                return cls(**given)
+            except ValidationError as err:
+                raise SettingsError(describe(err, cls, given)) from None
+
+    @property
+    def environment(self) -> Literal["live", "sandbox"]:
+        return "sandbox" if self.sandbox else "live"
+
+    @property
+    def caps(self) -> SpendCaps:
+        try:
+            return SpendCaps(
+                max_count_per_order=self.max_count_per_order,
+                max_orders_per_day=self.max_orders_per_day,
+                max_spend_per_day=self.max_spend_per_day,
+                unit_prices=self.unit_prices,
+            )
+        except HappyFollowerInputError as err:
+            raise SettingsError(str(err)) from None
+
+    @property
+    def allowed_link_hosts(self) -> tuple[str, ...]:
+        """The hosts order links may go to: Instagram's and the operator's."""
+        return tuple(dict.fromkeys((*DEFAULT_LINK_HOSTS, *self.link_hosts)))
+
+    def ledger_path(self) -> Path:
+        return (self.ledger or default_ledger_path(DEFAULT_LEDGER_NAME)).expanduser()
+
+    def require_api_key(self) -> str:
+        """The API key, or SettingsError saying where to set it."""
+        if self.api_key is None:
+            raise SettingsError(
+                f"no API key: set {ENV_PREFIX}API_KEY to the key shown on your account page "
+                "on happy-follower.com"
+            )
+        return self.api_key.get_secret_value()
+
+
+@contextmanager
+def _environ(env: Mapping[str, str] | None) -> Iterator[None]:
+    token = _ENVIRON.set(env)
+    try:
+        yield
+    finally:
+        _ENVIRON.reset(token)
+
+
+def env_name(settings_cls: type[BaseSettings], field: str) -> str:
+    """The environment variable of a field."""
+    alias = settings_cls.model_fields[field].validation_alias
+    return alias.upper() if isinstance(alias, str) else f"{ENV_PREFIX}{field.upper()}"
+
+
+def describe(
+    err: ValidationError, settings_cls: type[BaseSettings], flags: Mapping[str, Any]
+) -> str:
+    """One line per problem, naming the flag or environment variable it came from."""
+    problems = []
+    for error in err.errors(include_url=False):
+        reason = error["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+        field = _field_of(settings_cls, error["loc"])
+        if field is None:  # the settings as a whole
+            problems.append(reason)
+            continue
+        if error["type"] == "extra_forbidden":
+            reason = "is not a setting"
+        elif field not in SECRET_FIELDS and isinstance(error["input"], str | int | float):
+            reason += f" (got {display_text(repr(error['input']), 60)})"
+        where = f"--{field.replace('_', '-')}" if field in flags else env_name(settings_cls, field)
+        problems.append(f"{where} {reason}")
+    return "; ".join(problems)
+
+
+def _field_of(settings_cls: type[BaseSettings], loc: tuple[int | str, ...]) -> str | None:
+    """The field an error is about (its location may be the field's name or its alias)."""
+    if not loc:
+        return None
+    first = str(loc[0])
+    for name, info in settings_cls.model_fields.items():
+        if first in (name, info.validation_alias):
+            return name
+    return first
+
+
+__all__ = [
+    "DEFAULT_LEDGER_NAME",
+    "ENV_PREFIX",
+    "HappyFollowerSettings",
+    "SettingsError",
+    "env_name",
+]
