@@ -242,7 +242,7 @@
       loadAccount();
       return;
     }
-    // get_order_status or place_order: what is known now, then the full card.
+    // An order's status, or a new order: what is known now, then the full card.
     state.card = Object.assign({}, state.card, data);
     render();
     refresh();
