@@ -41,8 +41,9 @@ async def _page(client: Client, uri: str) -> types.TextResourceContents:
 async def _card(client: Client, order_id: int) -> dict[str, Any]:
     result = await client.call_tool("app_order_card", {"order_id": order_id})
     assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return result.structured_content
+    card = result.structured_content
+    assert card is not None
+    return dict(card)
 
 
 # --- negotiation --------------------------------------------------------------------
@@ -81,14 +82,16 @@ async def test_apps_clients_get_pages_and_app_only_tools(open_client: OpenClient
     bound = {name: tool.meta["ui"]["resourceUri"] for name, tool in tools.items() if tool.meta}
     assert bound == {**BOUND, "app_order_card": ORDER_CARD_URI, "app_account": ACCOUNT_URI}
     for name in APP_TOOLS:
-        assert tools[name].meta is not None
-        assert tools[name].meta["ui"]["visibility"] == ["app"]  # not the model's
-        assert tools[name].annotations is not None
-        assert tools[name].annotations.read_only_hint is True
+        meta, annotations = tools[name].meta, tools[name].annotations
+        assert meta is not None
+        assert meta["ui"]["visibility"] == ["app"]  # not the model's
+        assert annotations is not None
+        assert annotations.read_only_hint is True
     for uri in PAGES:
         assert resources[uri].mime_type == "text/html;profile=mcp-app"
-        assert resources[uri].meta is not None
-        assert resources[uri].meta["ui"]["csp"] == {
+        page_meta = resources[uri].meta
+        assert page_meta is not None
+        assert page_meta["ui"]["csp"] == {
             "connectDomains": [],
             "resourceDomains": [],
             "frameDomains": [],
