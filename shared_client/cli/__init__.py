@@ -1,7 +1,9 @@
-"""The ``happy-follower`` command line: every endpoint, the simulator and a guided demo.
+"""The ``happy-follower`` command line: every endpoint, the ledger, a probe of the real
+service, the simulator and a guided demo.
 
 Exit codes scripts can rely on (see ``ExitCode``). The API key comes from the
-``HAPPY_FOLLOWER_API_KEY`` environment variable only and is never echoed.
+``HAPPY_FOLLOWER_API_KEY`` environment variable only and is never echoed. Settings
+(caps, ledger, base URL, sandbox) are the MCP server's too: ``shared_client.settings``.
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ import argparse
 import asyncio
 import importlib
 import json
-import os
+import shlex
+import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from enum import IntEnum
+from functools import cached_property
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
 
-from .. import __version__
+from .. import __version__, protocol
 from ..client import HappyFollowerClient
 from ..errors import (
     HappyFollowerApiError,
@@ -26,21 +30,33 @@ from ..errors import (
     HappyFollowerConnectionError,
     HappyFollowerError,
     HappyFollowerInputError,
+    HappyFollowerLedgerError,
+    HappyFollowerNotEnoughCreditError,
     HappyFollowerOrderOutcomeUnknownError,
     HappyFollowerRateLimitError,
     HappyFollowerSandboxUnsupportedError,
     HappyFollowerSpendCapError,
 )
-from ..guard import JsonlAuditLedger, SpendCaps, SpendGuard
-from ..validation import positive_int, switch, validate_order
+from ..guard import LedgerOrder, OrderQuote, SpendCaps, SpendGuard, Usage
+from ..ledger import AuditRecord, Ledger
+from ..settings import HappyFollowerSettings, SettingsError, env_name
+from ..validation import display_text, positive_int
 from .tour import DEMO_CREDIT, guided_tour, progress_bar
 
-API_KEY_ENV = "HAPPY_FOLLOWER_API_KEY"
-SANDBOX_ENV = "HAPPY_FOLLOWER_SANDBOX"  # shared with the MCP server
-LEDGER_ENV = "HAPPY_FOLLOWER_LEDGER"
-MAX_COUNT_ENV = "HAPPY_FOLLOWER_MAX_COUNT_PER_ORDER"
-MAX_ORDERS_ENV = "HAPPY_FOLLOWER_MAX_ORDERS_PER_DAY"
-MAX_SPEND_ENV = "HAPPY_FOLLOWER_MAX_SPEND_PER_DAY"
+API_KEY_ENV = env_name(HappyFollowerSettings, "api_key")
+SANDBOX_ENV = env_name(HappyFollowerSettings, "sandbox")
+BASE_URL_ENV = env_name(HappyFollowerSettings, "base_url")
+LEDGER_ENV = env_name(HappyFollowerSettings, "ledger")
+MAX_COUNT_ENV = env_name(HappyFollowerSettings, "max_count_per_order")
+MAX_ORDERS_ENV = env_name(HappyFollowerSettings, "max_orders_per_day")
+MAX_SPEND_ENV = env_name(HappyFollowerSettings, "max_spend_per_day")
+UNIT_PRICES_ENV = env_name(HappyFollowerSettings, "unit_prices")
+LINK_HOSTS_ENV = env_name(HappyFollowerSettings, "link_hosts")
+PROGRAM = "happy-follower"
+CONFIRMED_AT_PROMPT = "user at the CLI prompt"
+CONFIRMED_BY_FLAG = "--yes"
+# How the service words a refusal of an order's parameters (its message is not documented).
+_INVALID_PARAMETER_MARKERS = ("پارامتر", "param", "invalid", "نامعتبر")
 
 
 class ExitCode(IntEnum):
@@ -48,12 +64,27 @@ class ExitCode(IntEnum):
 
     OK = 0
     ERROR = 1  # anything else, e.g. an unexpected answer from the service
-    USAGE = 2  # bad arguments or input: nothing was sent
+    USAGE = 2  # bad arguments, settings or input: nothing was sent
     AUTH = 3  # the API key was refused
     UNAVAILABLE = 4  # connection failure, timeout or rate limit: try again later
     REFUSED = 5  # the service refused the request (e.g. not enough credit)
     OUTCOME_UNKNOWN = 6  # an order was sent and no answer came: check before retrying
-    CANCELLED = 7  # the user declined the confirmation, or a spending cap refused the order
+    CANCELLED = 7  # not confirmed, a possible duplicate, or a spending cap refused the order
+    LEDGER = 8  # the audit ledger cannot be used: nothing was sent
+
+
+# First match wins: subclasses before their bases.
+_EXIT_CODES: tuple[tuple[type[HappyFollowerError], ExitCode], ...] = (
+    (HappyFollowerInputError, ExitCode.USAGE),
+    (HappyFollowerSandboxUnsupportedError, ExitCode.USAGE),  # nothing was sent
+    (HappyFollowerAuthenticationError, ExitCode.AUTH),
+    (HappyFollowerConnectionError, ExitCode.UNAVAILABLE),
+    (HappyFollowerRateLimitError, ExitCode.UNAVAILABLE),
+    (HappyFollowerApiError, ExitCode.REFUSED),
+    (HappyFollowerOrderOutcomeUnknownError, ExitCode.OUTCOME_UNKNOWN),
+    (HappyFollowerSpendCapError, ExitCode.CANCELLED),
+    (HappyFollowerLedgerError, ExitCode.LEDGER),
+)
 
 
 class CliError(Exception):
@@ -64,42 +95,61 @@ class CliError(Exception):
         self.code = code
 
 
-def default_ledger_path() -> Path:
-    """Where the CLI keeps its audit trail of orders (XDG state directory)."""
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "happy-follower" / "audit.jsonl"
+def exit_code(err: HappyFollowerError) -> ExitCode:
+    """The exit code of a library error. Input that could not be checked because of another
+    failure (the services list unreadable: a refused key, no connection) takes that one's."""
+    if isinstance(err, HappyFollowerInputError) and isinstance(err.__cause__, HappyFollowerError):
+        return exit_code(err.__cause__)
+    return next((code for kind, code in _EXIT_CODES if isinstance(err, kind)), ExitCode.ERROR)
 
 
-def _exit_code(err: HappyFollowerError) -> ExitCode:
-    match err:
-        case HappyFollowerInputError():
-            return ExitCode.USAGE
-        case HappyFollowerAuthenticationError():
-            return ExitCode.AUTH
-        case HappyFollowerConnectionError() | HappyFollowerRateLimitError():
-            return ExitCode.UNAVAILABLE
-        case HappyFollowerApiError():
-            return ExitCode.REFUSED
-        case HappyFollowerOrderOutcomeUnknownError():
-            return ExitCode.OUTCOME_UNKNOWN
-        case HappyFollowerSandboxUnsupportedError():
-            return ExitCode.USAGE  # nothing was sent
-        case HappyFollowerSpendCapError():
-            return ExitCode.CANCELLED
-    return ExitCode.ERROR
+def one_line(text: str) -> str:
+    """Messages end up as one ``error:`` line, whatever they hold."""
+    return "; ".join(part.strip() for part in str(text).splitlines() if part.strip())
 
 
 class Cli:
-    """Runs one parsed command; output goes to ``out``."""
+    """Runs one parsed command; output goes to ``out``, warnings to ``err``."""
 
-    def __init__(self, args: argparse.Namespace, out: TextIO) -> None:
+    def __init__(self, args: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> None:
         self.args = args
         self.out = out
+        self.err = err or sys.stderr
+        self._sending = False  # an order is on its way: Ctrl-C leaves its outcome unknown
 
-    @property
-    def sandbox(self) -> bool:
-        """--sandbox, or the environment variable the MCP server reads too."""
-        return bool(self.args.sandbox) or switch(os.environ.get(SANDBOX_ENV, ""), SANDBOX_ENV)
+    # --- settings and helpers ------------------------------------------------------------
+
+    @cached_property
+    def settings(self) -> HappyFollowerSettings:
+        """Flags over the environment, parsed by the model the MCP server uses too."""
+        guard_flags = {name: getattr(self.args, name, None) for name in _GUARD_FLAGS}
+        try:
+            return HappyFollowerSettings.load(
+                sandbox=True if self.args.sandbox else None,
+                base_url=self.args.base_url,
+                **guard_flags,
+            )
+        except SettingsError as err:
+            raise CliError(str(err), ExitCode.USAGE) from None
+
+    @cached_property
+    def caps(self) -> SpendCaps:
+        try:
+            return self.settings.caps
+        except SettingsError as err:
+            raise CliError(str(err), ExitCode.USAGE) from None
+
+    def command_hint(self, command: str, *, ledger: bool = False) -> str:
+        """``command`` as a line to paste, with the options in effect now."""
+        words = [PROGRAM]
+        if self.settings.sandbox:
+            words.append("--sandbox")
+        if self.settings.base_url:
+            words += ["--base-url", self.settings.base_url]
+        words += shlex.split(command)
+        if ledger and self.settings.ledger is not None:
+            words += ["--ledger", str(self.settings.ledger_path())]
+        return shlex.join(words)
 
     def emit(self, data: Any, text: str) -> None:
         """Print data as JSON with --json, else the human text."""
@@ -107,21 +157,55 @@ class Cli:
             print(json.dumps(data, ensure_ascii=False), file=self.out)
         else:
             print(text, file=self.out)
+        self.out.flush()
 
-    def client(self) -> HappyFollowerClient:
-        api_key = os.environ.get(API_KEY_ENV, "").strip()
-        if not api_key:
+    def warn(self, text: str) -> None:
+        print(f"warning: {one_line(text)}", file=self.err)
+        self.err.flush()
+
+    def client(self, *, sandbox: bool | None = None) -> HappyFollowerClient:
+        settings = self.settings
+        try:
+            api_key = settings.require_api_key()
+        except SettingsError as err:
             raise CliError(
-                f"set {API_KEY_ENV} to your API key (shown on happy-follower.com after login), "
-                "or run `happy-follower simulate` for a test key",
-                ExitCode.USAGE,
-            )
+                f"{err}, or run `{PROGRAM} simulate` for a test key", ExitCode.USAGE
+            ) from None
         return HappyFollowerClient(
             api_key,
-            sandbox=self.sandbox,
-            base_url=self.args.base_url,
+            sandbox=settings.sandbox if sandbox is None else sandbox,
+            base_url=settings.base_url,
             request_timeout=self.args.timeout,
         )
+
+    async def open_guard(self, client: HappyFollowerClient) -> SpendGuard:
+        """The spend guard on the ledger, checked before anything is sent; attempts that a
+        stopped process left without an outcome are reported as warnings."""
+        settings = self.settings
+        guard = SpendGuard(
+            client,
+            Ledger(settings.ledger_path()),
+            self.caps,
+            source="cli",
+            link_hosts=settings.allowed_link_hosts,
+        )
+        try:
+            interrupted = await guard.open()
+        except HappyFollowerLedgerError as err:
+            raise CliError(f"{err} Nothing was sent.", ExitCode.LEDGER) from None
+        for record in interrupted:
+            self.warn(self._interrupted_text(record))
+        return guard
+
+    def _interrupted_text(self, record: AuditRecord) -> str:
+        return (
+            f"an order attempt of {record.at:%Y-%m-%d %H:%M UTC} (service {record.service_id}, "
+            f"{record.count} to {record.link}) was interrupted before its answer was recorded: "
+            "it may have been placed, and it counts against the caps. Check with "
+            f"`{self.command_hint('credit')}` and `{self.command_hint('orders', ledger=True)}`"
+        )
+
+    # --- reads -----------------------------------------------------------------------------
 
     async def credit(self) -> None:
         async with self.client() as client:
@@ -132,49 +216,126 @@ class Cli:
         async with self.client() as client:
             services = await client.get_services()
         rows = [service.model_dump() for service in services]
-        text = "\n".join(f"{s.service_id:>6}  {s.name}" for s in services) or "No services."
-        self.emit(rows, text)
-
-    async def order(self) -> None:
-        order = validate_order(self.args.service_id, self.args.link, self.args.count)
-        ledger = JsonlAuditLedger(self.args.ledger)
-        guard = SpendGuard(
-            _caps_from_env(),
-            source="cli",
-            history=ledger.load(),
-            record=ledger.append_async,
-        )
-        async with self.client() as client:
-            try:
-                guard.check(order)  # before asking: a cap refuses at once
-                if not self.args.yes:
-                    where = "SANDBOX" if client.sandbox else client.base_url
-                    _confirm(
-                        f"Place an order of {order.count} from service {order.service_id} for "
-                        f"{order.link} on {where}? This spends credit. [y/N] "
-                    )
-            except (HappyFollowerSpendCapError, CliError) as err:
-                await guard.record_refusal(order, str(err), sandbox=client.sandbox)
-                raise
-            placed = await guard.place_order(
-                client, service_id=order.service_id, link=order.link, count=order.count
-            )
-        cost = "" if placed.cost is None else f", cost {placed.cost:g}"
-        self.emit(
-            {"order_id": placed.order_id, "cost": placed.cost},
-            f"Order {placed.order_id} placed{cost}. Follow it with: "
-            f"happy-follower status {placed.order_id} --watch",
-        )
+        text = "\n".join(f"{s.service_id:>6}  {display_text(s.name)}" for s in services)
+        self.emit(rows, text or "No services.")
 
     async def status(self) -> None:
         order_id = positive_int(self.args.order_id, "order_id")
         async with self.client() as client:
             status = await client.get_order_status(order_id)
-            self.emit(status.model_dump(), f"Order {order_id}: {progress_bar(status)}")
+            self.emit(status.summary(order_id), f"Order {order_id}: {progress_bar(status)}")
             while self.args.watch and not status.is_final:
                 await asyncio.sleep(self.args.interval)
                 status = await client.get_order_status(order_id)
-                self.emit(status.model_dump(), f"Order {order_id}: {progress_bar(status)}")
+                self.emit(status.summary(order_id), f"Order {order_id}: {progress_bar(status)}")
+
+    async def orders(self) -> None:
+        async with self.client() as client:
+            guard = await self.open_guard(client)
+            usage, items = guard.usage(), guard.orders(self.args.limit)
+        where = "sandbox" if client.sandbox else "live"
+        data = {
+            "environment": where,
+            "usage_24h": _usage_data(usage),
+            "caps": _caps_data(self.caps),
+            "orders": [_ledger_order_data(item) for item in items],
+        }
+        lines = [f"Last 24 hours ({where}): {_usage_text(usage)}; caps: {_caps_text(self.caps)}"]
+        lines += [_ledger_order_text(item) for item in items] or ["No orders in the ledger."]
+        self.emit(data, "\n".join(lines))
+
+    # --- orders ----------------------------------------------------------------------------
+
+    async def order(self) -> None:
+        async with self.client() as client:
+            guard = await self.open_guard(client)
+            quote = await guard.quote(self.args.service_id, self.args.link, self.args.count)
+            confirmed_by = await self._confirmation(guard, quote, client)
+            order = quote.order
+            self._sending = True
+            try:
+                placed = await guard.place_order(
+                    order.service_id,
+                    order.link,
+                    order.count,
+                    confirmed_by=confirmed_by,
+                    duplicate_confirmed=quote.possible_duplicate is not None,
+                )
+            except HappyFollowerOrderOutcomeUnknownError as err:
+                raise CliError(f"{err} {self._do_not_retry()}", ExitCode.OUTCOME_UNKNOWN) from None
+            except HappyFollowerApiError as err:
+                raise self._order_refused(err) from None
+            finally:
+                self._sending = False
+        cost = "" if placed.cost is None else f", cost {placed.cost:g}"
+        self.emit(
+            {"order_id": placed.order_id, "cost": placed.cost},
+            f"Order {placed.order_id} placed{cost}. Follow it with: "
+            f"{self.command_hint(f'status {placed.order_id} --watch')}",
+        )
+
+    def _do_not_retry(self) -> str:
+        return (
+            f"Do not retry: check with `{self.command_hint('credit')}` and "
+            f"`{self.command_hint('orders', ledger=True)}` (then "
+            f"`{self.command_hint('status ORDER_ID')}` once you know its id)."
+        )
+
+    def _order_refused(self, err: HappyFollowerApiError) -> CliError:
+        """The service's refusal, with what is likely wrong when it names the parameters."""
+        message = err.service_message.lower()
+        if isinstance(err, HappyFollowerNotEnoughCreditError) or not any(
+            marker in message for marker in _INVALID_PARAMETER_MARKERS
+        ):
+            return CliError(str(err), ExitCode.REFUSED)
+        return CliError(
+            f"{err}. Nothing was placed. Most likely the count is outside this service's "
+            "minimum or maximum, or the link is not the kind the service expects (a post's "
+            "link for likes and views, a profile's for followers; public, written in full "
+            f"as https://www.instagram.com/...). The limits are on the service's page on "
+            f"happy-follower.com; `{self.command_hint('services')}` lists the services.",
+            ExitCode.REFUSED,
+        )
+
+    async def _confirmation(
+        self, guard: SpendGuard, quote: OrderQuote, client: HappyFollowerClient
+    ) -> str:
+        """Who confirmed the order; a refusal to confirm is audited and raised."""
+        try:
+            return self._confirm(quote, client)
+        except CliError as err:
+            order = quote.order
+            await guard.record_refusal(order.service_id, order.link, order.count, reason=str(err))
+            raise
+
+    def _confirm(self, quote: OrderQuote, client: HappyFollowerClient) -> str:
+        duplicate = quote.possible_duplicate is not None
+        if self.args.yes and not duplicate:
+            return CONFIRMED_BY_FLAG
+        if not sys.stdin.isatty():
+            raise CliError(self._cannot_ask(duplicate), _no_terminal_code(duplicate))
+        where = "SANDBOX" if client.sandbox else "LIVE"
+        for line in quote.confirmation_lines(f"{where}, {client.base_url}"):
+            print(line, file=self.out)
+        if duplicate:
+            question = "It may be a duplicate. Place it anyway? [y/N] "
+        elif client.sandbox:
+            question = "This spends sandbox credit. [y/N] "
+        else:
+            question = "This spends credit. [y/N] "
+        if _ask(question).strip().lower() not in ("y", "yes"):
+            raise CliError("order not placed: not confirmed", ExitCode.CANCELLED)
+        return CONFIRMED_AT_PROMPT
+
+    def _cannot_ask(self, duplicate: bool) -> str:
+        if not duplicate:
+            return "refusing to order without confirmation: no terminal to ask; pass --yes"
+        return (
+            "the same order was sent recently and its outcome is unknown: it may have been "
+            f"placed. Check with `{self.command_hint('credit')}` and "
+            f"`{self.command_hint('orders', ledger=True)}`; to place it again anyway, run this "
+            "command on a terminal and confirm the duplicate warning (--yes alone does not)"
+        )
 
     async def cancel(self) -> None:
         order_id = positive_int(self.args.order_id, "order_id")
@@ -188,10 +349,22 @@ class Cli:
             await client.recheck_order(order_id)
         self.emit({"order_id": order_id, "rechecked": True}, f"Order {order_id} sent to recheck.")
 
-    async def simulate(self) -> None:
-        from ..simulator import Simulator  # noqa: PLC0415 - only this command needs it
+    # --- probe, simulator, demo ------------------------------------------------------------
 
-        sim = Simulator()
+    async def probe(self) -> None:
+        from .probe import run_probe  # noqa: PLC0415 - only this command needs it
+
+        sandbox = not self.args.live
+        async with self.client(sandbox=sandbox) as client:
+            report = await run_probe(client, self.settings.require_api_key(), sandbox=sandbox)
+        self.emit(report.as_data(), report.as_text())
+        if report.blocked is not None:
+            raise CliError(report.blocked_message(), exit_code(report.blocked))
+
+    async def simulate(self) -> None:
+        from ..simulator import DIALECTS, Simulator  # noqa: PLC0415 - only this command
+
+        sim = Simulator(dialect=DIALECTS[self.args.dialect])
         await sim.start(host=self.args.host, port=self.args.port)
         try:
             api_key = sim.add_account(credit=self.args.credit, api_key=self.args.api_key)
@@ -207,9 +380,8 @@ class Cli:
                 f"  API key:      {api_key}   (a simulated key, not a secret)\n\n"
                 "Try it from another terminal:\n"
                 f"  export {API_KEY_ENV}={api_key}\n"
-                f"  happy-follower --base-url {sim.base_url} credit",
+                f"  {PROGRAM} --base-url {sim.base_url} credit",
             )
-            self.out.flush()
             await asyncio.Event().wait()
         finally:
             await sim.stop()
@@ -225,13 +397,13 @@ class Cli:
             await guided_tour(sim, api_key, self.out, tick=self.args.tick)
             if self.args.terminal_only:
                 self.out.write(
-                    "Next: `happy-follower simulate` runs the simulator for your experiments.\n"
+                    f"Next: `{PROGRAM} simulate` runs the simulator for your experiments.\n"
                 )
                 return
             if full_stack is None:
                 self.out.write(
                     "Home Assistant and the MCP server start only from a clone of the repository\n"
-                    "(git clone the project, then `uv run happy-follower demo` in it); this\n"
+                    f"(git clone the project, then `uv run {PROGRAM} demo` in it); this\n"
                     "installation has the terminal part only.\n"
                 )
                 return
@@ -244,6 +416,117 @@ class Cli:
                 ready_file=self.args.ready_file,
             )
         self.out.write("Stopped; nothing was left behind.\n")
+
+    # --- Ctrl-C ------------------------------------------------------------------------------
+
+    def interrupted(self) -> int:
+        """What Ctrl-C means for the command that was running; returns the exit code."""
+        command = self.args.command
+        if command == "status" and self.args.watch:
+            order_id = self.args.order_id
+            print(
+                f"\nStopped watching. Order {order_id} keeps running at Happy Follower; look "
+                f"again with: {self.command_hint(f'status {order_id} --watch')}",
+                file=self.out,
+            )
+            return ExitCode.OK
+        if command in ("simulate", "status", "demo"):
+            return ExitCode.OK
+        if self._sending:
+            print(
+                f"error: interrupted while the order was being sent: it may have been placed. "
+                f"{self._do_not_retry()}",
+                file=self.err,
+            )
+            return ExitCode.OUTCOME_UNKNOWN
+        return ExitCode.CANCELLED
+
+
+def _ask(question: str) -> str:
+    """Read an answer; Ctrl-C or end of input is no. asyncio's own Ctrl-C handling would
+    only cancel the command once the answer came, so Python's is back while asking."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return input(question)
+    except (EOFError, KeyboardInterrupt):
+        print()
+        return ""
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _no_terminal_code(duplicate: bool) -> ExitCode:
+    return ExitCode.CANCELLED if duplicate else ExitCode.USAGE
+
+
+def _usage_data(usage: Usage) -> dict[str, Any]:
+    return {
+        "orders": usage.orders,
+        "spent": usage.spent,
+        "reserved": usage.reserved,
+        "unbounded": usage.unbounded,
+    }
+
+
+def _caps_data(caps: SpendCaps) -> dict[str, Any]:
+    return {
+        "max_count_per_order": caps.max_count_per_order,
+        "max_orders_per_day": caps.max_orders_per_day,
+        "max_spend_per_day": caps.max_spend_per_day,
+        "unit_prices": {str(k): v for k, v in caps.unit_prices.items()},
+    }
+
+
+def _usage_text(usage: Usage) -> str:
+    text = f"{usage.orders} order(s), spent {usage.spent:g}, reserved {usage.reserved:g}"
+    if usage.unbounded:
+        text += f", {usage.unbounded} of unknown cost"
+    return text
+
+
+def _caps_text(caps: SpendCaps) -> str:
+    def cap(value: float | None, unit: str) -> str:
+        return f"no cap on {unit}" if value is None else f"{value:g} {unit}"
+
+    return ", ".join(
+        (
+            cap(caps.max_orders_per_day, "orders a day"),
+            cap(caps.max_count_per_order, "per order"),
+            cap(caps.max_spend_per_day, "spend a day"),
+        )
+    )
+
+
+def _ledger_order_data(item: LedgerOrder) -> dict[str, Any]:
+    return {
+        "at": item.at.isoformat(),
+        "outcome": item.outcome,
+        "order_id": item.order_id,
+        "service_id": item.service_id,
+        "link": item.link,
+        "count": item.count,
+        "cost": item.cost,
+        "cost_bound": item.cost_bound,
+        "confirmed_by": item.confirmed_by,
+        "source": item.source,
+        "sandbox": item.sandbox,
+    }
+
+
+def _ledger_order_text(item: LedgerOrder) -> str:
+    order = f"order {item.order_id}" if item.order_id is not None else "no order id"
+    if item.cost is not None:
+        cost = f"cost {item.cost:g}"
+    elif item.cost_bound is not None:
+        cost = f"cost at most {item.cost_bound:g}"
+    else:
+        cost = "cost unknown"
+    who = display_text(item.confirmed_by or "not confirmed", 40)
+    return (
+        f"  {item.at:%Y-%m-%d %H:%M} UTC  {item.outcome:<15}  {order:<14}  service "
+        f"{item.service_id}  x{item.count}  {display_text(item.link or '', 60)}  {cost}  "
+        f"(confirmed by {who}, {item.source})"
+    )
 
 
 def _full_stack_runner() -> ModuleType | None:
@@ -258,58 +541,40 @@ def _full_stack_runner() -> ModuleType | None:
     return stack if stack.full_stack_available() else None
 
 
-def _confirm(question: str) -> None:
-    """Ask on the terminal; raise CliError unless the answer is yes."""
-    if not sys.stdin.isatty():
-        raise CliError(
-            "refusing to order without confirmation: no terminal to ask; pass --yes", ExitCode.USAGE
+# Settings of the spend guard that ``order`` and ``orders`` also take as options.
+_GUARD_FLAGS = (
+    "ledger",
+    "max_count_per_order",
+    "max_orders_per_day",
+    "max_spend_per_day",
+    "unit_prices",
+    "link_hosts",
+)
+
+
+def _add_guard_options(parser: argparse.ArgumentParser) -> None:
+    """The guard's settings as options (over their HAPPY_FOLLOWER_* variables)."""
+    fields = HappyFollowerSettings.model_fields
+    for name in _GUARD_FLAGS:
+        parser.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=Path if name == "ledger" else str,
+            help=f"{fields[name].description} (${env_name(HappyFollowerSettings, name)})",
         )
-    if input(question).strip().lower() not in ("y", "yes"):
-        raise CliError("order not placed: not confirmed", ExitCode.CANCELLED)
 
 
-def _caps_from_env() -> SpendCaps:
-    def read(name: str) -> int | None:
-        value = os.environ.get(name, "").strip()
-        return positive_int(value, name) if value else None
-
-    return SpendCaps(
-        max_count_per_order=read(MAX_COUNT_ENV),
-        max_orders_per_day=read(MAX_ORDERS_ENV),
-        max_spend_per_day=read(MAX_SPEND_ENV),
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``happy-follower``."""
-    parser = argparse.ArgumentParser(
-        prog="happy-follower",
-        description=f"Happy Follower from the command line (API key from ${API_KEY_ENV}).",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--sandbox",
-        action="store_true",
-        help=f"use the vendor's sandbox (also when ${SANDBOX_ENV} is true)",
-    )
-    parser.add_argument("--base-url", help="API root to use instead (e.g. the simulator's)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    parser.add_argument("--timeout", type=float, default=20.0, help="seconds per request")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    commands.add_parser("credit", help="show the account's credit")
-    commands.add_parser("services", help="list the active services")
+def _add_order_commands(commands: Any) -> None:
     order = commands.add_parser("order", help="place an order (spends credit)")
     order.add_argument("service_id", help="service id (see `services`)")
     order.add_argument("link", help="the Instagram page or post, e.g. https://www.instagram.com/x")
     order.add_argument("count", help="how many (likes, followers, views...)")
     order.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
-    order.add_argument(
-        "--ledger",
-        type=Path,
-        default=Path(os.environ.get(LEDGER_ENV) or default_ledger_path()),
-        help=f"audit trail file (default: ${LEDGER_ENV} or {default_ledger_path()})",
+    _add_guard_options(order)
+    orders = commands.add_parser(
+        "orders", help="the ledger's order attempts and the last 24 hours against the caps"
     )
+    orders.add_argument("--limit", type=int, default=20, help="how many attempts to list")
+    _add_guard_options(orders)
     status = commands.add_parser("status", help="show an order's status")
     status.add_argument("order_id")
     status.add_argument("--watch", action="store_true", help="follow until the order is final")
@@ -317,11 +582,30 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("cancel", "cancel an order"), ("recheck", "ask to re-check an order")):
         commands.add_parser(name, help=f"{text} (not in the sandbox)").add_argument("order_id")
 
+
+def _add_tool_commands(commands: Any) -> None:
+    from ..simulator import DIALECTS  # noqa: PLC0415 - a dict of names, cheap
+
+    probe = commands.add_parser(
+        "probe",
+        help="test what the real service does where its documentation is silent (sandbox)",
+    )
+    probe.add_argument(
+        "--live",
+        action="store_true",
+        help="probe the live API instead: reads and refusals only, never an order",
+    )
     simulate = commands.add_parser("simulate", help="run the embedded API simulator")
     simulate.add_argument("--host", default="127.0.0.1")
     simulate.add_argument("--port", type=int, default=8787)
     simulate.add_argument("--credit", type=float, default=500_000)
     simulate.add_argument("--api-key", help="API key to create (default: a random one)")
+    simulate.add_argument(
+        "--dialect",
+        choices=sorted(DIALECTS),
+        default="assumed",
+        help="answer as the real service might where its documentation is silent",
+    )
     demo = commands.add_parser(
         "demo",
         help="a guided run on the embedded simulator, then Home Assistant and the MCP server",
@@ -335,26 +619,52 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--ready-file", type=Path, help="write the URLs and logins there as JSON once ready"
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``happy-follower``."""
+    parser = argparse.ArgumentParser(
+        prog=PROGRAM,
+        description=f"Happy Follower from the command line (API key from ${API_KEY_ENV}).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help=f"use the vendor's sandbox (also when ${SANDBOX_ENV} is true)",
+    )
+    parser.add_argument(
+        "--base-url",
+        help=f"API root to use instead of the vendor's (a mirror, a proxy, the simulator; "
+        f"also ${BASE_URL_ENV}); with --sandbox it stands for the sandbox's root "
+        f"(default {protocol.LIVE_API_ROOT}, with --sandbox {protocol.SANDBOX_API_ROOT})",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--timeout", type=float, default=20.0, help="seconds per request")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("credit", help="show the account's credit")
+    commands.add_parser("services", help="list the active services")
+    _add_order_commands(commands)
+    _add_tool_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point of ``happy-follower``; returns the exit code."""
     args = build_parser().parse_args(argv)
-    stream = out or sys.stdout
-    cli = Cli(args, stream)
+    cli = Cli(args, out or sys.stdout)
     command: Callable[[], Coroutine[Any, Any, None]] = getattr(cli, args.command)
     try:
         asyncio.run(command())
     except KeyboardInterrupt:
-        return ExitCode.OK if args.command in ("simulate", "status", "demo") else ExitCode.CANCELLED
+        return cli.interrupted()
     except CliError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {one_line(str(err))}", file=sys.stderr)
         return err.code
     except HappyFollowerError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return _exit_code(err)
+        print(f"error: {one_line(str(err))}", file=sys.stderr)
+        return exit_code(err)
     except (RuntimeError, OSError) as err:  # the demo's own processes and ports
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {one_line(str(err))}", file=sys.stderr)
         return ExitCode.ERROR
     return ExitCode.OK

@@ -3,7 +3,7 @@
 Every run goes through :meth:`CliRunner.check`: the API key (and every token the
 simulator handed out) must never show in stdout, stderr or the audit ledger; a
 failure is one ``error:`` line on stderr with no traceback; a success writes
-nothing to stderr.
+nothing to stderr but ``warning:`` lines.
 """
 
 from __future__ import annotations
@@ -49,10 +49,29 @@ class CliResult:
         return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
 
     @property
+    def warnings(self) -> list[str]:
+        """The ``warning:`` lines, without their prefix."""
+        return [
+            line.removeprefix("warning: ")
+            for line in self.stderr.splitlines()
+            if line.startswith("warning: ")
+        ]
+
+    @property
+    def errors_only(self) -> str:
+        """stderr without its warning lines."""
+        return "".join(
+            line
+            for line in self.stderr.splitlines(keepends=True)
+            if not line.startswith("warning: ")
+        )
+
+    @property
     def error(self) -> str:
         """The one error line, without its ``error: `` prefix."""
-        assert self.stderr.startswith("error: "), self.stderr
-        return self.stderr.removeprefix("error: ").rstrip("\n")
+        errors = self.errors_only
+        assert errors.startswith("error: "), self.stderr
+        return errors.removeprefix("error: ").rstrip("\n")
 
 
 def free_port() -> int:
@@ -189,19 +208,27 @@ class CliRunner:
         ledger = self.ledger.read_text("utf-8") if self.ledger.exists() else ""
         self.assert_no_secret(result.stdout, result.stderr, ledger)
         assert "Traceback" not in result.stderr
+        errors = result.errors_only
         if result.code == 0:
-            assert result.stderr == ""
-        elif not (result.code == 2 and result.stderr.startswith("usage:")):
+            assert errors == "", result.stderr
+        elif not (result.code == 2 and errors.startswith("usage:")):
             # Our own errors (argparse prints its usage first): one line, "error: ...".
-            assert result.stderr.startswith("error: "), result.stderr
-            assert result.stderr.endswith("\n")
-            assert result.stderr.count("\n") == 1, result.stderr
+            assert errors.startswith("error: "), result.stderr
+            assert errors.endswith("\n")
+            assert errors.count("\n") == 1, result.stderr
 
     def ledger_records(self) -> list[dict[str, Any]]:
         if not self.ledger.exists():
             return []
         lines = self.ledger.read_text("utf-8").splitlines()
         return [json.loads(line) for line in lines if line.strip()]
+
+    def ledger_events(self) -> list[str]:
+        return [record["event"] for record in self.ledger_records()]
+
+    def order_posts(self) -> int:
+        """Orders the simulator received (placed or not)."""
+        return sum(1 for request in self.simulator.requests if request.endpoint == "order")
 
 
 @pytest.fixture(scope="session")

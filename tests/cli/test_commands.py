@@ -13,6 +13,7 @@ from .conftest import CliRunner
 
 LINK = "https://www.instagram.com/cli.test"
 STATUS_FIELDS = {
+    "order_id",
     "status",
     "status_title",
     "remain",
@@ -59,9 +60,10 @@ async def test_order_with_yes_text(cli: CliRunner) -> None:
     assert result.code == ExitCode.OK
     (order,) = cli.simulator.orders(cli.api_key)
     assert (order.service_id, order.link, order.count) == (10, LINK, 100)
+    # The hint keeps the options in effect, so it can be pasted as it is.
     assert result.stdout == (
-        f"Order {order.order_id} placed, cost 200. "
-        f"Follow it with: happy-follower status {order.order_id} --watch\n"
+        f"Order {order.order_id} placed, cost 200. Follow it with: happy-follower --base-url "
+        f"{cli.simulator.base_url} status {order.order_id} --watch\n"
     )
     assert cli.simulator.credit(cli.api_key) == 100_000 - 200
 
@@ -93,6 +95,7 @@ async def test_status(cli: CliRunner, client: HappyFollowerClient) -> None:
     )
     status = as_json.json()
     assert set(status) == STATUS_FIELDS
+    assert status["order_id"] == waiting
     assert status["status"] == "registered"
     assert (status["count"], status["remain"], status["delivered"]) == (100, 100, 0)
     assert status["cost"] == 200
@@ -197,8 +200,10 @@ async def test_sandbox_order_lands_in_the_sandbox(cli: CliRunner) -> None:
     assert result.code == ExitCode.OK
     assert len(sim.orders(cli.api_key, sandbox=True)) == 1
     assert sim.orders(cli.api_key) == []
-    (record,) = cli.ledger_records()
-    assert record["sandbox"] is True
+    assert [r["event"] for r in cli.ledger_records()] == ["attempt", "placed"]
+    assert all(record["sandbox"] is True for record in cli.ledger_records())
+    # The hint to follow it says --sandbox with the sandbox's root, as it was run.
+    assert f"happy-follower --sandbox --base-url {sim.sandbox_base_url} status 1" in result.stdout
 
 
 async def test_sandbox_cancel_and_recheck_fail_cleanly_without_sending(cli: CliRunner) -> None:

@@ -40,7 +40,11 @@ async def test_bad_input_is_usage_and_sends_nothing(cli: CliRunner) -> None:
     assert parser.stderr.startswith("usage: happy-follower")
     assert "count" in parser.stderr
     assert cli.simulator.requests == []
-    assert cli.ledger_records() == []
+    # The orders refused for their input are audited (the settings error stops before the
+    # ledger is opened): four refusals, none sent.
+    records = cli.ledger_records()
+    assert [r["event"] for r in records] == ["refused"] * 4
+    assert all(r["source"] == "cli" and r["reason"] for r in records)
 
 
 async def test_wrong_key_is_auth(cli: CliRunner) -> None:
@@ -53,9 +57,10 @@ async def test_wrong_key_is_auth(cli: CliRunner) -> None:
 async def test_revoked_key_is_auth_for_an_order_and_places_nothing(cli: CliRunner) -> None:
     cli.simulator.revoke_api_key(cli.api_key)
     result = await cli.run("order", "10", LINK, "100", "--yes")
-    assert result.code == ExitCode.AUTH
+    assert result.code == ExitCode.AUTH  # the service id could not be checked: the key
+    assert "refused the API key" in result.error
     assert "order" not in {r.endpoint for r in cli.simulator.requests}
-    assert [record["event"] for record in cli.ledger_records()] == ["failed"]
+    assert cli.ledger_events() == ["refused"]
 
 
 async def test_dead_port_is_unavailable(cli: CliRunner) -> None:
@@ -88,8 +93,7 @@ async def test_not_enough_credit_is_refused(cli: CliRunner) -> None:
     assert result.stdout == ""
     assert cli.simulator.orders(cli.api_key) == []
     assert cli.simulator.credit(cli.api_key) == 50
-    (record,) = cli.ledger_records()
-    assert record["event"] == "failed"
+    assert cli.ledger_events() == ["attempt", "failed"]
 
 
 async def test_lost_order_answer_is_outcome_unknown_and_sent_once(cli: CliRunner) -> None:
@@ -98,19 +102,23 @@ async def test_lost_order_answer_is_outcome_unknown_and_sent_once(cli: CliRunner
     result = await cli.run("order", "10", LINK, "100", "--yes")
     assert result.code == ExitCode.OUTCOME_UNKNOWN
     assert "NOT sent again" in result.error
+    # What to run to check, pasteable: with the --base-url in effect.
+    hint = f"happy-follower --base-url {sim.base_url}"
+    orders = f"{hint} orders --ledger {cli.ledger}"
+    assert f"Do not retry: check with `{hint} credit` and `{orders}`" in result.error
     posts = [r for r in sim.requests if r.endpoint == "order"]
     assert len(posts) == 1
     assert posts[0].method == "POST"
     assert len(sim.orders(cli.api_key)) == 1  # it was placed, though nobody heard back
-    (record,) = cli.ledger_records()
-    assert record["event"] == "outcome_unknown"
+    assert cli.ledger_events() == ["attempt", "outcome_unknown"]
 
 
 async def test_cap_refusal_is_cancelled(cli: CliRunner) -> None:
     result = await cli.run("order", "10", LINK, "100", "--yes", env={MAX_COUNT_ENV: "99"})
     assert result.code == ExitCode.CANCELLED
     assert "99" in result.error
-    assert cli.simulator.requests == []
+    assert cli.order_posts() == 0
+    assert cli.ledger_events() == ["refused"]
 
 
 async def test_unreadable_answer_is_error(cli: CliRunner) -> None:

@@ -19,11 +19,15 @@ LEDGER_FIELDS = {
     "event",
     "source",
     "sandbox",
+    "attempt_id",
     "service_id",
     "link",
     "count",
     "order_id",
     "cost",
+    "cost_bound",
+    "confirmed_by",
+    "process",
     "reason",
 }
 
@@ -56,7 +60,7 @@ async def test_order_without_yes_and_without_terminal_sends_nothing(cli: CliRunn
     result = await cli.run("order", "10", LINK, "100")
     assert result.code == ExitCode.USAGE
     assert "--yes" in result.error
-    assert cli.simulator.requests == []
+    assert order_posts(cli) == 0
     assert cli.simulator.orders(cli.api_key) == []
     (record,) = cli.ledger_records()
     assert record["event"] == "refused"
@@ -66,18 +70,24 @@ async def test_order_with_piped_yes_still_needs_the_flag(cli: CliRunner) -> None
     # "yes | happy-follower order ..." is not a person confirming.
     result = await cli.run("order", "10", LINK, "100", input_text="y\n")
     assert result.code == ExitCode.USAGE
-    assert cli.simulator.requests == []
+    assert order_posts(cli) == 0
 
 
 async def test_declined_on_a_terminal_is_cancelled(cli: CliRunner) -> None:
     result = await run_on_terminal(cli, "n", "order", "10", LINK, "100")
     assert result.code == ExitCode.CANCELLED
     assert "not confirmed" in result.error
-    assert "Place an order of 100 from service 10" in result.stdout
-    assert cli.simulator.base_url in result.stdout  # says where the money goes
+    # The prompt names the service (its name as the services list gives it), the link
+    # exactly as it will be sent, the count, and where the money goes.
+    assert f"Place this Happy Follower order? (LIVE, {cli.simulator.base_url})" in result.stdout
+    assert "Service: 10 - لایک ایرانی(سرعت متوسط)" in result.stdout
+    assert f"Link: {LINK}" in result.stdout
+    assert "Count: 100" in result.stdout
+    assert "This spends credit. [y/N]" in result.stdout
     assert order_posts(cli) == 0
     (record,) = cli.ledger_records()
     assert record["event"] == "refused"
+    assert "not confirmed" in record["reason"]
 
 
 async def test_confirmed_on_a_terminal_is_placed(cli: CliRunner) -> None:
@@ -87,6 +97,9 @@ async def test_confirmed_on_a_terminal_is_placed(cli: CliRunner) -> None:
     assert "Order 1 placed" in result.stdout
     assert order_posts(cli) == 1
     assert len(cli.simulator.orders(cli.api_key)) == 1
+    attempt, placed = cli.ledger_records()
+    assert attempt["confirmed_by"] == "user at the CLI prompt"
+    assert placed["event"] == "placed"
 
 
 async def test_count_cap_refuses_before_sending(cli: CliRunner) -> None:
@@ -94,12 +107,11 @@ async def test_count_cap_refuses_before_sending(cli: CliRunner) -> None:
     refused = await cli.run("order", "10", LINK, "101", "--yes", env=env)
     assert refused.code == ExitCode.CANCELLED
     assert "101" in refused.error
-    assert cli.simulator.requests == []
+    assert order_posts(cli) == 0
     allowed = await cli.run("order", "10", LINK, "100", "--yes", env=env)
     assert allowed.code == ExitCode.OK
     assert order_posts(cli) == 1
-    events = [record["event"] for record in cli.ledger_records()]
-    assert events == ["refused", "placed"]
+    assert cli.ledger_events() == ["refused", "attempt", "placed"]
 
 
 async def test_orders_per_day_cap_counts_the_ledger_across_runs(cli: CliRunner) -> None:
@@ -113,7 +125,7 @@ async def test_orders_per_day_cap_counts_the_ledger_across_runs(cli: CliRunner) 
     assert order_posts(cli) == 2
     assert len(cli.simulator.orders(cli.api_key)) == 2
     records = cli.ledger_records()
-    assert [record["event"] for record in records] == ["placed", "placed", "refused"]
+    assert cli.ledger_events() == ["attempt", "placed"] * 2 + ["refused"]
     assert "max_orders" not in records[-1]["reason"]  # a sentence, not an internal name
     assert "24 hours" in records[-1]["reason"]
 
@@ -131,10 +143,15 @@ async def test_ledger_has_a_line_per_attempt_and_no_secret(cli: CliRunner) -> No
     cli.assert_no_secret(text)
     assert cli.api_key not in text
     records = [json.loads(line) for line in text.splitlines()]
-    assert len(records) == 3
+    assert len(records) == 6  # an attempt written ahead, then its outcome, for each
     assert all(set(record) == LEDGER_FIELDS for record in records)
     assert all(record["source"] == "cli" and record["link"] == LINK for record in records)
-    placed, failed, last = records
+    attempts = records[0::2]
+    assert [r["event"] for r in attempts] == ["attempt"] * 3
+    assert all(r["confirmed_by"] == "--yes" for r in attempts)
+    assert len({r["attempt_id"] for r in attempts}) == 3
+    placed, failed, last = records[1::2]
+    assert [r["attempt_id"] for r in records[1::2]] == [r["attempt_id"] for r in attempts]
     assert placed["event"] == "placed"
     assert (placed["service_id"], placed["count"], placed["cost"]) == (10, 100, 200)
     assert placed["order_id"] == sim.orders(cli.api_key)[0].order_id
@@ -149,11 +166,11 @@ async def test_default_ledger_is_in_the_xdg_state_dir(cli: CliRunner) -> None:
     result = await cli.run("order", "10", LINK, "100", "--yes", env={LEDGER_ENV: None})
     assert result.code == ExitCode.OK
     assert not cli.ledger.exists()
-    default = cli.state_home / "happy-follower" / "audit.jsonl"
+    # The MCP server's default ledger too: their orders share the caps.
+    default = cli.state_home / "happy-follower" / "ledger.jsonl"
     lines = default.read_text("utf-8").splitlines()
-    assert len(lines) == 1
-    assert json.loads(lines[0])["event"] == "placed"
-    assert cli.api_key not in lines[0]
+    assert [json.loads(line)["event"] for line in lines] == ["attempt", "placed"]
+    assert cli.api_key not in default.read_text("utf-8")
 
 
 async def test_ledger_option_overrides_the_environment(cli: CliRunner, tmp_path: Path) -> None:
@@ -161,4 +178,4 @@ async def test_ledger_option_overrides_the_environment(cli: CliRunner, tmp_path:
     result = await cli.run("order", "10", LINK, "100", "--yes", "--ledger", str(chosen))
     assert result.code == ExitCode.OK
     assert not cli.ledger.exists()
-    assert len(chosen.read_text("utf-8").splitlines()) == 1
+    assert len(chosen.read_text("utf-8").splitlines()) == 2
