@@ -161,13 +161,22 @@ async def _full_stack(
         await home_assistant.stop()
 
 
+# The dashboard's own text in Home Assistant's system language: a dashboard reads the same
+# for every user, and the entity names on it follow the system language too.
+CARD_TITLES: dict[str, dict[str, str]] = {
+    "en": {"account": "Happy Follower", "money": "Credit and spend", "orders": "Orders"},
+    "fa": {"account": "هپی فالوور", "money": "اعتبار و هزینه", "orders": "سفارش‌ها"},
+}
+
+
 async def _keep_dashboard(home_assistant: HomeAssistantRunner) -> None:
     """Keep the dashboard in step with the tracked orders, and refresh them often."""
     shown: dict[str, Any] | None = None
     while True:
         entities = await home_assistant.websocket({"type": "config/entity_registry/list"})
+        config = await home_assistant.websocket({"type": "get_config"})
         ours = [entity for entity in entities if entity.get("platform") == INTEGRATION]
-        dashboard = dashboard_config(ours)
+        dashboard = dashboard_config(ours, str(config.get("language", "en")))
         if dashboard != shown:
             await home_assistant.websocket(
                 {"type": "lovelace/config/save", "url_path": DASHBOARD_PATH, "config": dashboard}
@@ -181,19 +190,27 @@ async def _keep_dashboard(home_assistant: HomeAssistantRunner) -> None:
         await asyncio.sleep(DEMO_REFRESH_SECONDS)
 
 
-def dashboard_config(entities: list[dict[str, Any]]) -> dict[str, Any]:
-    """A dashboard: the account (credit, active orders) and one card per tracked order."""
+def dashboard_config(entities: list[dict[str, Any]], language: str = "en") -> dict[str, Any]:
+    """A dashboard: the account (credit, spend, active orders), credit and spend over time,
+    and one card per tracked order (named after what was ordered)."""
+    titles = CARD_TITLES.get(language.partition("-")[0], CARD_TITLES["en"])
     by_key: dict[str, list[str]] = {}
     for entity in sorted(entities, key=lambda item: str(item["entity_id"])):
         by_key.setdefault(str(entity.get("translation_key")), []).append(entity["entity_id"])
-    account = by_key.get("credit", []) + by_key.get("active_orders", [])
+    money = by_key.get("credit", []) + by_key.get("spent", [])
+    account = money + by_key.get("active_orders", [])
     cards: list[dict[str, Any]] = [
-        {"type": "entities", "title": "Happy Follower", "entities": account},
+        {"type": "entities", "title": titles["account"], "entities": account},
     ]
-    cards += [
-        {"type": "history-graph", "title": "Credit", "hours_to_show": 1, "entities": [credit]}
-        for credit in by_key.get("credit", [])
-    ]
+    if money:
+        cards.append(
+            {
+                "type": "history-graph",
+                "title": titles["money"],
+                "hours_to_show": 1,
+                "entities": money,
+            }
+        )
     for progress in by_key.get("order_progress", []):
         cards.append(
             {
@@ -205,10 +222,12 @@ def dashboard_config(entities: list[dict[str, Any]]) -> dict[str, Any]:
             }
         )
     if by_key.get("order_status"):
-        cards.append({"type": "entities", "title": "Orders", "entities": by_key["order_status"]})
+        cards.append(
+            {"type": "entities", "title": titles["orders"], "entities": by_key["order_status"]}
+        )
     return {
-        "title": "Happy Follower",
-        "views": [{"title": "Happy Follower", "path": "happy-follower", "cards": cards}],
+        "title": titles["account"],
+        "views": [{"title": titles["account"], "path": "happy-follower", "cards": cards}],
     }
 
 

@@ -20,9 +20,12 @@ from .const import DOMAIN, SIGNUP_URL
 from .coordinator import HappyFollowerConfigEntry
 from .store import TrackedOrder
 
-# Names stay short enough for dashboard cards.
-MAX_SERVICE_NAME = 24
+# Names stay short enough for dashboard cards (vendor names run to about 25 characters).
+MAX_SERVICE_NAME = 28
 MAX_TARGET = 24
+# Each part of a name is a bidi isolate, so "@handle" keeps its "@" in front and a Persian
+# service name its parentheses, in a left-to-right and a right-to-left interface alike.
+_ISOLATE = "\u2068{}\u2069"
 # Instagram paths: /<handle>/, /p/<code>/, /reel/<code>/, /stories/<handle>/<id>/.
 _POST_PATHS = {"p": "post", "tv": "post", "reel": "reel", "reels": "reel"}
 _NOT_HANDLES = frozenset({"explore", "accounts", "direct", "about", "legal"})
@@ -78,7 +81,10 @@ def order_device_info(entry: HappyFollowerConfigEntry, order: TrackedOrder) -> D
     return DeviceInfo(
         identifiers={(DOMAIN, order_device_identifier(entry.entry_id, order.order_id))},
         translation_key=f"order_{kind}",
-        translation_placeholders={"target": target, "service": service},
+        translation_placeholders={
+            "target": _ISOLATE.format(target),
+            "service": _ISOLATE.format(service),
+        },
         manufacturer="Happy Follower",
         model=display_text(order.service_name) if order.service_name else None,
         model_id=None if order.service_id is None else str(order.service_id),

@@ -56,14 +56,15 @@ async def test_order_devices_named_after_what_was_ordered(
     second = result["order_id"]
 
     device = _order_device(hass, loaded_entry, first)
-    assert device.name == "@mehdifeizi · لایک ایرانی(سرعت متوسط)"
+    # Each part is a bidi isolate: "@" stays in front in a right-to-left interface too.
+    assert device.name == "\u2068@mehdifeizi\u2069 · \u2068لایک ایرانی(سرعت متوسط)\u2069"
     assert device.serial_number == str(first)  # the order id stays reachable
     assert device.model_id == "10"
     assert _order_device(hass, loaded_entry, second).name == (
-        "Post DAbc123xyz · لایک ایرانی(سرعت بالا)"
+        "Post \u2068DAbc123xyz\u2069 · \u2068لایک ایرانی(سرعت بالا)\u2069"
     )
     state = hass.states.get(f"sensor.happy_follower_order_{first}_progress")
-    assert state.attributes["friendly_name"] == "@mehdifeizi · لایک ایرانی(سرعت متوسط) Progress"
+    assert state.attributes["friendly_name"] == f"{device.name} Progress"
     status = hass.states.get(f"sensor.happy_follower_order_{first}_status")
     assert status.attributes["order_id"] == first
     assert status.attributes["service_id"] == 10
@@ -116,8 +117,11 @@ def test_order_device_name_is_display_safe() -> None:
     )
     info = order_device_info(config_entry, order)  # type: ignore[arg-type]
     for value in info["translation_placeholders"].values():
-        assert not {"\u202e", "\n", "\u200b"} & set(value)
-        assert len(value) <= 24
+        assert value[0] == "\u2068"
+        assert value[-1] == "\u2069"
+        inner = value[1:-1]
+        assert not {"\u202e", "\n", "\u200b", "\u2068", "\u2069"} & set(inner)
+        assert len(inner) <= 28
     assert info["serial_number"] == "7"
 
 
