@@ -1,0 +1,65 @@
+"""A second process placing orders through its own SpendGuard on a shared ledger file.
+
+Started by test_guard_faults.py with one JSON argument (simulator URL, API key, ledger
+path, caps, orders). Prints "ready" once its guard is open, then one JSON list with
+the result of each order: "placed", "unknown", "refused:<cap>" or "failed:<error>".
+Not a test module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from shared_client import (
+    HappyFollowerClient,
+    HappyFollowerError,
+    HappyFollowerOrderOutcomeUnknownError,
+    HappyFollowerSpendCapError,
+)
+from shared_client.guard import Ledger, SpendCaps, SpendGuard
+
+
+async def place(guard: SpendGuard, order: list[Any]) -> str:
+    service_id, link, count, duplicate_confirmed = order
+    try:
+        await guard.place_order(
+            service_id,
+            link,
+            count,
+            confirmed_by="runner",
+            duplicate_confirmed=duplicate_confirmed,
+        )
+    except HappyFollowerOrderOutcomeUnknownError:
+        return "unknown"
+    except HappyFollowerSpendCapError as err:
+        return f"refused:{err.cap}"
+    except HappyFollowerError as err:
+        return f"failed:{type(err).__name__}"
+    return "placed"
+
+
+async def main(spec: dict[str, Any]) -> None:
+    caps = SpendCaps(
+        max_orders_per_day=spec["max_orders_per_day"],
+        max_spend_per_day=spec["max_spend_per_day"],
+        unit_prices={int(key): value for key, value in spec["unit_prices"].items()},
+    )
+    async with HappyFollowerClient(
+        spec["api_key"],
+        base_url=spec["base_url"],
+        retry_backoff=0.0,
+        request_timeout=spec["timeout"],
+    ) as client:
+        guard = SpendGuard(client, Ledger(Path(spec["ledger"])), caps, source="runner")
+        await guard.open()
+        print("ready", flush=True)
+        results = await asyncio.gather(*(place(guard, order) for order in spec["orders"]))
+        print(json.dumps(results), flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(json.loads(sys.argv[1])))

@@ -1,0 +1,442 @@
+"""Randomized fault schedules against the spend guard on the simulator (issue 8, "Proof").
+
+Each schedule opens a fresh account and ledger with random caps, prices and credit, then
+runs a few steps of orders (some concurrent) while faults are injected at random:
+dropped answers, answers that come after the client gave up, 5xx pages, unreadable
+answers, refusals, failed status and credit reads, a restart of the guard. Some
+schedules add a second process placing orders through its own guard on the same ledger
+(tests/client/guard_runner.py), and some SIGKILL that process, either while its order
+is held by the simulator (placed, not answered) or at a random moment. After each
+schedule the invariants are checked against the simulator's own books:
+
+- I1: what the vendor charged <= the spend cap; vendor orders <= the orders cap; the
+  ledger's spent + reserved >= the charge (it never counts less than was spent).
+- I3: every vendor order has an attempt line (placed, or outcome unknown);
+  no attempt is left pending once open() has settled the dead processes' ones.
+- I4: one POST per attempt: a retry never sends an order twice, and nothing is sent
+  without an attempt line (a killed process may leave an attempt it never sent);
+  every outcome_unknown attempt was reported to its caller as such, or belongs to a
+  killed process that open() reported; every placed attempt was returned as placed.
+
+The default run (CI) has 200 in-process and 16 two-process schedules. More:
+
+    HAPPY_FOLLOWER_FAULT_SCHEDULES=5000 HAPPY_FOLLOWER_FAULT_PROCESS_SCHEDULES=200 \\
+        uv run pytest tests/client/test_guard_faults.py -q -s
+
+HAPPY_FOLLOWER_FAULT_SEED sets the seed (default 8); a failure names the schedule's seed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared_client import (
+    HappyFollowerClient,
+    HappyFollowerError,
+    HappyFollowerOrderOutcomeUnknownError,
+    HappyFollowerSpendCapError,
+)
+from shared_client.guard import AuditEvent, AuditRecord, Ledger, SpendCaps, SpendGuard
+from shared_client.simulator import Fault, Simulator
+
+from .guard_support import order_posts
+
+SCHEDULES = int(os.environ.get("HAPPY_FOLLOWER_FAULT_SCHEDULES", "200"))
+PROCESS_SCHEDULES = int(os.environ.get("HAPPY_FOLLOWER_FAULT_PROCESS_SCHEDULES", "16"))
+SEED = int(os.environ.get("HAPPY_FOLLOWER_FAULT_SEED", "8"))
+ROOT = Path(__file__).resolve().parents[2]
+RUNNER = Path(__file__).with_name("guard_runner.py")
+
+LINKS = ("https://www.instagram.com/mehdifeizi", "https://instagram.com/p/Cx1/")
+# service id -> (smallest count, counts to choose from); the simulator's catalogue
+SERVICES = {10: (10, (10, 50, 100, 150, 400)), 11: (10, (10, 60, 200)), 30: (100, (100, 500))}
+# Operator prices are upper bounds of the real ones (10: 2.0, 11: 3.0, 30: 0.5).
+PRICES: tuple[dict[int, float], ...] = ({}, {10: 2.0}, {10: 2.5, 11: 3.0}, {10: 2, 11: 3.5, 30: 1})
+ORDER_FAULTS: tuple[Fault | None, ...] = (
+    None,
+    None,
+    None,
+    None,
+    Fault.DROP_CONNECTION,
+    Fault.PROCESS_THEN_DROP,
+    Fault.PROCESS_THEN_SLOW,
+    Fault.SERVER_ERROR_HTML,
+    Fault.MALFORMED_JSON,
+    Fault.RATE_LIMITED,
+    Fault.ERROR_MESSAGE,
+)
+TIMEOUT = 0.05  # the clients' request timeout in the schedules
+HELD = 0.08  # how long PROCESS_THEN_SLOW holds an answer: past the timeout
+KILL_HELD = 0.5  # how long the order of a process about to be killed is held
+
+
+@dataclass
+class Stats:
+    schedules: int = 0
+    process_schedules: int = 0
+    orders: int = 0  # place_order calls, both processes
+    vendor_orders: int = 0
+    results: Counter[str] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)  # injected, by endpoint:kind
+    kills: Counter[str] = field(default_factory=Counter)
+    interrupted: int = 0  # attempts open() reported after a kill
+
+    def summary(self) -> str:
+        return json.dumps(
+            {
+                "schedules": self.schedules,
+                "two_process_schedules": self.process_schedules,
+                "orders": self.orders,
+                "vendor_orders": self.vendor_orders,
+                "results": dict(sorted(self.results.items())),
+                "faults_injected": dict(sorted(self.faults.items())),
+                "kills": dict(self.kills),
+                "interrupted_reported": self.interrupted,
+            },
+            indent=1,
+        )
+
+
+@dataclass
+class Schedule:
+    """One schedule's account, ledger, caps and what the callers were told."""
+
+    seed: int
+    simulator: Simulator
+    ledger: Path
+    credit: float
+    caps: SpendCaps
+    api_key: str = ""
+    results: Counter[str] = field(default_factory=Counter)
+    placed_costs: list[tuple[int, float | None]] = field(default_factory=list)
+    kills: int = 0
+    interrupted: int = 0
+
+    def __post_init__(self) -> None:
+        self.api_key = self.simulator.add_account(credit=self.credit)
+
+    def client(self) -> HappyFollowerClient:
+        return HappyFollowerClient(
+            self.api_key,
+            base_url=self.simulator.base_url,
+            retry_backoff=0.0,
+            request_timeout=TIMEOUT,
+        )
+
+    def guard(self, client: HappyFollowerClient) -> SpendGuard:
+        return SpendGuard(client, Ledger(self.ledger), self.caps, source="faults")
+
+
+def random_caps(rng: random.Random) -> SpendCaps:
+    return SpendCaps(
+        max_orders_per_day=rng.choice([None, 1, 2, 3, 5, 8]),
+        max_spend_per_day=rng.choice([None, 200, 500, 1000, 3000]),
+        unit_prices=rng.choice(PRICES),
+    )
+
+
+def random_order(rng: random.Random) -> tuple[int, str, int, bool]:
+    service_id = rng.choice(list(SERVICES))
+    return service_id, rng.choice(LINKS), rng.choice(SERVICES[service_id][1]), rng.random() < 0.3
+
+
+def inject_faults(sim: Simulator, rng: random.Random, orders: int, stats: Stats) -> None:
+    """Faults for the next requests of one step; any request of the endpoint meets them."""
+    for _ in range(orders):
+        fault = rng.choice(ORDER_FAULTS)
+        if fault is not None:
+            sim.inject("order", fault, delay=HELD)
+            stats.faults[f"order:{fault.value}"] += 1
+    if rng.random() < 0.25:
+        times = rng.randint(1, 3 * orders)  # 3 fails one read: the client tries 3 times
+        sim.inject("status", Fault.SERVER_ERROR_HTML, times=times)
+        stats.faults["status:server_error_html"] += times
+    if rng.random() < 0.1:
+        sim.inject("status", Fault.DROP_CONNECTION, times=3)
+        stats.faults["status:drop_connection"] += 3
+    if rng.random() < 0.25:
+        if rng.random() < 0.5:
+            sim.inject("credit", Fault.SLOW, delay=0)  # the read before the order works
+        times = rng.randint(1, 3 * orders)
+        sim.inject("credit", Fault.SERVER_ERROR_HTML, times=times)
+        stats.faults["credit:server_error_html"] += times
+    if rng.random() < 0.05:
+        sim.inject("services", Fault.DROP_CONNECTION, times=3)
+        stats.faults["services:drop_connection"] += 3
+
+
+async def place(schedule: Schedule, guard: SpendGuard, order: tuple[int, str, int, bool]) -> str:
+    service_id, link, count, duplicate_confirmed = order
+    try:
+        placed = await guard.place_order(
+            service_id,
+            link,
+            count,
+            confirmed_by="faults",
+            duplicate_confirmed=duplicate_confirmed,
+        )
+    except HappyFollowerOrderOutcomeUnknownError:
+        return "unknown"
+    except HappyFollowerSpendCapError as err:
+        return f"refused:{err.cap}"
+    except HappyFollowerError as err:
+        return f"failed:{type(err).__name__}"
+    schedule.placed_costs.append((placed.order_id, placed.cost))
+    return "placed"
+
+
+async def burst(
+    schedule: Schedule, guard: SpendGuard, orders: list[tuple[int, str, int, bool]]
+) -> None:
+    results = await asyncio.gather(*(place(schedule, guard, order) for order in orders))
+    schedule.results.update(results)
+
+
+async def run_in_process(schedule: Schedule, rng: random.Random, stats: Stats) -> None:
+    client = schedule.client()
+    try:
+        guard = schedule.guard(client)
+        await guard.open()
+        for _ in range(rng.randint(1, 4)):
+            if rng.random() < 0.15:  # a restart: a new guard reads the ledger again
+                guard = schedule.guard(client)
+                await guard.open()
+            orders = [random_order(rng) for _ in range(rng.choice([1, 1, 1, 2, 3, 5]))]
+            inject_faults(schedule.simulator, rng, len(orders), stats)
+            await burst(schedule, guard, orders)
+            schedule.simulator.clear_faults()
+    finally:
+        await client.close()
+
+
+async def start_runner(schedule: Schedule, orders: list[Any]) -> asyncio.subprocess.Process:
+    spec = {
+        "base_url": schedule.simulator.base_url,
+        "api_key": schedule.api_key,
+        "ledger": str(schedule.ledger),
+        "max_orders_per_day": schedule.caps.max_orders_per_day,
+        "max_spend_per_day": schedule.caps.max_spend_per_day,
+        "unit_prices": {str(k): v for k, v in schedule.caps.unit_prices.items()},
+        "timeout": TIMEOUT,
+        "orders": orders,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(RUNNER),
+        json.dumps(spec),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert process.stdout is not None
+    async with asyncio.timeout(30):
+        assert await process.stdout.readline() == b"ready\n"
+    return process
+
+
+async def run_two_processes(schedule: Schedule, rng: random.Random, stats: Stats) -> None:
+    """The runner and this process order at once; or the runner is killed mid-order."""
+    kill = rng.choice([None, None, "in_flight", "in_flight", "random"])
+    client = schedule.client()
+    try:
+        guard = schedule.guard(client)
+        await guard.open()
+        if kill == "in_flight":
+            # The simulator places the runner's order and holds the answer: kill it then.
+            schedule.simulator.inject("order", Fault.PROCESS_THEN_SLOW, delay=KILL_HELD)
+            stats.faults["order:process_then_slow (kill)"] += 1
+        child_orders = [random_order(rng) for _ in range(1 if kill else rng.randint(1, 4))]
+        mine = [random_order(rng) for _ in range(rng.randint(0 if kill else 1, 4))]
+        if kill is None:
+            inject_faults(schedule.simulator, rng, len(mine) + len(child_orders), stats)
+        runner = await start_runner(schedule, [list(order) for order in child_orders])
+        stats.orders += len(child_orders)
+        if kill is None:
+            output, _ = await asyncio.gather(runner.communicate(), burst(schedule, guard, mine))
+            schedule.results.update(json.loads(output[0]))
+        else:
+            await kill_runner(schedule, runner, kill, rng, stats)
+            schedule.simulator.clear_faults()
+            await burst(schedule, guard, mine)
+        stats.orders += len(mine)
+        schedule.simulator.clear_faults()
+    finally:
+        await client.close()
+
+
+async def kill_runner(
+    schedule: Schedule,
+    runner: asyncio.subprocess.Process,
+    kill: str,
+    rng: random.Random,
+    stats: Stats,
+) -> None:
+    if kill == "in_flight":
+        async with asyncio.timeout(30):
+            # Until the order is held by the simulator, or the runner ends (refused by a cap).
+            while not order_posts(schedule.simulator) and runner.returncode is None:  # noqa: ASYNC110
+                await asyncio.sleep(0.002)
+    else:
+        await asyncio.sleep(rng.uniform(0, 0.03))
+    if runner.returncode is None:
+        runner.send_signal(signal.SIGKILL)
+        schedule.kills += 1
+        stats.kills[kill] += 1
+    await runner.wait()
+    if runner.returncode != -signal.SIGKILL:
+        assert runner.stdout is not None
+        schedule.results.update(json.loads((await runner.stdout.read()).splitlines()[-1]))
+
+
+def fold(records: list[AuditRecord]) -> dict[str, tuple[AuditRecord, AuditRecord | None]]:
+    """attempt id -> (its attempt line, its outcome line or None)."""
+    attempts: dict[str, tuple[AuditRecord, AuditRecord | None]] = {}
+    for line in records:
+        assert line.attempt_id is not None or line.event is AuditEvent.REFUSED, line
+        if line.event is AuditEvent.ATTEMPT:
+            assert line.attempt_id not in attempts
+            attempts[line.attempt_id or ""] = (line, None)
+        elif line.event in (AuditEvent.PLACED, AuditEvent.FAILED, AuditEvent.OUTCOME_UNKNOWN):
+            first, outcome = attempts[line.attempt_id or ""]
+            assert outcome is None, f"two outcomes for {line.attempt_id}"
+            attempts[line.attempt_id or ""] = (first, line)
+    return attempts
+
+
+async def check(schedule: Schedule) -> int:
+    """The invariants after a schedule; returns how many orders the vendor holds."""
+    sim, caps, where = schedule.simulator, schedule.caps, f"schedule seed {schedule.seed}"
+    async with schedule.client() as client:
+        final = schedule.guard(client)
+        interrupted = await final.open()  # settles the attempts of killed processes
+        schedule.interrupted = len(interrupted)
+        assert len(interrupted) <= schedule.kills, where
+        attempts = fold(final.records)
+        usage = final.usage()
+    outcomes = Counter(
+        outcome.event if outcome is not None else "pending" for _, outcome in attempts.values()
+    )
+    vendor = {order.order_id: order for order in sim.orders(schedule.api_key)}
+    charge = schedule.credit - sim.credit(schedule.api_key)
+    assert abs(charge - sum(order.cost for order in vendor.values())) < 1e-6, where
+
+    # I1: bounded spend and orders, and the ledger never counts less than was charged.
+    if caps.max_spend_per_day is not None:
+        assert charge <= caps.max_spend_per_day + 1e-9, (where, charge)
+        assert usage.spent + usage.reserved >= charge - 1e-9, (where, usage, charge)
+    if caps.max_orders_per_day is not None:
+        assert len(vendor) <= caps.max_orders_per_day, where
+    # I4: one POST per attempt; only a killed process leaves an attempt it never sent.
+    posts = order_posts(sim)
+    assert posts <= len(attempts) <= posts + schedule.kills, (where, posts, len(attempts))
+    # I3: every vendor order has an attempt: its placed line, or an unknown outcome.
+    placed = {
+        outcome.order_id: first
+        for first, outcome in attempts.values()
+        if outcome is not None and outcome.event is AuditEvent.PLACED
+    }
+    assert len(placed) == outcomes[AuditEvent.PLACED], where  # distinct order ids
+    for order_id, first in placed.items():
+        order = vendor[order_id or 0]
+        assert (order.service_id, order.link, order.count) == (
+            first.service_id,
+            first.link,
+            first.count,
+        ), where
+    unknown = Counter(
+        (first.service_id, first.link, first.count)
+        for first, outcome in attempts.values()
+        if outcome is not None and outcome.event is AuditEvent.OUTCOME_UNKNOWN
+    )
+    unexplained = Counter(
+        (order.service_id, order.link, order.count)
+        for order_id, order in vendor.items()
+        if order_id not in placed
+    )
+    assert unexplained <= unknown, (where, unexplained, unknown)
+    # I4: every unknown outcome was reported as such; every placed one returned.
+    assert outcomes["pending"] == 0, where
+    reported_unknown = schedule.results["unknown"] + schedule.interrupted
+    assert outcomes[AuditEvent.OUTCOME_UNKNOWN] == reported_unknown, (where, outcomes)
+    # A process killed after its order was placed could not say so.
+    assert outcomes[AuditEvent.PLACED] >= schedule.results["placed"], where
+    if schedule.kills == 0:
+        assert outcomes[AuditEvent.PLACED] == schedule.results["placed"], where
+    for order_id, cost in schedule.placed_costs:
+        if cost is not None:  # from the status (exact) or the credit (never less)
+            assert cost >= vendor[order_id].cost - 1e-9, where
+    return len(vendor)
+
+
+@pytest.fixture
+async def simulator_for_schedules() -> AsyncIterator[Simulator]:
+    async with Simulator(token_lifetime=10**9) as sim:
+        yield sim
+
+
+async def run_schedules(sim: Simulator, tmp_path: Path, count: int, two_processes: bool) -> Stats:
+    stats = Stats()
+    started = time.monotonic()
+    for index in range(count):
+        seed = SEED * 1_000_003 + index * 2 + two_processes
+        rng = random.Random(seed)
+        schedule = Schedule(
+            seed=seed,
+            simulator=sim,
+            ledger=tmp_path / f"ledger-{index}.jsonl",
+            credit=rng.choice([300, 1000, 5000, 100_000]),
+            caps=random_caps(rng),
+        )
+        sim.requests.clear()
+        sim.clear_faults()
+        if two_processes:
+            await run_two_processes(schedule, rng, stats)
+            stats.process_schedules += 1
+        else:
+            before = sum(schedule.results.values())
+            await run_in_process(schedule, rng, stats)
+            stats.orders += sum(schedule.results.values()) - before
+        stats.vendor_orders += await check(schedule)
+        stats.results.update(schedule.results)
+        stats.interrupted += schedule.interrupted
+        stats.schedules += 1
+    await asyncio.sleep(KILL_HELD if two_processes else HELD)  # answers still held back
+    print(f"\n{stats.summary()}\nwall time {time.monotonic() - started:.1f} s")
+    return stats
+
+
+async def test_fault_schedules_in_one_process(
+    simulator_for_schedules: Simulator, tmp_path: Path
+) -> None:
+    stats = await run_schedules(simulator_for_schedules, tmp_path, SCHEDULES, False)
+    assert stats.schedules == SCHEDULES
+    # The schedules reach what they are meant to: placed, unknown and refused orders.
+    if SCHEDULES >= 100:
+        assert stats.results["placed"] > 0
+        assert stats.results["unknown"] > 0
+        assert stats.results["refused:possible_duplicate"] > 0
+        assert stats.results["refused:max_spend_per_day"] > 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+async def test_fault_schedules_in_two_processes(
+    simulator_for_schedules: Simulator, tmp_path: Path
+) -> None:
+    stats = await run_schedules(simulator_for_schedules, tmp_path, PROCESS_SCHEDULES, True)
+    assert stats.process_schedules == PROCESS_SCHEDULES
+    if PROCESS_SCHEDULES >= 16:
+        assert stats.kills["in_flight"] > 0
+        assert stats.interrupted > 0
