@@ -12,7 +12,7 @@ from typing import Annotated, TypedDict
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, computed_field
 
 from .protocol import FINAL_STATUSES
-from .validation import to_ascii_digits
+from .validation import MAX_LINK_LENGTH, display_text, to_ascii_digits
 
 
 def to_number(value: object) -> int | float:
@@ -61,7 +61,8 @@ class Service(_ApiModel):
 
 class OrderSummary(TypedDict):
     """An order's status as plain data: the CLI's JSON, Home Assistant's action response and
-    the MCP server's tool result all come from ``OrderStatus.summary``."""
+    the MCP server's tool result all come from ``OrderStatus.summary``. ``status``,
+    ``status_title`` and ``link`` are the vendor's text, made display-safe."""
 
     order_id: int
     status: str
@@ -108,11 +109,12 @@ class OrderStatus(_ApiModel):
         return self.status.strip().lower() in FINAL_STATUSES
 
     def summary(self, order_id: int) -> OrderSummary:
-        """This status as plain data, with the id of the order it belongs to."""
+        """This status as plain data, with the id of the order it belongs to. The vendor's
+        strings are display-safe (``display_text``): they may be shown to a person as they are."""
         return OrderSummary(
             order_id=order_id,
-            status=self.status,
-            status_title=self.status_title,
+            status=display_text(self.status, 40),
+            status_title=display_text(self.status_title),
             count=self.count,
             delivered=self.delivered,
             remain=self.remain,
@@ -120,5 +122,5 @@ class OrderStatus(_ApiModel):
             is_final=self.is_final,
             old_count=self.old_count,
             cost=self.cost,
-            link=self.link,
+            link=display_text(self.link, MAX_LINK_LENGTH),
         )

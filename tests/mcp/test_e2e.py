@@ -81,9 +81,13 @@ async def http_url(harness: Harness, simulator: Simulator) -> AsyncIterator[str]
     settings = harness.settings(transport="http", port=0, http_token=TOKEN)
     async with running_http_server(settings, base_url=simulator.base_url) as url:
         yield url
-    # Leftovers of the libraries, harmless in a process but failing Home Assistant's
-    # clean-loop check: sse-starlette's per-loop shutdown watcher (it ends only through
-    # signal handling) and uvicorn's keep-alive timer of a stream closed at shutdown.
+    _cancel_http_leftovers()
+
+
+def _cancel_http_leftovers() -> None:
+    """Leftovers of the libraries, harmless in a process but failing Home Assistant's
+    clean-loop check: sse-starlette's per-loop shutdown watcher (it ends only through
+    signal handling) and uvicorn's keep-alive timer of a stream closed at shutdown."""
     for task in asyncio.all_tasks():
         if task.get_coro().__name__ == "_shutdown_watcher":  # type: ignore[union-attr]
             task.cancel()
@@ -121,6 +125,24 @@ async def test_http_requires_the_bearer_token_and_a_local_host(http_url: str) ->
     assert await _post(http_url, {**good, "Host": "evil.example:80"}) == 421
     assert await _post(http_url, {**good, "Origin": "http://evil.example"}) == 403
     assert await _post(http_url, good) == 200
+
+
+async def test_http_origin_behind_a_tls_front_is_allowed_only_when_configured(
+    harness: Harness, simulator: Simulator
+) -> None:
+    """A browser page served by a TLS front on https://localhost sends that Origin."""
+    good = {"Authorization": f"Bearer {TOKEN}", "Host": "localhost", "Origin": "https://localhost"}
+    settings = harness.settings(transport="http", port=0, http_token=TOKEN)
+    async with running_http_server(settings, base_url=simulator.base_url) as url:
+        refused = await _post(url, good)
+    allowed = harness.settings(
+        transport="http", port=0, http_token=TOKEN, allowed_origins="https://localhost"
+    )
+    async with running_http_server(allowed, base_url=simulator.base_url) as url:
+        accepted = await _post(url, good)
+        other = await _post(url, {**good, "Origin": "https://evil.example"})
+    _cancel_http_leftovers()
+    assert (refused, accepted, other) == (403, 200, 403)
 
 
 async def test_http_client_with_the_token(http_url: str, mode: str) -> None:
