@@ -447,13 +447,9 @@ class SpendGuard:
 
     async def _service_name(self, service_id: int) -> str:
         if time.monotonic() - self._services_read_at > SERVICES_TTL:
-            try:
-                services = await self.client.get_services()
-            except HappyFollowerError as err:
-                raise HappyFollowerInputError(
-                    f"could not check service id {service_id} against the list of services "
-                    f"({err}); nothing was sent, try again later"
-                ) from err
+            # A failure here (key refused, service unreachable) propagates as it is:
+            # nothing was sent, and its message says what to do.
+            services = await self.client.get_services()
             self._services = {item.service_id: display_text(item.name) for item in services}
             self._services_read_at = time.monotonic()
         if service_id not in self._services:
@@ -500,8 +496,15 @@ class SpendGuard:
             if refusal is None and not duplicate_confirmed:
                 refusal = _duplicate_refusal(self._possible_duplicate(order, records))
             if refusal is not None:
-                reason = str(refusal)
-                return [self._record(AuditEvent.REFUSED, order=order, reason=reason)]
+                return [
+                    self._record(
+                        AuditEvent.REFUSED,
+                        order=order,
+                        reason=str(refusal),
+                        cost_bound=bound,
+                        confirmed_by=confirmed_by,
+                    )
+                ]
             return [
                 self._record(
                     AuditEvent.ATTEMPT,

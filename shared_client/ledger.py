@@ -98,6 +98,7 @@ class Ledger:
         self.path = path
         self._records: list[AuditRecord] = []
         self._offset = 0  # bytes of the file already parsed into _records
+        self._lines = 0  # lines (blank ones too) in those bytes, to name a damaged one
         self._identity: tuple[int, int] | None = None  # (device, inode) parsed so far
 
     def check(self) -> list[AuditRecord]:
@@ -146,7 +147,7 @@ class Ledger:
         identity = (stat.st_dev, stat.st_ino)
         if identity != self._identity or stat.st_size < self._offset:
             # Another file (moved aside, replaced) or truncated: read it from the start.
-            self._records, self._offset, self._identity = [], 0, identity
+            self._records, self._offset, self._lines, self._identity = [], 0, 0, identity
         file.seek(self._offset)
         data = file.read()
         complete = data.rfind(b"\n") + 1
@@ -156,7 +157,8 @@ class Ledger:
             # an outcome it would have recorded leaves its attempt counted at its bound.
             _LOGGER.warning("Dropping an unfinished last line of the ledger %s", self.path)
             file.truncate(self._offset + complete)
-        for number, line in enumerate(data[:complete].splitlines(), start=1):
+        lines = data[:complete].split(b"\n")[:-1]
+        for number, line in enumerate(lines, start=self._lines + 1):
             if not line.strip():
                 continue
             try:
@@ -165,12 +167,13 @@ class Ledger:
                 # Never skip a damaged line: it may be an order, and skipping it would let
                 # the caps count fewer than were placed.
                 raise HappyFollowerLedgerError(
-                    f"The audit ledger {self.path} has a damaged line (about line "
-                    f"{len(self._records) + number}). Orders are refused until it is repaired: "
+                    f"The audit ledger {self.path} has a damaged line (line {number}). "
+                    "Orders are refused until it is repaired: "
                     "fix or remove that line by hand, or move the file aside to start a new "
                     "ledger (today's orders are then no longer counted by the caps)."
                 ) from None
         self._offset += complete
+        self._lines += len(lines)
         return self._records
 
     def _append(self, file: IO[bytes], records: list[AuditRecord]) -> None:
@@ -181,6 +184,7 @@ class Ledger:
         os.fsync(file.fileno())
         self._records.extend(records)
         self._offset += len(data)
+        self._lines += len(records)
 
 
 if sys.platform == "win32":  # pragma: no cover - the tests run on Linux

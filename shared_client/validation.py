@@ -40,8 +40,12 @@ def display_text(value: object, max_length: int = 80) -> str:
     For vendor text (service names, status titles, messages) and model text alike: it can
     neither draw extra lines into a confirmation nor reorder what is shown around it.
     """
-    text = str(value)
-    visible = "".join(char for char in text if unicodedata.category(char) not in _HIDDEN_CATEGORIES)
+    # Whitespace (newlines, tabs) becomes spaces before hidden characters go, so that words
+    # stay apart; a removed zero-width character may leave two spaces, hence the second pass.
+    spaced = _WHITESPACE.sub(" ", str(value))
+    visible = "".join(
+        char for char in spaced if unicodedata.category(char) not in _HIDDEN_CATEGORIES
+    )
     flat = _WHITESPACE.sub(" ", visible).strip()
     if len(flat) > max_length:
         flat = flat[: max_length - 1].rstrip() + "…"

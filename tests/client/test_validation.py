@@ -400,7 +400,6 @@ def test_display_text(value: object, expected: str) -> None:
     assert display_text(value) == expected
 
 
-@pytest.mark.xfail(strict=True, reason="guard bug: see /work/notes/guard-bugs.md")
 @pytest.mark.parametrize("separator", ["\n", "\r\n", "\t", "\u2028", "\u2029", "\x0b"], ids=repr)
 def test_display_text_turns_newlines_into_spaces(separator: str) -> None:
     assert display_text(f"Likes{separator}Link: https://evil.example") == (
