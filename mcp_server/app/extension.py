@@ -9,6 +9,7 @@ This module does not use ``from __future__ import annotations``: the SDK reads t
 app tools' annotations.
 """
 
+import inspect
 from collections.abc import Collection
 from typing import Any, Final
 
@@ -54,7 +55,7 @@ class OrderApps(Apps):
 
     def __init__(self, backend: Backend, enabled: Collection[str]) -> None:
         super().__init__()
-        self.app_tools: set[str] = set()
+        self.app_tools: dict[str, tuple[str, ...]] = {}  # name -> its parameters
         names = cards.ServiceNames(backend)
         self.add_resource(
             _page_resource(ORDER_CARD_URI, "order", "An order's card that follows its progress")
@@ -83,7 +84,7 @@ class OrderApps(Apps):
         self.tool(resource_uri=uri, visibility=["app"], name=name, title=title, annotations=_READ)(
             handler
         )
-        self.app_tools.add(name)
+        self.app_tools[name] = tuple(inspect.signature(handler).parameters)
 
     async def intercept_tool_call(
         self,
@@ -92,10 +93,19 @@ class OrderApps(Apps):
         call_next: CallNext,
     ) -> HandlerResult:
         """A client that did not negotiate Apps cannot call the app tools: to it they do
-        not exist."""
-        if params.name in self.app_tools and not client_supports_apps(ctx):
-            text = f"Unknown tool: {params.name}"
-            return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+        not exist. Unknown arguments are refused, as for every tool of the server."""
+        takes = self.app_tools.get(params.name)
+        if takes is None:
+            return await call_next(ctx)
+        if not client_supports_apps(ctx):
+            return _error(f"Unknown tool: {params.name}")
+        unknown = sorted(set(params.arguments or {}) - set(takes))
+        if unknown:
+            listed = ", ".join(takes) or "no arguments"
+            return _error(
+                f"Error executing tool {params.name}: Nothing was sent: unknown argument(s) "
+                f"{', '.join(map(repr, unknown))} (this tool takes {listed})."
+            )
         return await call_next(ctx)
 
     async def negotiated_only(
@@ -117,6 +127,10 @@ class OrderApps(Apps):
             listed = [item for item in result.get("resources", []) if not _is_page(item)]
             return {**result, "resources": listed}
         return result
+
+
+def _error(text: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 
 
 def _is_page(resource: dict[str, Any]) -> bool:

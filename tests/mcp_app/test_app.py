@@ -217,6 +217,22 @@ async def test_order_card_of_an_order_placed_elsewhere_has_no_service(
     assert card["count"] == 50
 
 
+async def test_app_tools_refuse_unknown_arguments(open_client: OpenClient) -> None:
+    async with open_client() as client:
+        card = await client.call_tool("app_order_card", {"order_id": 1, "confirm": True})
+        account = await client.call_tool("app_account", {"limit": 5})
+        bad_id = await client.call_tool("app_order_card", {"order_id": True})
+    assert card.is_error
+    assert card.content[0].text == (  # type: ignore[union-attr]
+        "Error executing tool app_order_card: Nothing was sent: unknown argument(s) 'confirm' "
+        "(this tool takes order_id)."
+    )
+    assert account.is_error
+    assert "'limit' (this tool takes no arguments)" in account.content[0].text  # type: ignore[union-attr]
+    assert bad_id.is_error
+    assert "whole number" in bad_id.content[0].text  # type: ignore[union-attr]
+
+
 async def test_order_card_refresh_failure_says_what_happened(
     open_client: OpenClient, simulator: Simulator
 ) -> None:
