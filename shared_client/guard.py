@@ -610,14 +610,15 @@ class SpendGuard:
     def _cap_refusal(
         self, order: OrderRequest, bound: float | None, records: list[AuditRecord]
     ) -> HappyFollowerSpendCapError | None:
+        """The first cap the order would break, or None."""
         caps = self.caps
+        usage = _usage(records, self._clock(), self.client.sandbox)
         if caps.max_count_per_order is not None and order.count > caps.max_count_per_order:
             return HappyFollowerSpendCapError(
                 f"count {order.count} is above the largest allowed per order "
                 f"({caps.max_count_per_order}); order less or raise the cap",
                 cap="max_count_per_order",
             )
-        usage = _usage(records, self._clock(), self.client.sandbox)
         if caps.max_orders_per_day is not None and usage.orders >= caps.max_orders_per_day:
             return HappyFollowerSpendCapError(
                 f"{usage.orders} orders were placed (or may have been) in the last 24 hours, "
@@ -626,31 +627,7 @@ class SpendGuard:
             )
         if caps.max_spend_per_day is None:
             return None
-        if usage.unbounded:
-            return HappyFollowerSpendCapError(
-                f"{usage.unbounded} order(s) of the last 24 hours have a cost that is not known "
-                "yet and was never bounded, so the spend cap cannot be checked; read their "
-                "status so their cost is learned, or wait until they leave the 24-hour window",
-                cap="cost_unknown",
-            )
-        if bound is None:
-            return HappyFollowerSpendCapError(
-                f"the cost of this order cannot be bounded: no price is known for service "
-                f"{order.service_id} and the credit could not be read. Set the service's price "
-                "per unit (the operator's unit prices setting), or try again when the credit "
-                "can be read",
-                cap="cost_unknown",
-            )
-        used = usage.spent + usage.reserved
-        if used + bound > caps.max_spend_per_day:
-            return HappyFollowerSpendCapError(
-                f"this order may cost up to {bound:g}, and {used:g} is spent or reserved in the "
-                f"last 24 hours; together above the spend cap of {caps.max_spend_per_day:g}. "
-                "Order less, set the service's price per unit if the bound is the credit, "
-                "wait, or raise the cap",
-                cap="max_spend_per_day",
-            )
-        return None
+        return _spend_refusal(order, bound, usage, caps.max_spend_per_day)
 
     def _possible_duplicate(
         self, order: OrderRequest, records: list[AuditRecord] | None = None
@@ -750,6 +727,37 @@ def _usage(records: list[AuditRecord], now: datetime, sandbox: bool) -> Usage:
         cost, bound, unknown = attempt.spend()
         spent, reserved, unbounded = spent + cost, reserved + bound, unbounded + unknown
     return Usage(orders, spent, reserved, unbounded)
+
+
+def _spend_refusal(
+    order: OrderRequest, bound: float | None, usage: Usage, cap: float
+) -> HappyFollowerSpendCapError | None:
+    """The spend cap's refusal of an order that may cost up to ``bound``, or None."""
+    if usage.unbounded:
+        return HappyFollowerSpendCapError(
+            f"{usage.unbounded} order(s) of the last 24 hours have a cost that is not known "
+            "yet and was never bounded, so the spend cap cannot be checked; read their "
+            "status so their cost is learned, or wait until they leave the 24-hour window",
+            cap="cost_unknown",
+        )
+    if bound is None:
+        return HappyFollowerSpendCapError(
+            f"the cost of this order cannot be bounded: no price is known for service "
+            f"{order.service_id} and the credit could not be read. Set the service's price "
+            "per unit (the operator's unit prices setting), or try again when the credit "
+            "can be read",
+            cap="cost_unknown",
+        )
+    used = usage.spent + usage.reserved
+    if used + bound > cap:
+        return HappyFollowerSpendCapError(
+            f"this order may cost up to {bound:g}, and {used:g} is spent or reserved in the "
+            f"last 24 hours; together above the spend cap of {cap:g}. "
+            "Order less, set the service's price per unit if the bound is the credit, "
+            "wait, or raise the cap",
+            cap="max_spend_per_day",
+        )
+    return None
 
 
 def _duplicate_refusal(duplicate: AuditRecord | None) -> HappyFollowerSpendCapError | None:

@@ -87,18 +87,24 @@ def _link_problem(text: str, hosts: Collection[str] | None) -> str | None:
         url = URL(text)
     except ValueError:
         return "is not a valid web address"
-    if url.scheme not in ("http", "https") or not url.raw_host:
-        return "must start with https:// (or http://) and a host name"
-    if url.raw_user is not None or url.raw_password is not None:
-        return "must not contain a user name or password"
-    if url.explicit_port is not None:
-        return "must not name a port"
-    host = url.raw_host.lower().rstrip(".")
-    if hosts is not None and not any(host == h or host.endswith(f".{h}") for h in hosts):
-        return f"must be on {' or '.join(hosts)} (the operator can allow more hosts)"
-    if "." not in host:
-        return "has no valid host name"
-    return None
+    host = (url.raw_host or "").lower().rstrip(".")
+    rules = (
+        (
+            url.scheme in ("http", "https") and bool(host),
+            "must start with https:// (or http://) and a host name",
+        ),
+        (
+            url.raw_user is None and url.raw_password is None,
+            "must not contain a user name or password",
+        ),
+        (url.explicit_port is None, "must not name a port"),
+        (
+            hosts is None or any(host == h or host.endswith(f".{h}") for h in hosts),
+            f"must be on {' or '.join(hosts or ())} (the operator can allow more hosts)",
+        ),
+        ("." in host, "has no valid host name"),
+    )
+    return next((problem for holds, problem in rules if not holds), None)
 
 
 def instagram_link(value: object, hosts: Collection[str] | None = DEFAULT_LINK_HOSTS) -> str:
