@@ -39,7 +39,8 @@ from ..errors import (
 )
 from ..guard import LedgerOrder, OrderQuote, SpendCaps, SpendGuard, Usage
 from ..ledger import AuditRecord, Ledger
-from ..settings import HappyFollowerSettings, SettingsError, env_name
+from ..ledger import default_ledger_path as _state_path
+from ..settings import DEFAULT_LEDGER_NAME, HappyFollowerSettings, SettingsError, env_name
 from ..validation import display_text, positive_int
 from .tour import DEMO_CREDIT, guided_tour, progress_bar
 
@@ -93,6 +94,11 @@ class CliError(Exception):
     def __init__(self, message: str, code: ExitCode) -> None:
         super().__init__(message)
         self.code = code
+
+
+def default_ledger_path() -> Path:
+    """The ledger the CLI uses without ``--ledger`` or its variable: the MCP server's too."""
+    return _state_path(DEFAULT_LEDGER_NAME)
 
 
 def exit_code(err: HappyFollowerError) -> ExitCode:

@@ -37,6 +37,7 @@ from ..errors import (
     HappyFollowerAuthenticationError,
     HappyFollowerConnectionError,
     HappyFollowerError,
+    HappyFollowerNotEnoughCreditError,
     HappyFollowerResponseError,
 )
 from ..models import OrderStatus
@@ -643,6 +644,13 @@ class _Probe:
             )
             self.add(_not_run("not-enough-credit", request, reason))
             return
+        assert self.service_id is not None
+        service_id = self.service_id
+        copes = await self._client_says(
+            self.client,
+            HappyFollowerNotEnoughCreditError,
+            lambda c: c.place_order(service_id=service_id, link=PROBE_LINK, count=count),
+        )
         self.add(
             Check(
                 "not-enough-credit",
@@ -650,11 +658,8 @@ class _Probe:
                 self.describe(answer),
                 f"refused with a message holding one of {', '.join(p.NOT_ENOUGH_CREDIT_MARKERS)}",
                 Verdict.AS_ASSUMED if recognised and is_assumed_error(answer) else Verdict.DIFFERS,
-                client_copes=recognised,
-                note=""
-                if recognised
-                else "not recognised as 'not enough credit': the client "
-                "reports it as a plain refusal (or the count broke a limit first)",
+                client_copes=copes,
+                note="" if copes else "the client does not report it as 'not enough credit'",
             )
         )
 

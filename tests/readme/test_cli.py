@@ -15,7 +15,15 @@ from pathlib import Path
 import pytest
 
 from shared_client import protocol as p
-from shared_client.cli import API_KEY_ENV, MAX_COUNT_ENV, MAX_ORDERS_ENV, MAX_SPEND_ENV, ExitCode
+from shared_client.cli import (
+    API_KEY_ENV,
+    LEDGER_ENV,
+    MAX_COUNT_ENV,
+    MAX_ORDERS_ENV,
+    MAX_SPEND_ENV,
+    UNIT_PRICES_ENV,
+    ExitCode,
+)
 from shared_client.simulator import Fault, Simulator
 
 from .readme import REPO, prose, section
@@ -48,7 +56,7 @@ class Cli:
 
     @property
     def ledger(self) -> Path:
-        return self.state / "happy-follower" / "audit.jsonl"
+        return self.state / "happy-follower" / "ledger.jsonl"
 
     def env(
         self, api_key: str | None = None, extra: Mapping[str, str] | None = None
@@ -167,9 +175,10 @@ def _check_line(
                 int(args[3]),
             )
             assert f"Order {order.order_id} placed" in run.stdout
-            # "appends every attempt to an audit file"
+            # "Every attempt is written to the ledger before it is sent and its outcome after"
             assert [(r["event"], r["order_id"]) for r in _ledger(cli)] == [
-                ("placed", order.order_id)
+                ("attempt", None),
+                ("placed", order.order_id),
             ]
             simulator.advance(3600)  # delivered: `status --watch` sees it final at once
             return order.order_id
@@ -248,7 +257,7 @@ async def test_order_asks_before_spending(cli: Cli, simulator: Simulator, api_ke
         assert run.code == code, run
         assert "This spends credit. [y/N]" in run.stdout
     assert len(simulator.orders(api_key)) == 1
-    assert [r["event"] for r in _ledger(cli)] == ["refused", "placed"]
+    assert [r["event"] for r in _ledger(cli)] == ["refused", "attempt", "placed"]
 
     # Without a terminal to ask on, and without --yes, nothing is spent either.
     run = await cli.run(order)
@@ -361,6 +370,19 @@ async def test_exit_codes(
         assert len(simulator.orders(api_key)) == orders_before
 
 
+async def test_unusable_ledger_exit_code(cli: Cli, simulator: Simulator) -> None:
+    """``8`` the ledger cannot be used (nothing sent)."""
+    assert readme_exit_codes()[ExitCode.LEDGER.value] == "the ledger cannot be used (nothing sent)"
+    blocker = cli.state / "a-file"
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("not a folder")
+    run = await cli.run(ORDER, env={LEDGER_ENV: str(blocker / "ledger.jsonl")})
+    assert run.code == ExitCode.LEDGER, run
+    assert run.stderr.startswith("error: ")
+    assert str(blocker / "ledger.jsonl") in run.stderr
+    assert simulator.requests == []
+
+
 @pytest.mark.parametrize(
     ("cap", "value", "placed"),
     [(MAX_COUNT_ENV, "50", 0), (MAX_ORDERS_ENV, "1", 1), (MAX_SPEND_ENV, "300", 1)],
@@ -368,13 +390,17 @@ async def test_exit_codes(
 async def test_order_caps(
     cli: Cli, simulator: Simulator, api_key: str, cap: str, value: str, placed: int
 ) -> None:
-    """``order`` checks each optional cap, over the orders the audit file holds."""
-    assert f"`{cap}`" in prose(section("The command line"))
+    """``order`` checks each cap over the orders the ledger holds; the spend cap with the
+    price per unit the README says to set (``HAPPY_FOLLOWER_UNIT_PRICES``)."""
+    the_command_line = prose(section("The command line"))
+    assert f"`{cap}`" in the_command_line
+    assert f"`{UNIT_PRICES_ENV}`" in the_command_line
     # 100 likes of service 10 cost 200.
-    runs = [await cli.run(ORDER, env={cap: value}) for _ in range(placed + 1)]
+    env = {cap: value, UNIT_PRICES_ENV: "10=2"}
+    runs = [await cli.run(ORDER, env=env) for _ in range(placed + 1)]
     assert [run.code for run in runs] == [ExitCode.OK] * placed + [ExitCode.CANCELLED]
     assert len(simulator.orders(api_key)) == placed
-    assert [r["event"] for r in _ledger(cli)] == ["placed"] * placed + ["refused"]
+    assert [r["event"] for r in _ledger(cli)] == ["attempt", "placed"] * placed + ["refused"]
 
 
 async def test_demo_terminal_only(cli: Cli) -> None:
