@@ -136,8 +136,13 @@
       const waiting = pending.get(message.id);
       if (waiting === undefined) return;
       pending.delete(message.id);
-      if (message.error) waiting.reject(new Error(String(message.error.message)));
-      else waiting.resolve(message.result);
+      if (message.error) {
+        const error = new Error(String(message.error.message));
+        error.code = message.error.code;
+        waiting.reject(error);
+      } else {
+        waiting.resolve(message.result);
+      }
       return;
     }
     handle(message);
@@ -270,6 +275,7 @@
       }
     } catch (error) {
       state.problem = String(error.message || error);
+      if (error.code === -32601) state.live = false; // the host does not forward tool calls
     }
     render();
     const active = state.live && !(state.card.is_final && state.problem === null);
@@ -279,6 +285,7 @@
   }
 
   async function loadAccount() {
+    if (!state.live) return;
     try {
       const result = await callAppTool("app_account", {});
       if (!result.isError && result.structuredContent) {
@@ -412,11 +419,11 @@
   }
 
   function footer(card) {
+    if (card.is_final && state.problem === null) return node("p", "footer", t("finalNote"));
+    if (!state.live) return node("p", "footer", t("noLiveStatus"));
     if (state.problem !== null) {
-      const text = state.live ? t("refreshFailed", { problem: state.problem }) : t("noLiveStatus");
-      return vendor("p", "footer problem", text);
+      return vendor("p", "footer problem", t("refreshFailed", { problem: state.problem }));
     }
-    if (card.is_final) return node("p", "footer", t("finalNote"));
     if (state.updatedAt) {
       const time = state.updatedAt.toLocaleTimeString(numberLocale());
       return node("p", "footer", t("updated", { time }));
@@ -532,6 +539,8 @@
       protocolVersion: PROTOCOL_VERSION,
     });
     applyContext((result && result.hostContext) || {});
+    // A host that cannot forward tool calls still shows the tool's result, just not live.
+    state.live = Boolean(result && result.hostCapabilities && result.hostCapabilities.serverTools);
     render();
     notify("ui/notifications/initialized", {});
     new ResizeObserver(reportSize).observe(document.documentElement);

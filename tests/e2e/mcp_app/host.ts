@@ -5,6 +5,7 @@
 import {
   AppBridge,
   PostMessageTransport,
+  type McpUiHostCapabilities,
   type McpUiHostContext,
 } from "@modelcontextprotocol/ext-apps/app-bridge";
 
@@ -25,6 +26,7 @@ async function show(
   toolArguments: Record<string, unknown>,
   toolResult: any,
   hostContext: McpUiHostContext,
+  hostCapabilities: McpUiHostCapabilities = { serverTools: {}, logging: {} },
 ): Promise<void> {
   const frame = document.createElement("iframe");
   frame.sandbox.add("allow-scripts"); // no same-origin: the View cannot reach this page
@@ -33,7 +35,7 @@ async function show(
   const current = new AppBridge(
     null,
     { name: "happy-follower-test-host", version: "1.0.0" },
-    { serverTools: {}, logging: {} },
+    hostCapabilities,
     { hostContext },
   );
   bridge = current;

@@ -137,7 +137,12 @@ class Host:
         return self.page.frame_locator("iframe")
 
     async def show(
-        self, tool: str, arguments: dict[str, Any], result: dict[str, Any], **context: Any
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        result: dict[str, Any],
+        capabilities: dict[str, Any] | None = None,
+        **context: Any,
     ) -> None:
         """Render ``tool``'s result as a host does: read the page its _meta names, load it."""
         uri = (self.tools[tool].meta or {})["ui"]["resourceUri"]
@@ -146,8 +151,9 @@ class Host:
         assert isinstance(page, types.TextResourceContents)
         assert page.mime_type == "text/html;profile=mcp-app"
         await self.page.evaluate(
-            "([html, args, result, context]) => window.host.show(html, args, result, context)",
-            [page.text, arguments, result, _context(**context)],
+            "([html, args, result, context, capabilities]) =>"
+            " window.host.show(html, args, result, context, capabilities ?? undefined)",
+            [page.text, arguments, result, _context(**context), capabilities],
         )
 
     async def set_context(self, **context: Any) -> None:
@@ -358,6 +364,37 @@ async def test_account_view_shows_credit_caps_and_orders(
         await host.set_context(theme="dark", locale="fa-IR")
         await expect(app.locator(".cap .value").nth(0)).to_have_text("۲ از ۱۰")
         await host.screenshot("mcp-app-account-fa-dark.png")
+
+
+async def test_host_that_cannot_forward_tool_calls_still_shows_the_result(
+    host_bundle: bytes, tmp_path: Path
+) -> None:
+    async with _host(host_bundle, tmp_path) as host:
+        await host.client.call_tool("place_order", ORDER)
+        host.simulator.advance(20)
+        status = await host.client.call_tool("get_order_status", {"order_id": 1})
+        await host.show("get_order_status", {"order_id": 1}, _wire(status), {"logging": {}})
+        app = host.app
+        await expect(app.locator(".chip")).to_have_text("In progress", timeout=TIMEOUT_MS)
+        await expect(app.locator(".status-title")).to_have_text("در حال انجام")
+        await expect(app.locator(".figure").nth(0).locator(".value")).to_have_text("1,000")
+        await expect(app.locator(".footer")).to_have_text("Live status is not available here.")
+        await asyncio.sleep(1)
+        assert host.forwarded == []
+
+
+async def test_a_refused_order_shows_why_and_calls_nothing(
+    host_bundle: bytes, tmp_path: Path
+) -> None:
+    async with _host(host_bundle, tmp_path) as host:
+        refused = await host.client.call_tool("place_order", {**ORDER, "count": 5000})
+        assert refused.is_error
+        await host.show("place_order", {**ORDER, "count": 5000}, _wire(refused))
+        problem = host.app.locator(".problem")
+        await expect(problem).to_contain_text("The tool failed:", timeout=TIMEOUT_MS)
+        await expect(problem).to_contain_text("Nothing was sent: count")
+        await asyncio.sleep(1)
+        assert host.forwarded == []
 
 
 HOSTILE = "<img src=x onerror=\"window.parent.postMessage(1, '*')\">لایک\n\u202eevil"
