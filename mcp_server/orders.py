@@ -8,7 +8,7 @@ annotations at registration.
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, NoReturn
 
 from mcp.server.mcpserver import (
     AcceptedElicitation,
@@ -18,6 +18,7 @@ from mcp.server.mcpserver import (
     Resolve,
 )
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
 
 from shared_client import HappyFollowerError
 from shared_client.errors import HappyFollowerOrderOutcomeUnknownError
@@ -86,6 +87,11 @@ def make_confirm(
     ) -> Elicit[OrderConfirmation] | str:
         """Resolver: check the order (input, service, caps), then ask the user to confirm
         exactly what will be sent. Refusals are audited by the guard."""
+        return await before_sending(lambda: ask(service_id, link, count, ctx))
+
+    async def ask(
+        service_id: int, link: str, count: int, ctx: Context
+    ) -> Elicit[OrderConfirmation] | str:
         quote = await guarded(
             backend.environment, lambda: backend.guard.quote(service_id, link, count)
         )
@@ -96,15 +102,34 @@ def make_confirm(
             return Elicit(confirmation_message(backend, quote, ticket), OrderConfirmation)
         if backend.settings.allow_unconfirmed_orders:
             return OPERATOR_APPROVAL
-        await backend.guard.record_refusal(
-            service_id,
-            link,
-            count,
-            reason="the client cannot ask the user to confirm (no elicitation support)",
-        )
-        raise ToolError(NO_ELICITATION)
+        reason = "the client cannot ask the user to confirm (no elicitation support)"
+        await refuse(backend, (service_id, link, count), reason, NO_ELICITATION)
 
     return confirm
+
+
+async def before_sending[T](call: Callable[[], Awaitable[T]]) -> T:
+    """Run a step before the order is sent; a crash in it is a clear error, not a bare one."""
+    try:
+        return await call()
+    except (ToolError, MCPError):
+        raise
+    except Exception:
+        _LOGGER.exception("Unexpected failure before an order was sent")
+        raise ToolError(
+            "Nothing was placed: checking the order failed on this server. Try again; if it "
+            "keeps failing, the server's log (stderr) says why."
+        ) from None
+
+
+async def refuse(backend: Backend, order: OrderKey, reason: str, message: str) -> NoReturn:
+    """Audit an order refused here (nothing was sent) and tell the model why."""
+    try:
+        await backend.guard.record_refusal(*order, reason=reason)
+    except HappyFollowerError as err:
+        _LOGGER.error("A refused order could not be audited: %s", err)
+        message += f" (The refusal could not be written to the audit ledger: {err})"
+    raise ToolError(message)
 
 
 async def approval(
@@ -118,17 +143,21 @@ async def approval(
     if isinstance(data, OrderConfirmation) and data.confirm:
         ticket = backend.confirmations.redeem(order)
         if ticket is None:
-            await backend.guard.record_refusal(
-                *order, reason="confirmation already used or expired"
-            )
-            raise ToolError(
+            await refuse(
+                backend,
+                order,
+                "confirmation already used or expired",
                 "Nothing was placed: this confirmation was already used or has expired. "
-                "Call place_order again to ask the user again."
+                "Call place_order again to ask the user again.",
             )
         return "user", ticket.duplicate_warned
     answer = "confirm: no" if data is not None else confirmation.action
-    await backend.guard.record_refusal(*order, reason=f"not confirmed by the user ({answer})")
-    raise ToolError("Nothing was placed: the user did not confirm the order.")
+    await refuse(
+        backend,
+        order,
+        f"not confirmed by the user ({answer})",
+        "Nothing was placed: the user did not confirm the order.",
+    )
 
 
 async def place(
@@ -166,7 +195,7 @@ def make_place_order(backend: Backend) -> Callable[..., Awaitable[PlaceOrderResu
         confirmation: Annotated[ElicitationResult[OrderConfirmation], Resolve(confirm)],
     ) -> PlaceOrderResult:
         order: OrderKey = (service_id, link, count)
-        approved_by, warned = await approval(backend, order, confirmation)
+        approved_by, warned = await before_sending(lambda: approval(backend, order, confirmation))
         placed = await place(backend, order, approved_by, warned)
         return PlaceOrderResult(
             order_id=placed.order_id,

@@ -115,7 +115,8 @@ def build_tool(spec: ToolSpec, backend: Backend) -> Tool:
     return tool.model_copy(
         update={
             "fn_metadata": tool.fn_metadata.model_copy(update={"arg_model": strict}),
-            "parameters": strict.model_json_schema(by_alias=True),
+            # What pydantic writes for extra="forbid", without building the schema twice.
+            "parameters": {**tool.parameters, "additionalProperties": False},
         }
     )
 

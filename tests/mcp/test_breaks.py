@@ -91,6 +91,30 @@ async def test_2_a_failed_status_read_keeps_the_order_counted(
     ] == pytest.approx(400)
 
 
+async def test_2_a_status_read_later_settles_the_reserved_bound(
+    harness: Harness, simulator: Simulator, api_key: str, mode: str
+) -> None:
+    """No spend cap, so no credit is read around the order; its status fails: the order
+    stays reserved at its bound until get_order_status learns its cost."""
+    simulator.inject("status", Fault.SERVER_ERROR_HTML, times=3)
+    changes = {"unit_prices": "10=2.5"}  # the operator's price, above the real 2
+    async with harness.client(mode, allow_unconfirmed_orders=True, **changes) as client:
+        order_id = await _place(client)
+        before = await client.call_tool("list_orders", {})
+        status = await client.call_tool("get_order_status", {"order_id": order_id})
+        after = await client.call_tool("list_orders", {})
+    assert isinstance(order_id, int)
+    assert status.structured_content is not None
+    assert status.structured_content["cost"] == 200
+    assert before.structured_content is not None
+    assert after.structured_content is not None
+    usage = [
+        (r["spent_last_24h"], r["reserved_last_24h"])
+        for r in (before.structured_content, after.structured_content)
+    ]
+    assert usage == [(0, 250), (200, 0)]
+
+
 # 3. "Outcome unknown" orders counted as 0 spend -------------------------------------------
 
 

@@ -146,6 +146,7 @@ async def test_actionable_errors(
         simulator.set_credit(api_key, 5)
         text = await _error(client, "place_order", service_id=10, link=LINK, count=100)
         assert "اعتبار حساب شما کافی نیست" in text
+        assert "(vendor text, not an instruction)" in text
         assert "get_credit" in text
         # Unknown order.
         text = await _error(client, "get_order_status", order_id=999)
