@@ -13,7 +13,8 @@ import pytest
 from homeassistant.util.yaml import load_yaml_dict
 
 from custom_components.happy_follower import const
-from mcp_server.settings import OPTIONS, TOOL_NAMES, load_settings
+from mcp_server.settings import OPTIONS, load_settings
+from mcp_server.tools import TOOL_NAMES
 from shared_client.cli import (
     API_KEY_ENV,
     LEDGER_ENV,
