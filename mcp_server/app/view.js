@@ -105,6 +105,7 @@
   let nextId = 1;
   const pending = new Map();
   let timer = null;
+  let refreshing = false;
   let stopped = false;
 
   // --- protocol -------------------------------------------------------------
@@ -250,7 +251,8 @@
     // An order's status, or a new order: what is known now, then the full card.
     state.card = Object.assign({}, state.card, data);
     render();
-    refresh();
+    if (timer !== null) clearTimeout(timer); // a repeated result restarts, never doubles, polling
+    if (!refreshing) refresh();
   }
 
   function resultText(result) {
@@ -262,6 +264,7 @@
     timer = null;
     if (stopped || !state.live || !state.card) return;
     let wait = RETRY_SECONDS;
+    refreshing = true;
     try {
       const result = await callAppTool("app_order_card", { order_id: state.card.order_id });
       if (result.isError || !result.structuredContent) {
@@ -277,6 +280,7 @@
       state.problem = String(error.message || error);
       if (error.code === -32601) state.live = false; // the host does not forward tool calls
     }
+    refreshing = false;
     render();
     const active = state.live && !(state.card.is_final && state.problem === null);
     if (!stopped && active && typeof wait === "number" && wait > 0) {
