@@ -25,6 +25,7 @@ NAMES_TTL: Final = 300.0  # seconds the service names are reused before reading 
 LEDGER_SEARCH: Final = 200  # newest ledger orders searched for an order's service
 ACCOUNT_ORDERS: Final = 5
 INSTAGRAM_HOSTS: Final = ("instagram.com", "instagr.am")
+_NOT_HANDLES: Final = frozenset({"explore", "accounts", "direct", "about", "legal"})
 _MEDIA: Final[dict[str, TargetKind]] = {"p": "post", "reel": "reel", "reels": "reel", "tv": "video"}
 
 
@@ -45,7 +46,7 @@ def target_of(link: str | None) -> Target | None:
                 return Target(kind=_MEDIA[media], text=display_text(code, 40))
         if len(segments) >= 2 and segments[0] == "stories" and segments[1] != "highlights":
             return Target(kind="story", text="@" + display_text(segments[1], 40))
-        if len(segments) == 1:
+        if len(segments) == 1 and segments[0].lower() not in _NOT_HANDLES:
             return Target(kind="profile", text="@" + display_text(segments[0], 40))
     return Target(kind="link", text=display_text(host + parts.path, 60))
 

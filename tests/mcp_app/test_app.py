@@ -321,6 +321,7 @@ async def test_account_view_reads_no_credit_when_get_credit_is_off(
             "instagram.com/stories/highlights/1/",
         ),
         ("https://evil-instagram.com/happy.test", "link", "evil-instagram.com/happy.test"),
+        ("https://www.instagram.com/explore/", "link", "instagram.com/explore/"),
         ("http://[broken", "link", "http://[broken"),
     ],
 )
