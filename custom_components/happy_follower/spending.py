@@ -135,8 +135,9 @@ def interrupted_issue_id(entry_id: str) -> str:
 
 def _report_interrupted(hass: HomeAssistant, entry_id: str, interrupted: list[AuditRecord]) -> None:
     """A repair issue naming the orders that may or may not have been placed."""
+    # Language-neutral lines; the translation names the columns.
     lines = [
-        f"service {record.service_id}, {record.count} × {record.link}, "
+        f"{record.count} × {record.link} · {record.service_id} · "
         f"{record.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         for record in interrupted[:MAX_LISTED_ORDERS]
     ]

@@ -185,14 +185,23 @@ async def test_dashboard_follows_an_order_placed_through_mcp(
             credit = page.get_by_text(re.compile(r"^[\d,.]+ Toman$")).first
             await expect(credit).to_be_visible(timeout=CHANGE_TIMEOUT_MS)
             credit_before = await credit.inner_text()
-            await expect(page.get_by_text("Order 2 progress")).to_be_visible()
+            # What a person reads: the money spent, in the credit's unit, and the demo's
+            # order named after its target and service, not "Order 2".
+            await expect(page.get_by_text(re.compile(r"Spent$")).first).to_be_visible()
+            demo_order = re.compile(r"@happy\.follower\.demo\W+·\W+فالوور ایرانی.*Progress$")
+            await expect(page.get_by_text(demo_order)).to_be_visible()
+            # A count has no unit that reads "1 orders".
+            await expect(page.get_by_text(re.compile(r"\d orders$"))).to_have_count(0)
 
             order_id = await _order_through_mcp(access)
             tokens = json.loads(await page.evaluate("localStorage.getItem('hassTokens')"))
             await _track_in_home_assistant(access, tokens["access_token"], order_id)
 
             # The new order gets its card, and the credit drops by what it cost (20,000).
-            progress_name = page.get_by_text(f"Order {order_id} progress")
+            # Tracked, not placed here: the service is unknown, the order id stands in.
+            progress_name = page.get_by_text(
+                re.compile(rf"@e2e\.test\W+·\W+#{order_id}\W+Progress$")
+            )
             await expect(progress_name).to_be_visible(timeout=CHANGE_TIMEOUT_MS)
             await expect(credit).not_to_have_text(credit_before, timeout=CHANGE_TIMEOUT_MS)
             # Its gauge shows a percentage, which then moves as the order is delivered.

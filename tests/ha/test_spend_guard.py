@@ -303,7 +303,7 @@ async def test_interrupted_attempt_becomes_a_repair_issue(
     assert issue.is_fixable
     assert issue.translation_placeholders["count"] == "1"
     assert (
-        f"service 10, 100 × {LINK}, {started:%Y-%m-%d %H:%M} UTC"
+        f"100 × {LINK} · 10 · {started:%Y-%m-%d %H:%M} UTC"
         in (issue.translation_placeholders["orders"])
     )
     assert _lines(hass, config_entry)[-1]["event"] == "outcome_unknown"
