@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import importlib
 import json
+import logging
 import shlex
 import signal
 import sys
@@ -658,6 +659,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point of ``happy-follower``; returns the exit code."""
     args = build_parser().parse_args(argv)
+    # What the library logs at WARNING (an order placed whose status could not be read...)
+    # is for the person at the terminal, as one line like the CLI's own warnings.
+    logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
     cli = Cli(args, out or sys.stdout)
     command: Callable[[], Coroutine[Any, Any, None]] = getattr(cli, args.command)
     try:
