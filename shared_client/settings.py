@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, Self
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -34,6 +34,7 @@ from yarl import URL
 from .errors import HappyFollowerInputError
 from .guard import DEFAULT_CAPS, SpendCaps
 from .ledger import default_ledger_path
+from .protocol import LIVE_API_ROOT, SANDBOX_API_ROOT
 from .validation import (
     DEFAULT_LINK_HOSTS,
     display_text,
@@ -218,6 +219,22 @@ class HappyFollowerSettings(BaseSettings):
         description="more hosts allowed in order links, comma-separated "
         f"(always allowed: {', '.join(DEFAULT_LINK_HOSTS)})",
     )
+
+    @model_validator(mode="after")
+    def _environment_and_root_agree(self) -> Self:
+        """--base-url naming the vendor's root of the other environment is a mistake."""
+        root = (self.base_url or "").rstrip("/")
+        if self.sandbox and root == LIVE_API_ROOT:
+            raise ValueError(
+                "--base-url is the vendor's live API root but --sandbox is set: drop one "
+                "(for the sandbox, leave --base-url unset)"
+            )
+        if not self.sandbox and root == SANDBOX_API_ROOT:
+            raise ValueError(
+                "--base-url is the vendor's sandbox API root but --sandbox is not set: add "
+                "--sandbox (or HAPPY_FOLLOWER_SANDBOX=true), or leave --base-url unset"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(

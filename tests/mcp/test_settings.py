@@ -97,6 +97,16 @@ def test_default_ledger_is_shared_with_the_cli(monkeypatch: pytest.MonkeyPatch) 
         ),
         ([], {**KEY, "HAPPY_FOLLOWER_UNIT_PRICES": "ten=1"}, "must be service=price pairs"),
         (["--base-url", "ftp://x"], KEY, "--base-url must be an http"),
+        (
+            ["--sandbox", "--base-url", "https://www.happy-follower.com/api/v1/"],
+            KEY,
+            "--base-url is the vendor's live API root but --sandbox is set",
+        ),
+        (
+            ["--base-url", "https://www.happy-follower.com/api/sandbox/v1"],
+            KEY,
+            "sandbox API root but --sandbox is not set",
+        ),
         ([], {**KEY, "HAPPY_FOLLOWER_MCP_SIMULATE": "maybe"}, "SIMULATE must be true or false"),
         ([], {**KEY, "HAPPY_FOLLOWER_SANDBOX": "maybe"}, "HAPPY_FOLLOWER_SANDBOX must be true"),
         (["--transport", "sse"], KEY, "--transport"),
