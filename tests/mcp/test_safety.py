@@ -34,16 +34,17 @@ async def _place_many(client: Client, counts: list[int]) -> tuple[int, list[str]
 async def test_orders_per_day_cap_holds_under_concurrency(
     harness: Harness, simulator: Simulator, api_key: str, mode: str
 ) -> None:
-    caps = {"max_orders_per_day": 2}
+    caps = {"max_orders_per_day": 3}
     async with harness.client(mode, Answers(), **caps) as client:
-        placed, errors = await _place_many(client, [20] * 5)
+        placed, errors = await _place_many(client, [20] * 40)
         listed = await client.call_tool("list_orders", {})
-    assert placed == 2
-    assert all("the most allowed is 2" in e for e in errors)
-    assert len(simulator.orders(api_key)) == 2
+    assert placed == 3
+    assert len(errors) == 37
+    assert all("the most allowed is 3" in e for e in errors)
+    assert len(simulator.orders(api_key)) == 3
     assert listed.structured_content is not None
-    assert listed.structured_content["orders_last_24h"] == 2
-    assert listed.structured_content["max_orders_per_day"] == 2
+    assert listed.structured_content["orders_last_24h"] == 3
+    assert listed.structured_content["max_orders_per_day"] == 3
 
 
 async def test_spend_per_day_cap_holds_under_concurrency(
