@@ -41,6 +41,7 @@ from ..errors import (
 from ..guard import LedgerOrder, OrderQuote, SpendCaps, SpendGuard, Usage
 from ..ledger import AuditRecord, Ledger
 from ..ledger import default_ledger_path as _state_path
+from ..models import OrderStatus
 from ..settings import DEFAULT_LEDGER_NAME, HappyFollowerSettings, SettingsError, env_name
 from ..validation import display_text, positive_int
 from .tour import DEMO_CREDIT, guided_tour, progress_bar
@@ -231,10 +232,28 @@ class Cli:
         async with self.client() as client:
             status = await client.get_order_status(order_id)
             self.emit(status.summary(order_id), f"Order {order_id}: {progress_bar(status)}")
+            await self._note_cost(client, order_id, status)
             while self.args.watch and not status.is_final:
                 await asyncio.sleep(self.args.interval)
                 status = await client.get_order_status(order_id)
                 self.emit(status.summary(order_id), f"Order {order_id}: {progress_bar(status)}")
+            if self.args.watch:
+                await self._note_cost(client, order_id, status)  # a partial end refunds
+
+    async def _note_cost(
+        self, client: HappyFollowerClient, order_id: int, status: OrderStatus
+    ) -> None:
+        """Settle the order's reserved cost bound in the ledger with the cost the status
+        gives (what the guard asks for when a cost was never learned). A read never creates
+        a ledger, and a ledger problem does not stop it."""
+        path = self.settings.ledger_path()
+        if status.cost is None or not path.exists():
+            return
+        guard = SpendGuard(client, Ledger(path), self.caps, source="cli")
+        try:
+            await guard.note_cost(order_id, float(status.cost))
+        except HappyFollowerLedgerError as err:
+            self.warn(f"the order's cost could not be written to the ledger: {err}")
 
     async def orders(self) -> None:
         async with self.client() as client:

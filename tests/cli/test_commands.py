@@ -104,6 +104,7 @@ async def test_status(cli: CliRunner, client: HappyFollowerClient) -> None:
     assert unknown.code == ExitCode.REFUSED
     assert "/status/" in unknown.error
     assert unknown.stdout == ""
+    assert not cli.ledger.exists()  # reading a status never creates a ledger
 
 
 async def test_status_watch_follows_the_order_to_completion(

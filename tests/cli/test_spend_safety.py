@@ -310,3 +310,22 @@ async def test_orders_lists_attempts_and_usage_as_json(cli: CliRunner) -> None:
     assert (order["outcome"], order["order_id"], order["cost"]) == ("placed", 1, 200.0)
     assert order["confirmed_by"] == "--yes"
     assert json.dumps(data).count(LINK) == 1
+
+
+async def test_2_status_settles_a_cost_never_learned(cli: CliRunner) -> None:
+    # No spend cap, so no credit is read around the order; its status fails once: its cost
+    # is unknown and unbounded, which a spend cap would refuse to work with ...
+    cli.simulator.inject("status", Fault.SERVER_ERROR_HTML, times=3)  # the reads retry
+    assert (await cli.run(*ORDER)).code == ExitCode.OK
+    before = (await cli.run("--json", "orders")).json()["usage_24h"]
+    assert before == {"orders": 1, "spent": 0.0, "reserved": 0.0, "unbounded": 1}
+    capped = await cli.run("order", "10", other_link(5), "100", "--yes", env={MAX_SPEND_ENV: "1e6"})
+    assert capped.code == ExitCode.CANCELLED
+    assert "read their status" in capped.error
+    # ... until `status` reads it: the cost goes into the ledger.
+    assert (await cli.run("status", "1")).code == ExitCode.OK
+    after = (await cli.run("--json", "orders")).json()["usage_24h"]
+    assert after == {"orders": 1, "spent": 200.0, "reserved": 0.0, "unbounded": 0}
+    assert cli.ledger_events()[-1] == "cost"
+    placed = await cli.run("order", "10", other_link(6), "100", "--yes", env={MAX_SPEND_ENV: "1e6"})
+    assert placed.code == ExitCode.OK, placed
