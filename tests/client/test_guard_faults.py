@@ -13,8 +13,9 @@ schedule the invariants are checked against the simulator's own books:
   ledger's spent + reserved >= the charge (it never counts less than was spent).
 - I3: every vendor order has an attempt line (placed, or outcome unknown);
   no attempt is left pending once open() has settled the dead processes' ones.
-- I4: one POST per attempt: a retry never sends an order twice, and nothing is sent
-  without an attempt line (a killed process may leave an attempt it never sent);
+- I4: at most one POST per attempt: a retry never sends an order twice, and nothing is
+  sent without an attempt line (an attempt may have no POST: its process was killed, or
+  the client gave up before the request arrived; it is then failed or unknown);
   every outcome_unknown attempt was reported to its caller as such, or belongs to a
   killed process that open() reported; every placed attempt was returned as placed.
 
@@ -339,9 +340,12 @@ async def check(schedule: Schedule) -> int:
         assert usage.spent + usage.reserved >= charge - 1e-9, (where, usage, charge)
     if caps.max_orders_per_day is not None:
         assert len(vendor) <= caps.max_orders_per_day, where
-    # I4: one POST per attempt; only a killed process leaves an attempt it never sent.
+    # I4: at most one POST per attempt. An attempt may have none: its process was killed
+    # before sending, or the client gave up before the request reached the simulator (then
+    # it failed or its outcome is unknown, never placed).
     posts = order_posts(sim)
-    assert posts <= len(attempts) <= posts + schedule.kills, (where, posts, len(attempts))
+    not_placed = outcomes[AuditEvent.FAILED] + outcomes[AuditEvent.OUTCOME_UNKNOWN]
+    assert posts <= len(attempts) <= posts + not_placed + schedule.kills, (where, posts, outcomes)
     # I3: every vendor order has an attempt: its placed line, or an unknown outcome.
     placed = {
         outcome.order_id: first
