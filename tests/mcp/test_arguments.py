@@ -55,6 +55,20 @@ async def test_bad_arguments_are_refused_before_anything_is_sent(
     assert not [r for r in simulator.requests if r.endpoint == "order"]
 
 
+@pytest.mark.parametrize("name", [spec.name for spec in TOOLS])
+async def test_every_tool_refuses_an_unknown_argument(
+    harness: Harness, simulator: Simulator, api_key: str, name: str
+) -> None:
+    arguments: dict[str, object] = {"order_id": 1} if "order" in name else {}
+    if name == "place_order":
+        arguments = {**ORDER}
+    if name == "list_orders":
+        arguments = {}
+    text = await _error(harness, "auto", name, {**arguments, "max_cost": 1})
+    assert "unknown argument 'max_cost'" in text
+    assert simulator.orders(api_key) == []
+
+
 async def test_every_tool_forbids_unknown_arguments_in_its_schema(harness: Harness) -> None:
     async with harness.client("auto") as client:
         listed = (await client.list_tools()).tools

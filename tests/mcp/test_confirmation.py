@@ -11,7 +11,6 @@ from mcp import MCPError
 
 from mcp_server.backend import ConfirmationBook
 from shared_client.simulator import Simulator
-from shared_client.validation import OrderRequest
 
 from .conftest import LINK, Answers, Harness
 
@@ -181,14 +180,28 @@ async def test_concurrent_identical_confirmations_place_once(
 def test_confirmation_book_tickets_expire_and_are_single_use() -> None:
     now = [0.0]
     book = ConfirmationBook(ttl=60, clock=lambda: now[0])
-    order = OrderRequest(10, LINK, 100)
+    order = (10, LINK, 100)
     ticket = book.ticket_for(order)
     assert book.ticket_for(order) == ticket
-    assert book.ticket_for(OrderRequest(10, LINK, 101)) != ticket
-    assert book.redeem(order)
-    assert not book.redeem(order)
+    assert book.ticket_for((10, LINK, 101)) != ticket
+    redeemed = book.redeem(order)
+    assert redeemed is not None
+    assert redeemed.ticket_id == ticket
+    assert not redeemed.duplicate_warned
+    assert book.redeem(order) is None
     stale = book.ticket_for(order)
     assert stale != ticket
     now[0] = 61
-    assert not book.redeem(order)
+    assert book.redeem(order) is None
     assert book.ticket_for(order) != stale
+
+
+def test_a_duplicate_warning_makes_a_new_ticket_that_remembers_it() -> None:
+    book = ConfirmationBook()
+    order = (10, LINK, 100)
+    plain = book.ticket_for(order)
+    warned = book.ticket_for(order, duplicate_warned=True)
+    assert warned != plain  # a different question: an answer to the plain one does not count
+    redeemed = book.redeem(order)
+    assert redeemed is not None
+    assert redeemed.duplicate_warned
