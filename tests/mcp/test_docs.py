@@ -44,8 +44,20 @@ def _claude_code_commands() -> list[tuple[list[str], dict[str, str]]]:
                 if "--env" in words:
                     key, _, value = words[words.index("--env") + 1].partition("=")
                     env[key] = value
-                launches.append((words[words.index("--") + 1 :], env))
+                launches.append((_without_launcher(words[words.index("--") + 1 :]), env))
     return launches
+
+
+def _without_launcher(words: list[str]) -> list[str]:
+    """``uv --directory <clone> run happy-follower-mcp ...`` (from a clone) or ``uvx --from
+    "happy-follower[mcp]" happy-follower-mcp ...`` (published): the command they start."""
+    start = words.index("happy-follower-mcp")
+    assert words[:start] in (
+        [],
+        ["uv", "--directory", "/path/to/the/clone", "run"],
+        ["uvx", "--from", "happy-follower[mcp]"],
+    ), words
+    return words[start:]
 
 
 async def _tools(command: list[str], env: dict[str, str], tmp_path: Path) -> list[str]:
