@@ -86,7 +86,7 @@ def order_device_info(entry: HappyFollowerConfigEntry, order: TrackedOrder) -> D
             "service": _ISOLATE.format(service),
         },
         manufacturer="Happy Follower",
-        model=display_text(order.service_name) if order.service_name else None,
+        model=_ISOLATE.format(display_text(order.service_name)) if order.service_name else None,
         model_id=None if order.service_id is None else str(order.service_id),
         serial_number=str(order.order_id),
         entry_type=DeviceEntryType.SERVICE,
