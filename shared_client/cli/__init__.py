@@ -291,8 +291,7 @@ class Cli:
                 raise CliError(f"{err} {self._do_not_retry()}", ExitCode.OUTCOME_UNKNOWN) from None
             except HappyFollowerApiError as err:
                 raise self._order_refused(err) from None
-            finally:
-                self._sending = False
+            self._sending = False  # Ctrl-C from here on does not leave the outcome unknown
         cost = "" if placed.cost is None else f", cost {placed.cost:g}"
         self.emit(
             {"order_id": placed.order_id, "cost": placed.cost},
@@ -465,6 +464,8 @@ class Cli:
                 file=self.err,
             )
             return ExitCode.OUTCOME_UNKNOWN
+        if command == "order":
+            print("error: interrupted: no order was sent", file=self.err)
         return ExitCode.CANCELLED
 
 

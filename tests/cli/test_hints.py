@@ -104,3 +104,30 @@ async def test_demo_reports_every_busy_port_before_the_tour(cli: CliRunner) -> N
     assert "--ha-port" in error
     assert f"port {mcp_port} is already in use (another MCP server" in error
     assert "--mcp-port" in error
+
+
+async def test_ctrl_c_while_the_order_is_sent_is_outcome_unknown(cli: CliRunner) -> None:
+    sim = cli.simulator
+    held = 6.0
+    sim.inject("order", Fault.PROCESS_THEN_SLOW, delay=held)
+    loop = asyncio.get_running_loop()
+    process = await cli.start("order", "10", LINK, "100", "--yes")
+    try:
+        async with asyncio.timeout(held / 2):
+            while not sim.orders(cli.api_key):  # noqa: ASYNC110 - the simulator's own state
+                await asyncio.sleep(0.05)
+        answered_at = loop.time() + held
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(20):
+            stdout, stderr = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    result = CliResult(("order",), process.returncode or 0, stdout.decode(), stderr.decode())
+    cli.check(result)
+    assert result.code == ExitCode.OUTCOME_UNKNOWN
+    assert "interrupted while the order was being sent: it may have been placed" in result.error
+    assert f"`happy-follower --base-url {sim.base_url} credit`" in result.error
+    assert cli.ledger_events() == ["attempt", "outcome_unknown"]
+    await asyncio.sleep(max(0.0, answered_at - loop.time()) + 0.5)  # the held answer goes
