@@ -178,7 +178,10 @@ class PlacedOrder:
     link: str
     count: int
     status: OrderStatus | None
-    cost: float | None  # the real cost, from the status or from the credit before and after
+    cost: float | None  # what the service charged, from its first status
+    # When the status could not be read: the credit before minus after (too small if credit
+    # arrived in between; the guard counts the order at its bound until the cost is read).
+    estimated_cost: float | None = None
 
 
 @dataclass(slots=True)
@@ -187,19 +190,34 @@ class _Attempt:
 
     first: AuditRecord
     outcome: AuditRecord | None = None
-    cost: float | None = None
+    cost: float | None = None  # read from the order's status: what the service charged
 
     @property
     def order_id(self) -> int | None:
         return self.outcome.order_id if self.outcome is not None else None
 
+    @property
+    def unit_price(self) -> float | None:
+        """The price per unit the first status showed. Not from a later status (a partial
+        or cancelled order costs less than its count) nor from the credit (a top-up or a
+        refund in between lowers it): either would teach a price that is too low."""
+        outcome = self.outcome
+        if outcome is None or outcome.event is not AuditEvent.PLACED or not self.first.count:
+            return None
+        if outcome.cost is None or outcome.cost <= 0:
+            return None
+        return outcome.cost / self.first.count
+
     def spend(self) -> tuple[float, float, int]:
-        """(known cost, reserved bound, 1 if neither) of this attempt."""
+        """(known cost, reserved amount, 1 if neither) of this attempt. Until its cost is
+        read, an order counts at the larger of its bound and its cost estimated from the
+        credit (never lower: credit arriving in between makes that estimate too small)."""
         if self.cost is not None:
             return self.cost, 0.0, 0
-        if self.first.cost_bound is not None:
-            return 0.0, self.first.cost_bound, 0
-        return 0.0, 0.0, 1
+        estimate = self.outcome.cost_estimate if self.outcome is not None else None
+        if self.first.cost_bound is None and estimate is None:
+            return 0.0, 0.0, 1
+        return 0.0, max(self.first.cost_bound or 0.0, estimate or 0.0), 0
 
 
 def _fold(records: list[AuditRecord]) -> dict[str, _Attempt]:
@@ -328,11 +346,9 @@ class SpendGuard:
         if service_id in self.caps.unit_prices:
             return float(self.caps.unit_prices[service_id]), "operator's price per unit"
         learned = [
-            attempt.cost / attempt.first.count
+            price
             for attempt in _fold(self._records).values()
-            if attempt.first.service_id == service_id
-            and attempt.cost is not None
-            and attempt.first.count
+            if attempt.first.service_id == service_id and (price := attempt.unit_price) is not None
         ]
         if not learned:
             return None
@@ -370,11 +386,18 @@ class SpendGuard:
             bound = await self._cost_bound(order)
             attempt_id = await self._reserve(order, bound.amount, confirmed_by, duplicate_confirmed)
             order_id = await self._send(order, attempt_id)
-            status, cost = await self._learn_cost(order_id, bound.credit_before)
+            status, cost, estimate = await self._learn_cost(order_id, bound.credit_before)
             await self._record_outcome(
-                AuditEvent.PLACED, order, attempt_id, order_id=order_id, cost=cost
+                AuditEvent.PLACED,
+                order,
+                attempt_id,
+                order_id=order_id,
+                cost=cost,
+                cost_estimate=estimate,
             )
-            return PlacedOrder(order_id, order.service_id, order.link, order.count, status, cost)
+            return PlacedOrder(
+                order_id, order.service_id, order.link, order.count, status, cost, estimate
+            )
 
     async def record_refusal(
         self,
@@ -559,24 +582,24 @@ class SpendGuard:
 
     async def _learn_cost(
         self, order_id: int, credit_before: float | None
-    ) -> tuple[OrderStatus | None, float | None]:
-        """The order's first status and its real cost, if either can be read."""
+    ) -> tuple[OrderStatus | None, float | None, float | None]:
+        """The order's first status, its cost from that status, and else an estimate from
+        the credit before and after (which counts only when above the order's bound)."""
         try:
             status = await self.client.get_order_status(order_id)
         except HappyFollowerError as err:
             _LOGGER.warning("Order %s placed; its status could not be read: %s", order_id, err)
             status = None
         if status is not None and status.cost is not None:
-            return status, float(status.cost)
+            return status, float(status.cost), None
         if credit_before is not None:
             try:
                 credit_after = float(await self.client.get_credit())
             except HappyFollowerError as err:
                 _LOGGER.warning("Order %s placed; its cost is not known yet: %s", order_id, err)
             else:
-                # Other processes' orders in between can only make this larger: safe side.
-                return status, max(0.0, credit_before - credit_after)
-        return status, None
+                return status, None, max(0.0, credit_before - credit_after)
+        return status, None, None
 
     async def _record_outcome(
         self,
@@ -586,12 +609,19 @@ class SpendGuard:
         *,
         order_id: int | None = None,
         cost: float | None = None,
+        cost_estimate: float | None = None,
         reason: str | None = None,
     ) -> None:
         """Write an attempt's outcome. If the ledger fails now, the attempt stays without an
         outcome and keeps counting at its bound: log it, but report the order's real fate."""
         record = self._record(
-            event, attempt_id=attempt_id, order=order, order_id=order_id, cost=cost, reason=reason
+            event,
+            attempt_id=attempt_id,
+            order=order,
+            order_id=order_id,
+            cost=cost,
+            cost_estimate=cost_estimate,
+            reason=reason,
         )
         try:
             await self._append([record])
@@ -661,6 +691,7 @@ class SpendGuard:
         attempt_id: str | None = None,
         order_id: int | None = None,
         cost: float | None = None,
+        cost_estimate: float | None = None,
         cost_bound: float | None = None,
         confirmed_by: str | None = None,
         process: str | None = None,
@@ -677,6 +708,7 @@ class SpendGuard:
             count=order.count if order is not None else None,
             order_id=order_id,
             cost=cost,
+            cost_estimate=cost_estimate,
             cost_bound=cost_bound,
             confirmed_by=display_text(confirmed_by, 120) if confirmed_by else None,
             process=process,

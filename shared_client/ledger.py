@@ -54,7 +54,8 @@ class AuditRecord(BaseModel):
     link: str | None = None
     count: int | None = None
     order_id: int | None = None
-    cost: float | None = None
+    cost: float | None = None  # what the service charged, from the order's status
+    cost_estimate: float | None = None  # credit before minus after, when the status failed
     cost_bound: float | None = None
     confirmed_by: str | None = None
     process: str | None = None  # "host:pid" of the writer, to spot attempts of dead processes

@@ -283,6 +283,7 @@ def test_record_defaults_and_secrets() -> None:
         "count",
         "order_id",
         "cost",
+        "cost_estimate",
         "cost_bound",
         "confirmed_by",
         "process",
