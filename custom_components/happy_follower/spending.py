@@ -166,17 +166,20 @@ def _report_interrupted(hass: HomeAssistant, entry_id: str, interrupted: list[Au
 
 
 async def async_confirmed_by(hass: HomeAssistant, context: Context) -> str:
-    """Who asked for an action, for the audit record: a user, an automation or a script.
+    """Who asked for an action, for the audit record: the automation or script that ran
+    it, and the user who did (a person in the UI, or who started the script).
 
     An automation or script run writes its entity's state with the context it then
     calls actions with; that is how the logbook names what triggered something too.
     """
+    parts = [
+        f"Home Assistant {domain} {state.entity_id}"
+        for domain in ("automation", "script")
+        for state in hass.states.async_all(domain)
+        if state.context.id == context.id
+    ]
     if context.user_id:
         user = await hass.auth.async_get_user(context.user_id)
         name = user.name if user is not None and user.name else "?"
-        return f"Home Assistant user {name} ({context.user_id})"
-    for domain in ("automation", "script"):
-        for state in hass.states.async_all(domain):
-            if state.context.id == context.id:
-                return f"Home Assistant {domain} {state.entity_id}"
-    return f"Home Assistant, no user (context {context.id})"
+        parts.append(f"Home Assistant user {name} ({context.user_id})")
+    return ", run by ".join(parts) or f"Home Assistant, no user (context {context.id})"

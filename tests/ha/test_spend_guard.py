@@ -126,6 +126,59 @@ async def test_automation_named_in_the_audit(
     assert attempt["confirmed_by"] == "Home Assistant automation automation.likes_on_new_post"
 
 
+async def test_script_and_its_user_named_in_the_audit(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_admin_user: User
+) -> None:
+    assert await async_setup_component(
+        hass,
+        "script",
+        {
+            "script": {
+                "order_likes": {
+                    "sequence": [
+                        {
+                            "action": "happy_follower.place_order",
+                            "data": {
+                                "config_entry_id": loaded_entry.entry_id,
+                                "service_id": 10,
+                                "link": LINK,
+                                "count": 100,
+                            },
+                        }
+                    ]
+                }
+            }
+        },
+    )
+    await hass.services.async_call(
+        "script", "order_likes", blocking=True, context=Context(user_id=hass_admin_user.id)
+    )
+    attempt = _lines(hass, loaded_entry)[0]
+    assert attempt["confirmed_by"] == (
+        "Home Assistant script script.order_likes, run by Home Assistant user "
+        f"{hass_admin_user.name} ({hass_admin_user.id})"
+    )
+
+
+async def test_unknown_service_is_http_400_not_500(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_client: Any
+) -> None:
+    """Through the REST API, as a dashboard button or a script editor would call it."""
+    assert await async_setup_component(hass, "api", {})
+    client = await hass_client()
+    response = await client.post(
+        "/api/services/happy_follower/place_order",
+        json={
+            "config_entry_id": loaded_entry.entry_id,
+            "service_id": 999,
+            "link": LINK,
+            "count": 100,
+        },
+    )
+    assert response.status == 400
+    assert "999" in await response.text()
+
+
 @pytest.mark.parametrize(
     "options", [{CONF_MAX_SPEND_PER_DAY: 300.0, CONF_UNIT_PRICES: "10 = 2\n۱۱ = ۳"}]
 )
