@@ -8,10 +8,12 @@ vendor or a language model before a person sees it.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Literal
 
 from yarl import URL
 
@@ -133,6 +135,41 @@ def normalise_host(host: str) -> str:
         return text.encode("idna").decode("ascii")
     except UnicodeError:
         raise HappyFollowerInputError(f"{display_text(host, 60)!r} is not a host name") from None
+
+
+type TargetKind = Literal["profile", "post", "reel", "story", "link"]
+_MEDIA_PATHS: dict[str, TargetKind] = {"p": "post", "tv": "post", "reel": "reel", "reels": "reel"}
+# Instagram's own pages, which a one-segment path would otherwise take for a handle.
+_NOT_HANDLES = frozenset({"explore", "accounts", "direct", "about", "legal", "stories"})
+
+
+@dataclass(frozen=True, slots=True)
+class LinkTarget:
+    """What an order's link points at, for a person to recognise the order."""
+
+    kind: TargetKind
+    text: str  # display-safe: "@handle" for a profile or story, the code of a post or reel
+
+
+def link_target(link: str | None, max_length: int = 40) -> LinkTarget:
+    """The profile, post, reel or story an Instagram link points at; else the link itself
+    (kind "link"), shortened. One reading for Home Assistant's names and the MCP App."""
+    try:
+        url = URL((link or "").strip())
+        host = (url.raw_host or "").lower().removeprefix("www.")
+    except ValueError:
+        return LinkTarget("link", display_text(link or "?", max_length))
+    segments = [segment for segment in url.path.split("/") if segment]
+    if any(host == known or host.endswith(f".{known}") for known in DEFAULT_LINK_HOSTS):
+        # /p/CODE/ and /handle/p/CODE/: Instagram links posts both ways.
+        for media, code in itertools.pairwise(segments[:3]):
+            if media in _MEDIA_PATHS:
+                return LinkTarget(_MEDIA_PATHS[media], display_text(code, max_length))
+        if len(segments) >= 2 and segments[0] == "stories" and segments[1] != "highlights":
+            return LinkTarget("story", "@" + display_text(segments[1], max_length - 1))
+        if len(segments) == 1 and segments[0].lower() not in _NOT_HANDLES:
+            return LinkTarget("profile", "@" + display_text(segments[0], max_length - 1))
+    return LinkTarget("link", display_text(f"{host}{url.path}" or (link or "?"), max_length))
 
 
 def switch(value: str, name: str) -> bool:
