@@ -131,9 +131,12 @@ class Cli:
     def settings(self) -> HappyFollowerSettings:
         """Flags over the environment, parsed by the model the MCP server uses too."""
         guard_flags = {name: getattr(self.args, name, None) for name in _GUARD_FLAGS}
+        sandbox = True if self.args.sandbox else None
+        if self.args.command == "probe":
+            sandbox = not self.args.live  # the probe's own default: the sandbox
         try:
             return HappyFollowerSettings.load(
-                sandbox=True if self.args.sandbox else None,
+                sandbox=sandbox,
                 base_url=self.args.base_url,
                 **guard_flags,
             )
@@ -171,7 +174,7 @@ class Cli:
         print(f"warning: {one_line(text)}", file=self.err)
         self.err.flush()
 
-    def client(self, *, sandbox: bool | None = None) -> HappyFollowerClient:
+    def client(self) -> HappyFollowerClient:
         settings = self.settings
         try:
             api_key = settings.require_api_key()
@@ -181,7 +184,7 @@ class Cli:
             ) from None
         return HappyFollowerClient(
             api_key,
-            sandbox=settings.sandbox if sandbox is None else sandbox,
+            sandbox=settings.sandbox,
             base_url=settings.base_url,
             request_timeout=self.args.timeout,
         )
@@ -379,8 +382,8 @@ class Cli:
     async def probe(self) -> None:
         from .probe import run_probe  # noqa: PLC0415 - only this command needs it
 
-        sandbox = not self.args.live
-        async with self.client(sandbox=sandbox) as client:
+        sandbox = self.settings.sandbox  # True unless --live
+        async with self.client() as client:
             report = await run_probe(client, self.settings.require_api_key(), sandbox=sandbox)
         self.emit(report.as_data(), report.as_text())
         if report.blocked is not None:

@@ -9,8 +9,8 @@ import socket
 
 import pytest
 
-from shared_client import HappyFollowerClient
-from shared_client.cli import ExitCode
+from shared_client import LIVE_API_ROOT, SANDBOX_API_ROOT, HappyFollowerClient
+from shared_client.cli import BASE_URL_ENV, SANDBOX_ENV, ExitCode
 from shared_client.simulator import Fault
 
 from .conftest import CliResult, CliRunner, free_port
@@ -131,3 +131,22 @@ async def test_ctrl_c_while_the_order_is_sent_is_outcome_unknown(cli: CliRunner)
     assert f"`happy-follower --base-url {sim.base_url} credit`" in result.error
     assert cli.ledger_events() == ["attempt", "outcome_unknown"]
     await asyncio.sleep(max(0.0, answered_at - loop.time()) + 0.5)  # the held answer goes
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (("--sandbox", "--base-url", LIVE_API_ROOT, "credit"), {}),
+        (("--base-url", SANDBOX_API_ROOT, "order", "10", LINK, "100", "--yes"), {}),
+        (("probe",), {BASE_URL_ENV: LIVE_API_ROOT}),  # the probe is on the sandbox
+        (("--base-url", LIVE_API_ROOT, "credit"), {SANDBOX_ENV: "true"}),
+    ],
+)
+async def test_sandbox_with_the_other_environments_root_is_an_error(
+    cli: CliRunner, args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    result = await cli.run(*args, base_url=None, env=env)
+    assert result.code == ExitCode.USAGE
+    assert "--base-url is the vendor's" in result.error
+    assert cli.simulator.requests == []
+    assert not cli.ledger.exists()
