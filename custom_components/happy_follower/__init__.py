@@ -95,7 +95,7 @@ async def async_remove_config_entry_device(
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: HappyFollowerConfigEntry) -> None:
-    """Forget the entry's tracked orders, audit trail and repair issue."""
+    """Forget the entry's tracked orders and repair issues."""
     await HappyFollowerStore(hass, entry.entry_id, "").async_remove()
     ir.async_delete_issue(hass, DOMAIN, low_credit_issue_id(entry.entry_id))
     ir.async_delete_issue(hass, DOMAIN, interrupted_issue_id(entry.entry_id))

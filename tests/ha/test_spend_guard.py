@@ -325,6 +325,19 @@ async def test_unwritable_ledger_is_reported_at_setup(
     assert str(_ledger(hass, config_entry)) in config_entry.reason
 
 
+async def test_ledger_lost_after_setup_sends_nothing(
+    hass: HomeAssistant, simulator: Simulator, api_key: str, loaded_entry: MockConfigEntry
+) -> None:
+    ledger = _ledger(hass, loaded_entry)
+    ledger.unlink()
+    ledger.mkdir()  # the file can no longer be opened
+    with pytest.raises(HomeAssistantError) as err:
+        await place(hass, loaded_entry)
+    assert err.value.translation_key == "ledger_error"
+    assert "Nothing was sent" in str(err.value)
+    assert not simulator.orders(api_key)
+
+
 async def test_interrupted_attempt_becomes_a_repair_issue(
     hass: HomeAssistant,
     hass_client: Any,
