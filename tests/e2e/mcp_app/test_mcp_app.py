@@ -192,12 +192,17 @@ async def _host(
             try:
                 page = await browser.new_page(viewport={"width": 640, "height": 720})
                 forwarded: list[str] = []
+                console: list[str] = []
+                page.on("console", lambda message: console.append(message.text))
                 await _serve_host(page, host_bundle)
                 await page.expose_function("hostCallTool", _forward(client, forwarded))
                 await page.goto(f"{HOST_ORIGIN}/index.html")
                 await page.wait_for_function("window.host !== undefined")
                 tools = {tool.name: tool for tool in (await client.list_tools()).tools}
                 yield Host(page, client, simulator, tools, forwarded)
+                # The page's CSP blocked nothing of its own (a wrong hash would drop the
+                # script or, silently, the style).
+                assert not [text for text in console if "Content Security Policy" in text]
             finally:
                 await browser.close()
 
@@ -412,6 +417,9 @@ async def test_vendor_text_is_shown_as_text(host_bundle: bytes, tmp_path: Path) 
         assert "\u202e" not in text  # display_text took the bidi override out
         assert "\n" not in text
         assert await app.locator("img").count() == 0
+        # The hashed stylesheet applied: the bar has its height and the figures their grid.
+        await expect(app.locator(".bar")).to_have_css("height", "10px")
+        await expect(app.locator(".figures")).to_have_css("display", "grid")
         # The page's own CSP: nothing but its hashed script and style.
         csp = await app.locator("meta[http-equiv='Content-Security-Policy']").get_attribute(
             "content"
