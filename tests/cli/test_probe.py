@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from shared_client import HappyFollowerClient, HappyFollowerError
 from shared_client.cli import ExitCode
 from shared_client.simulator import DIALECTS
 
@@ -166,3 +167,35 @@ async def test_probe_of_a_dead_port_exits_4(cli: CliRunner, dead_url: str) -> No
     assert result.code == ExitCode.UNAVAILABLE
     assert "did not answer" in result.error
     assert "no answer (ClientConnectorError)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "dialect",
+    [
+        "assumed",
+        "credential-refused-403",
+        "credential-refused-200",
+        "token-refused-unauthenticated",
+    ],
+)
+async def test_the_probes_token_verdict_is_what_the_client_does(
+    cli: CliRunner, dialect: str
+) -> None:
+    """The probe judges refused tokens with protocol.py's rules; the real client, meeting an
+    expired token in the same dialect, must agree (renew and go on, or fail)."""
+    sim = cli.simulator
+    sim.dialect = DIALECTS[dialect]
+    report = (await probe(cli, "--json")).json()
+    probe_says_copes = "wrong-token" not in report["client_does_not_cope"]
+    async with HappyFollowerClient(
+        cli.api_key, sandbox=True, base_url=sim.sandbox_base_url, retry_backoff=0
+    ) as client:
+        await client.get_credit()
+        sim.expire_tokens()
+        try:
+            await client.get_credit()
+        except HappyFollowerError:
+            client_copes = False
+        else:
+            client_copes = True
+    assert client_copes is probe_says_copes
