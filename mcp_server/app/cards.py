@@ -7,10 +7,13 @@ the handle or post the link points at, all passed through ``display_text``.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from typing import Final
 from urllib.parse import urlsplit
+
+from mcp.server.mcpserver.exceptions import ToolError
 
 from shared_client import HappyFollowerError
 from shared_client.validation import display_text
@@ -18,7 +21,7 @@ from shared_client.validation import display_text
 from .. import results
 from ..backend import Backend
 from ..errors import tool_error
-from .models import AccountView, OrderCard, OrderLine, Target, TargetKind
+from .models import AccountView, OrderCard, OrderLine, OrderProgress, Target, TargetKind
 
 REFRESH_SECONDS = 10.0  # an open card reads its order's status at most this often
 NAMES_TTL: Final = 300.0  # seconds the service names are reused before reading them again
@@ -100,8 +103,11 @@ async def order_card(backend: Backend, names: ServiceNames, order_id: int) -> Or
     )
 
 
-async def account_view(backend: Backend, names: ServiceNames, *, with_credit: bool) -> AccountView:
-    """Credit (unless the operator turned get_credit off), caps used, latest orders."""
+async def account_view(
+    backend: Backend, names: ServiceNames, *, with_credit: bool, with_status: bool
+) -> AccountView:
+    """Credit and the latest orders' status (unless the operator turned get_credit or
+    get_order_status off), caps used."""
     listed = await results.orders(backend, ACCOUNT_ORDERS)
     credit: float | None = None
     problem: str | None = None
@@ -110,6 +116,14 @@ async def account_view(backend: Backend, names: ServiceNames, *, with_credit: bo
             credit = await backend.client.get_credit()
         except HappyFollowerError as err:
             problem = display_text(tool_error(err, backend.environment), 200)
+    statuses = await asyncio.gather(
+        *(
+            _status(backend, order.order_id)
+            if with_status and order.outcome == "placed" and order.order_id is not None
+            else _nothing()
+            for order in listed.orders
+        )
+    )
     lines = [
         OrderLine(
             at=order.at,
@@ -120,8 +134,9 @@ async def account_view(backend: Backend, names: ServiceNames, *, with_credit: bo
             target=target_of(order.link),
             count=order.count,
             cost=order.cost,
+            status=status,
         )
-        for order in listed.orders
+        for order, status in zip(listed.orders, statuses, strict=True)
     ]
     return AccountView(
         credit=credit,
@@ -134,3 +149,20 @@ async def account_view(backend: Backend, names: ServiceNames, *, with_credit: bo
         orders=lines,
         **backend.result_fields,
     )
+
+
+async def _status(backend: Backend, order_id: int) -> OrderProgress | None:
+    try:
+        status = await results.order_status(backend, order_id)
+    except ToolError:
+        return None  # the line shows what the ledger knows
+    return OrderProgress(
+        progress=status.progress,
+        delivered=status.delivered,
+        status_title=display_text(status.status_title, 60),
+        is_final=status.is_final,
+    )
+
+
+async def _nothing() -> None:
+    return None

@@ -73,10 +73,13 @@ class OrderApps(Apps):
             self._app_tool(ORDER_CARD_URI, ORDER_CARD_TOOL, "Order card", app_order_card)
         if "list_orders" in enabled:
             with_credit = "get_credit" in enabled
+            with_status = "get_order_status" in enabled
 
             async def app_account() -> AccountView:
                 """Credit, today's use of the caps, and the latest orders placed here."""
-                return await cards.account_view(backend, names, with_credit=with_credit)
+                return await cards.account_view(
+                    backend, names, with_credit=with_credit, with_status=with_status
+                )
 
             self._app_tool(ACCOUNT_URI, ACCOUNT_TOOL, "Account view", app_account)
 

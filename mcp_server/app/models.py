@@ -43,6 +43,15 @@ class OrderCard(ToolResult):
     )
 
 
+class OrderProgress(BaseModel):
+    """An order's status when the account view was read."""
+
+    progress: float = Field(description="Delivered share, percent")
+    delivered: int
+    status_title: str = Field(description="The vendor's (Persian) status title, display-safe")
+    is_final: bool
+
+
 class OrderLine(BaseModel):
     """One order of the account view's list."""
 
@@ -54,6 +63,9 @@ class OrderLine(BaseModel):
     target: Target | None
     count: int | None
     cost: float | None
+    status: OrderProgress | None = Field(
+        description="None when not read: not placed, get_order_status turned off, or a failed read"
+    )
 
 
 class AccountView(ToolResult):

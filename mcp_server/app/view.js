@@ -413,11 +413,7 @@
       row.append(vendor("span", "status-title", card.status_title || card.status));
     }
     if (typeof card.progress === "number") {
-      const percent = new Intl.NumberFormat(numberLocale(), {
-        style: "percent",
-        maximumFractionDigits: 1,
-      });
-      row.append(node("span", "percent", percent.format(card.progress / 100)));
+      row.append(node("span", "percent", percentText(card.progress)));
     }
     return row;
   }
@@ -520,11 +516,29 @@
       const cost = typeof order.cost === "number" ? number(order.cost, 2) : t("costUnknown");
       bottom.append(node("span", "", t("cost") + " " + cost));
       item.append(bottom);
+      if (order.status) item.append(...lineStatus(order.status));
       const outcome = { outcome_unknown: "outcomeUnknown", pending: "pending", failed: "failed" };
       if (outcome[order.outcome]) item.append(node("p", "problem", t(outcome[order.outcome])));
       list.append(item);
     }
     return list;
+  }
+
+  function lineStatus(status) {
+    const row = node("div", "status line-status");
+    const chip = node("span", status.is_final ? "chip chip-final" : "chip chip-active");
+    chip.textContent = status.is_final ? t("final") : t("active");
+    row.append(chip, vendor("span", "status-title", status.status_title));
+    row.append(node("span", "percent", percentText(status.progress)));
+    return [row, progressBar(status.progress, t("delivered"))];
+  }
+
+  function percentText(progress) {
+    const format = new Intl.NumberFormat(numberLocale(), {
+      style: "percent",
+      maximumFractionDigits: 1,
+    });
+    return format.format(progress / 100);
   }
 
   // --- start ----------------------------------------------------------------------

@@ -277,6 +277,7 @@ async def test_account_view(open_client: OpenClient, simulator: Simulator) -> No
     async with open_client(max_orders_per_day=3) as client:
         await client.call_tool("place_order", ORDER)
         await client.call_tool("place_order", {**ORDER, "link": "https://instagram.com/reel/Ab1/"})
+        simulator.advance(12)  # 10 s waiting, then 20 likes a second
         result = await client.call_tool("app_account", {})
     view = result.structured_content
     assert view is not None
@@ -290,6 +291,23 @@ async def test_account_view(open_client: OpenClient, simulator: Simulator) -> No
     assert newest["target"] == {"kind": "reel", "text": "Ab1"}
     assert oldest["target"] == {"kind": "profile", "text": "@happy.test"}
     assert newest["service_name"] == oldest["service_name"] == DEFAULT_SERVICES[1].name
+    for line in (newest, oldest):
+        status = line["status"]
+        assert status["status_title"] == "در حال انجام"
+        assert status["is_final"] is False
+        assert 0 < status["delivered"] < 100
+        assert status["progress"] == status["delivered"]
+
+
+async def test_account_view_reads_no_status_when_get_order_status_is_off(
+    open_client: OpenClient,
+) -> None:
+    async with open_client(exclude_tools="get_order_status") as client:
+        await client.call_tool("place_order", ORDER)
+        view = (await client.call_tool("app_account", {})).structured_content
+    assert view is not None
+    assert [line["status"] for line in view["orders"]] == [None]
+    assert view["orders"][0]["count"] == 100
 
 
 async def test_account_view_reads_no_credit_when_get_credit_is_off(

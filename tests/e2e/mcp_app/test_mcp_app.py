@@ -349,7 +349,7 @@ async def test_account_view_shows_credit_caps_and_orders(
         await host.client.call_tool("place_order", ORDER)
         post = "https://www.instagram.com/p/C0dE12x/"
         await host.client.call_tool("place_order", {**ORDER, "link": post})
-        host.simulator.advance(5)
+        host.simulator.advance(30)
         listed = await host.client.call_tool("list_orders", {})
         await host.show("list_orders", {}, _wire(listed))
         app = host.app
@@ -363,6 +363,8 @@ async def test_account_view_shows_credit_caps_and_orders(
         await expect(lines.nth(0).locator(".line-service")).to_have_text(SERVICE_NAME)
         await expect(lines.nth(0).locator(".target")).to_have_text("C0dE12x")
         await expect(lines.nth(1).locator(".target")).to_have_text("@happy.follower.demo")
+        await expect(lines.nth(0).locator(".chip")).to_have_text("In progress")
+        await expect(lines.nth(0).locator(".status-title")).to_have_text("در حال انجام")
         await host.screenshot("mcp-app-account-en-light.png")
         assert host.forwarded == ["app_account"]
 
