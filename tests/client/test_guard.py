@@ -14,9 +14,11 @@ import logging
 import math
 import socket
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from shared_client import (
@@ -265,6 +267,11 @@ async def test_failed_and_refused_orders_do_not_count(
     failed = [line for line in lines if line["event"] == "failed"]
     assert len(failed) == 3
     assert all(line["attempt_id"] for line in failed)
+    assert [(f["service_id"], f["link"], f["count"]) for f in failed] == [
+        (20, LINK, 10),
+        (10, LINK, 100),
+        (10, LINK, 100),
+    ]
     assert "اعتبار" in failed[1]["reason"]
     assert [line["event"] for line in lines].count("placed") == 1
 
@@ -700,12 +707,18 @@ async def test_possible_duplicate_needs_a_fresh_confirmation(
     quote = await guard.quote(10, LINK, 100)
     assert quote.possible_duplicate == first_attempt
     warning = quote.confirmation_lines("live")[-1]
-    assert warning.startswith("WARNING: the same order was sent at 2026-03-21 12:00 UTC")
-    with pytest.raises(HappyFollowerSpendCapError, match="may have been placed") as caught:
+    assert warning == (
+        "WARNING: the same order was sent at 2026-03-21 12:00 UTC and its outcome is unknown: "
+        "it may have been placed. Confirm only if you checked it was not (order status, credit)."
+    )
+    with pytest.raises(HappyFollowerSpendCapError) as caught:
         await place(guard, 100)
     assert caught.value.cap == "possible_duplicate"
-    assert "(service 10, 100 to https://www.instagram.com/mehdifeizi)" in str(caught.value)
-    assert "sent at 2026-03-21 12:00 UTC" in str(caught.value)
+    assert str(caught.value) == (
+        f"the same order (service 10, 100 to {LINK}) was sent at 2026-03-21 12:00 UTC and its "
+        "outcome is unknown: it may have been placed. Check the order's status and the credit "
+        "first; to place it again anyway, a person must confirm that it may be a duplicate"
+    )
     assert order_posts(simulator) == posts
     assert guard.records[-1].event is AuditEvent.REFUSED
 
@@ -787,6 +800,7 @@ async def test_cancelled_while_sending_is_an_unknown_outcome(
     assert unknown["event"] == "outcome_unknown"
     assert unknown["attempt_id"] == attempt["attempt_id"]
     assert unknown["reason"] == "interrupted while sending (CancelledError)"
+    assert (unknown["service_id"], unknown["link"], unknown["count"]) == (10, LINK, 100)
     with pytest.raises(HappyFollowerSpendCapError):
         await place(guard, 50)
     await asyncio.sleep(0.5)  # the simulator's answer, held back, ends before the test
@@ -938,11 +952,14 @@ async def test_quote_refusal_is_audited(
     simulator: Simulator, client: HappyFollowerClient, clock: Clock, ledger_path: Path
 ) -> None:
     guard = make_guard(client, ledger_path, clock, max_count_per_order=5)
-    with pytest.raises(HappyFollowerSpendCapError):
+    with pytest.raises(HappyFollowerSpendCapError) as caught:
         await guard.quote(10, LINK, 6)
     with pytest.raises(HappyFollowerInputError):
         await guard.quote(10, "https://evil.example/", 5)
     assert events(ledger_path) == ["refused", "refused"]
+    refused = read_lines(ledger_path)[0]
+    assert (refused["service_id"], refused["link"], refused["count"]) == (10, LINK, 6)
+    assert refused["reason"] == str(caught.value)
     assert order_posts(simulator) == 0
 
 
@@ -1195,3 +1212,144 @@ async def test_guard_logs_nothing_secret(
     simulator.inject("status", Fault.SERVER_ERROR_HTML, times=3)
     await place(guard, 100)
     assert api_key not in caplog.text
+
+
+async def test_orders_default_limit_pending_and_legacy_keys(
+    client: HappyFollowerClient, clock: Clock, ledger_path: Path
+) -> None:
+    legacy = [
+        record(AuditEvent.PLACED, order_id=n, at=START - timedelta(minutes=n)) for n in range(1, 22)
+    ]
+    pending = record(
+        AuditEvent.ATTEMPT,
+        attempt_id="pending-one",
+        service_id=10,
+        link=LINK,
+        count=100,
+        process="elsewhere:1",
+    )
+    Ledger(ledger_path).transact(lambda _old: [*legacy, pending])
+    guard = make_guard(client, ledger_path, clock)
+    await guard.refresh()
+    listed = guard.orders()
+    assert len(listed) == 20
+    assert (listed[0].attempt_id, listed[0].outcome, listed[0].order_id) == (
+        "pending-one",
+        "pending",
+        None,
+    )
+    assert (listed[1].attempt_id, listed[1].outcome, listed[1].order_id) == ("line-0", "placed", 1)
+    assert len(guard.orders(limit=100)) == 22
+
+
+async def test_an_unexpected_error_while_sending_is_an_unknown_outcome(
+    simulator: Simulator, api_key: str, clock: Clock, ledger_path: Path
+) -> None:
+    session = aiohttp.ClientSession()
+    client = HappyFollowerClient(api_key, base_url=simulator.base_url, session=session)
+    guard = make_guard(client, ledger_path, clock)
+    await guard.quote(10, LINK, 100)  # the token and the services list, read once
+    await session.close()  # e.g. Home Assistant stopping
+    with pytest.raises(HappyFollowerOrderOutcomeUnknownError) as caught:
+        await place(guard, 100)
+    assert str(caught.value) == (
+        "The order was being sent when something went wrong here (RuntimeError): it may or may "
+        "not have been placed. Do not order again before checking the credit and the recent "
+        "orders."
+    )
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    attempt, unknown = read_lines(ledger_path)
+    assert unknown["event"] == "outcome_unknown"
+    assert unknown["attempt_id"] == attempt["attempt_id"]
+    assert unknown["reason"] == "interrupted while sending (RuntimeError)"
+    assert (unknown["service_id"], unknown["link"], unknown["count"]) == (10, LINK, 100)
+
+
+async def test_warnings_name_the_order_and_the_cause(
+    simulator: Simulator,
+    client: HappyFollowerClient,
+    clock: Clock,
+    ledger_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    guard = make_guard(client, ledger_path, clock, max_spend_per_day=1000, unit_prices={10: 3})
+    simulator.inject("credit", Fault.SLOW, delay=0)
+    simulator.inject("credit", Fault.SERVER_ERROR_HTML, times=3)
+    simulator.inject("status", Fault.SERVER_ERROR_HTML, times=3)
+    await place(guard, 100)
+    assert [r.getMessage() for r in caplog.records if r.name == "shared_client.guard"] == [
+        "Order 1 placed; its status could not be read: Happy Follower is unavailable "
+        "(HTTP 502, /status/1/); try again later",
+        "Order 1 placed; its cost is not known yet: Happy Follower is unavailable "
+        "(HTTP 502, /credit/); try again later",
+    ]
+
+
+async def test_an_outcome_that_cannot_be_written_is_logged_with_its_order(
+    simulator: Simulator,
+    client: HappyFollowerClient,
+    clock: Clock,
+    ledger_path: Path,
+    read_only: ReadOnly,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    guard = make_guard(client, ledger_path, clock)
+    simulator.inject("order", Fault.SLOW, delay=0.3)
+    task = asyncio.create_task(place(guard, 100))
+    await wait_until(lambda: order_posts(simulator))
+    read_only(ledger_path)
+    await task
+    (logged,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    attempt_id = guard.records[0].attempt_id
+    assert logged.getMessage().startswith(
+        f"Order attempt {attempt_id}: its outcome (placed, order 1) could not be written; it "
+        f"keeps counting at its bound: The audit ledger {ledger_path} cannot be used"
+    )
+
+
+async def test_estimate_of_a_cheap_order_from_the_credit(ledger_path: Path, clock: Clock) -> None:
+    async with Simulator(services=[SimulatedService(10, "cheap", 0.005)]) as sim:
+        key = sim.add_account(credit=1000)
+        async with HappyFollowerClient(key, base_url=sim.base_url, retry_backoff=0) as client:
+            caps = {"max_spend_per_day": 100, "unit_prices": {10: 0.01}}
+            guard = make_guard(client, ledger_path, clock, **caps)
+            sim.inject("status", Fault.SERVER_ERROR_HTML, times=3)
+            placed = await place(guard, 100)
+    assert (placed.cost, placed.estimated_cost) == (None, 0.5)
+    assert guard.usage() == Usage(orders=1, spent=0, reserved=1.0, unbounded=0)
+
+
+@pytest.mark.parametrize("appended", ["two orders", "the same order, outcome unknown"])
+async def test_lines_appended_while_checking_are_counted(
+    simulator: Simulator,
+    client: HappyFollowerClient,
+    clock: Clock,
+    ledger_path: Path,
+    appended: str,
+) -> None:
+    """What another process appends after this guard's first read, while it reads the
+    credit, is counted by the check made under the lock."""
+    caps = {"max_orders_per_day": 2, "max_spend_per_day": 10_000, "unit_prices": {10: 2}}
+    guard = make_guard(client, ledger_path, clock, **caps)
+    await guard.quote(10, LINK, 100)  # the services list, read once
+    simulator.requests.clear()
+    simulator.inject("credit", Fault.SLOW, delay=0.3)
+    task = asyncio.create_task(place(guard, 100))
+    await wait_until(lambda: simulator.requests)
+    if appended == "two orders":
+        lines = [
+            record(AuditEvent.PLACED, order_id=n, service_id=10, count=10, cost=20) for n in (8, 9)
+        ]
+    else:
+        fields: dict[str, Any] = {"attempt_id": "other", "service_id": 10, "link": LINK}
+        lines = [
+            record(AuditEvent.ATTEMPT, count=100, cost_bound=200, process="elsewhere:1", **fields),
+            record(AuditEvent.OUTCOME_UNKNOWN, count=100, **fields),
+        ]
+    Ledger(ledger_path).transact(lambda _old: lines)
+    with pytest.raises(HappyFollowerSpendCapError) as caught:
+        await task
+    assert caught.value.cap == (
+        "max_orders_per_day" if appended == "two orders" else "possible_duplicate"
+    )
+    assert order_posts(simulator) == 0
