@@ -187,11 +187,16 @@ async def test_dashboard_follows_an_order_placed_through_mcp(
             credit_before = await credit.inner_text()
             # What a person reads: the money spent, in the credit's unit, and the demo's
             # order named after its target and service, not "Order 2".
-            await expect(page.get_by_text(re.compile(r"Spent$")).first).to_be_visible()
-            demo_order = re.compile(r"@happy\.follower\.demo\W+·\W+فالوور ایرانی.*Progress$")
-            await expect(page.get_by_text(demo_order)).to_be_visible()
+            account = page.locator("hui-entities-card").first
+            # (A row's value comes before its name in the page's text.)
+            await expect(account).to_contain_text(re.compile(r"[\d,.]+ Toman\s+[^\d]*Spent"))
             # A count has no unit that reads "1 orders".
-            await expect(page.get_by_text(re.compile(r"\d orders$"))).to_have_count(0)
+            await expect(account).to_contain_text(re.compile(r"\d+\s+[^\d]*Active orders"))
+            await expect(account).not_to_contain_text(re.compile(r"\d\s*orders"))
+            demo_gauge = page.locator("hui-gauge-card").filter(
+                has_text=re.compile(r"@happy\.follower\.demo\W+·\W+فالوور ایرانی.*Progress")
+            )
+            await expect(demo_gauge).to_be_visible()
 
             order_id = await _order_through_mcp(access)
             tokens = json.loads(await page.evaluate("localStorage.getItem('hassTokens')"))
@@ -199,13 +204,12 @@ async def test_dashboard_follows_an_order_placed_through_mcp(
 
             # The new order gets its card, and the credit drops by what it cost (20,000).
             # Tracked, not placed here: the service is unknown, the order id stands in.
-            progress_name = page.get_by_text(
-                re.compile(rf"@e2e\.test\W+·\W+#{order_id}\W+Progress$")
+            gauge = page.locator("hui-gauge-card").filter(
+                has_text=re.compile(rf"@e2e\.test\W+·\W+#{order_id}\W+Progress")
             )
-            await expect(progress_name).to_be_visible(timeout=CHANGE_TIMEOUT_MS)
+            await expect(gauge).to_be_visible(timeout=CHANGE_TIMEOUT_MS)
             await expect(credit).not_to_have_text(credit_before, timeout=CHANGE_TIMEOUT_MS)
             # Its gauge shows a percentage, which then moves as the order is delivered.
-            gauge = page.locator("hui-gauge-card").filter(has=progress_name)
             reading = gauge.locator("svg text").first  # the value is drawn as SVG text
             await expect(reading).to_have_text(re.compile(r"\d%"), timeout=CHANGE_TIMEOUT_MS)
             first_reading = (await reading.text_content() or "").strip()
