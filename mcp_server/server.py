@@ -167,8 +167,9 @@ def add_prompt(server: MCPServer[Any]) -> None:
             "(live spends real money; sandbox and simulated do not).",
             "2. Run get_credit and tell me the balance.",
             "3. Run list_services, translate the names, and let me pick one.",
-            "4. Agree a count with me. Prices are not listed: suggest a small first order "
-            "and tell me the cost shows only after placing it.",
+            "4. Agree a count with me. Prices are not listed: suggest a small first order; "
+            "the confirmation shows the most it may cost, and the real cost shows after "
+            "placing it.",
             "5. Before calling place_order, repeat service, link and count and wait for my "
             "yes. Confirm again in the dialog the client shows, if any.",
             "6. Afterwards run get_order_status and tell me the cost and progress. If the "
