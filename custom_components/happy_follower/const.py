@@ -39,7 +39,13 @@ ORDERS_UPDATE_INTERVAL: Final = timedelta(minutes=5)
 STATUS_CONCURRENCY: Final = 10
 
 # Order statuses: one spelling each (sensor states and event data), at most this long.
-STATUS_SPELLINGS: Final = {"cancelled": "canceled"}
+# "canceled" as Home Assistant's style guide writes it; the words generic SMM panels use
+# for the documented "registered" (در انتظار, pending) and for "in progress".
+STATUS_SPELLINGS: Final = {
+    "cancelled": "canceled",
+    "pending": "registered",
+    "processing": "in_progress",
+}
 MAX_STATUS_LENGTH: Final = 40
 
 EVENT_ORDER_STATUS_CHANGED: Final = f"{DOMAIN}_order_status_changed"

@@ -160,8 +160,9 @@ class CreditCoordinator(DataUpdateCoordinator[int | float]):
 def status_key(status: str) -> str:
     """The one spelling of a status, for sensor states and event data alike.
 
-    Lower-case snake case, and "canceled" (Home Assistant writes American English)
-    for "cancelled". Vendor text: anything but letters and digits becomes "_".
+    Lower-case snake case, and one word for each status (see STATUS_SPELLINGS: "canceled"
+    for "cancelled", "in_progress" for a panel's "Processing"). Vendor text: anything but
+    letters and digits becomes "_".
     """
     key = re.sub(r"\W+", "_", status.strip().lower()).strip("_")[:MAX_STATUS_LENGTH]
     return STATUS_SPELLINGS.get(key, key) or "unknown"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from custom_components.happy_follower.const import (
     ENVIRONMENT_LIVE,
 )
 from shared_client import HappyFollowerClient
-from shared_client.simulator import Simulator
+from shared_client.simulator import DIALECTS, Simulator
 
 
 @pytest.fixture(autouse=True)
@@ -56,6 +57,19 @@ def entry_data(simulator: Simulator, api_key: str) -> dict[str, Any]:
 def options() -> dict[str, Any]:
     """Options of the config entry (empty: the defaults)."""
     return {}
+
+
+@pytest.fixture
+def dialect() -> str:
+    """How the simulator words its answers (a name of shared_client.simulator.DIALECTS)."""
+    return "assumed"
+
+
+@pytest.fixture
+async def simulator(dialect: str) -> AsyncIterator[Simulator]:
+    """The root conftest's simulator, in the dialect a test asks for."""
+    async with Simulator(dialect=DIALECTS[dialect]) as sim:
+        yield sim
 
 
 @pytest.fixture

@@ -158,7 +158,8 @@ def test_status_key_one_spelling() -> None:
     assert status_key("Cancelled") == "canceled"
     assert status_key("canceled") == "canceled"
     assert status_key(" In Progress ") == "in_progress"
-    assert status_key("Processing") == "processing"
+    assert status_key("Processing") == "in_progress"
+    assert status_key("Pending") == "registered"
     assert status_key("\u202e\n") == "unknown"
 
 
@@ -177,6 +178,28 @@ async def test_events_and_states_share_the_status_values(
         "options"
     ]
     assert "cancelled" not in options
+
+
+@pytest.mark.parametrize("dialect", ["panel-status-words"])
+async def test_panel_status_words_read_as_the_one_vocabulary(
+    hass: HomeAssistant, simulator: Simulator, loaded_entry: MockConfigEntry
+) -> None:
+    """A service that says "Pending", "Processing", "Completed" (as generic panels do)."""
+    changed = async_capture_events(hass, EVENT_ORDER_STATUS_CHANGED)
+    order_id = await place(hass, loaded_entry, count=100)
+    status = f"sensor.happy_follower_order_{order_id}_status"
+    assert hass.states.get(status).state == "registered"
+    simulator.advance(20)
+    await tick(hass, 6)
+    assert hass.states.get(status).state == "in_progress"
+    simulator.advance(60)
+    await tick(hass, 12)
+    assert hass.states.get(status).state == "completed"
+    assert [event.data["new_status"] for event in changed] == [
+        "registered",
+        "in_progress",
+        "completed",
+    ]
 
 
 async def test_finished_event_fires_once_after_a_kill(
