@@ -17,11 +17,14 @@ from shared_client.errors import (
     HappyFollowerLedgerError,
     HappyFollowerNotEnoughCreditError,
     HappyFollowerSandboxUnsupportedError,
+    HappyFollowerSpendCapError,
 )
 from shared_client.validation import display_text
 
 from .models import Environment
 
+# Spend-cap refusals an operator's price per unit can resolve.
+_PRICE_CAPS = frozenset({"cost_unknown", "max_spend_per_day"})
 _HINTS: tuple[tuple[type[HappyFollowerError], str], ...] = (
     (HappyFollowerNotEnoughCreditError, " (check get_credit; order less or top up the account)"),
     (
@@ -43,6 +46,11 @@ def tool_error(err: HappyFollowerError, environment: Environment) -> ToolError:
         )
     if isinstance(err, HappyFollowerLedgerError) and "Nothing was sent" not in message:
         message = f"Nothing was sent. {message}"
+    if isinstance(err, HappyFollowerSpendCapError) and err.cap in _PRICE_CAPS:
+        message += (
+            " (the operator sets prices per unit with --unit-prices or "
+            "HAPPY_FOLLOWER_UNIT_PRICES, e.g. 10=2,11=3)"
+        )
     for error_type, hint in _HINTS:
         if isinstance(err, error_type):
             message += hint

@@ -56,7 +56,7 @@ async def test_1_an_order_of_unknown_price_is_bounded_by_the_credit(
     assert isinstance(text, str)
     assert "may cost up to 100000" in text
     assert "above the spend cap of 500" in text
-    assert "price per unit" in text  # says how to proceed
+    assert "--unit-prices" in text  # says how to proceed
     assert simulator.orders(api_key) == []
 
 
