@@ -325,6 +325,17 @@ async def test_unwritable_ledger_is_reported_at_setup(
     assert str(_ledger(hass, config_entry)) in config_entry.reason
 
 
+@pytest.mark.parametrize("options", [{CONF_MAX_SPEND_PER_DAY: float("nan")}])
+async def test_caps_that_would_turn_off_stop_setup(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    """Options written by hand (or an older version) cannot turn a cap off silently."""
+    config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    assert config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert "max_spend_per_day" in (config_entry.reason or "")
+
+
 async def test_ledger_lost_after_setup_sends_nothing(
     hass: HomeAssistant, simulator: Simulator, api_key: str, loaded_entry: MockConfigEntry
 ) -> None:
