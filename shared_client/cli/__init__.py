@@ -295,9 +295,18 @@ class Cli:
             except HappyFollowerApiError as err:
                 raise self._order_refused(err) from None
             self._sending = False  # Ctrl-C from here on does not leave the outcome unknown
-        cost = "" if placed.cost is None else f", cost {placed.cost:g}"
+        if placed.cost is not None:
+            cost = f", cost {placed.cost:g}"
+        elif placed.estimated_cost is not None:
+            cost = f", cost about {placed.estimated_cost:g} (from the credit before and after)"
+        else:
+            cost = ""
         self.emit(
-            {"order_id": placed.order_id, "cost": placed.cost},
+            {
+                "order_id": placed.order_id,
+                "cost": placed.cost,
+                "estimated_cost": placed.estimated_cost,
+            },
             f"Order {placed.order_id} placed{cost}. Follow it with: "
             f"{self.command_hint(f'status {placed.order_id} --watch')}",
         )

@@ -540,7 +540,7 @@ class _Probe:
         await self._order_encodings()
         await self._placed_status()
         await self._not_enough_credit()
-        await self._no_sandbox_cancel()
+        await self._no_sandbox_actions()
 
     async def _order_encodings(self) -> None:
         assert self.token is not None
@@ -663,21 +663,23 @@ class _Probe:
             )
         )
 
-    async def _no_sandbox_cancel(self) -> None:
+    async def _no_sandbox_actions(self) -> None:
+        """Cancel and recheck, which the documentation says the sandbox does not have."""
         assert self.token is not None
         body = {"orderId": str(self.placed or IMPOSSIBLE_ORDER_ID)}
-        answer = await self.send("POST", p.PATH_CANCEL, token=self.token, form=body)
-        self.add(
-            Check(
-                "sandbox-cancel",
-                "POST /cancel on the sandbox (documented as absent there)",
-                self.describe(answer),
-                "refused: no sandbox version",
-                Verdict.DIFFERS if answer.succeeded else Verdict.AS_ASSUMED,
-                client_copes=True,
-                note="the client never sends cancel or recheck to the sandbox",
+        for verb, path in (("cancel", p.PATH_CANCEL), ("recheck", p.PATH_RECHECK)):
+            answer = await self.send("POST", path, token=self.token, form=body)
+            self.add(
+                Check(
+                    f"sandbox-{verb}",
+                    f"POST {path} on the sandbox (documented as absent there)",
+                    self.describe(answer),
+                    "refused: no sandbox version",
+                    Verdict.DIFFERS if answer.succeeded else Verdict.AS_ASSUMED,
+                    client_copes=True,
+                    note="the client never sends cancel or recheck to the sandbox",
+                )
             )
-        )
 
     # --- live only: bodies, without an order -------------------------------------------------
 

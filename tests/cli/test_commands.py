@@ -73,7 +73,7 @@ async def test_order_json_and_persian_digits(cli: CliRunner) -> None:
     result = await cli.run("--json", "order", "۱۰", LINK, "۵۰", "-y")
     assert result.code == ExitCode.OK
     (order,) = cli.simulator.orders(cli.api_key)
-    assert result.json() == {"order_id": order.order_id, "cost": 100}
+    assert result.json() == {"order_id": order.order_id, "cost": 100, "estimated_cost": None}
     assert order.count == 50
     posts = [r for r in cli.simulator.requests if r.endpoint == "order"]
     assert [r.form for r in posts] == [{"serviceId": "10", "link": LINK, "count": "50"}]

@@ -26,6 +26,7 @@ LEDGER_FIELDS = {
     "order_id",
     "cost",
     "cost_bound",
+    "cost_estimate",
     "confirmed_by",
     "process",
     "reason",

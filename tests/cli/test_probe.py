@@ -28,6 +28,7 @@ EVERY_SANDBOX_CHECK = ERRORS | {
     "order-json-body",
     "order-status",
     "sandbox-cancel",
+    "sandbox-recheck",
 }
 
 # dialect -> (checks that differ, checks the client does not cope with)

@@ -53,14 +53,15 @@ async def test_1_first_order_of_a_service_is_bounded_by_the_credit(cli: CliRunne
 
 async def test_2_cost_learned_from_the_credit_when_the_status_fails(cli: CliRunner) -> None:
     cli.simulator.inject("status", Fault.SERVER_ERROR_HTML, times=None)
-    # The operator's price (1 a unit) is too low: the real cost is 200, learned from the
+    # The operator's price (1 a unit) is too low: the real cost is 200, estimated from the
     # credit before and after. With the cost taken as 0, or as the bound (100), a second
     # order would pass the cap of 250.
     env = {MAX_SPEND_ENV: "250", UNIT_PRICES_ENV: "10=1"}
     first = await cli.run(*ORDER, env=env)
     assert first.code == ExitCode.OK, first
+    assert "cost about 200 (from the credit before and after)" in first.stdout
     placed = [r for r in cli.ledger_records() if r["event"] == "placed"]
-    assert [r["cost"] for r in placed] == [200]
+    assert [(r["cost"], r["cost_estimate"]) for r in placed] == [(None, 200)]
     second = await cli.run("order", "10", other_link(2), "100", "--yes", env=env)
     assert second.code == ExitCode.CANCELLED
     assert "spend cap of 250" in second.error
