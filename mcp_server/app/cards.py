@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from datetime import UTC, datetime
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -23,7 +24,9 @@ from ..backend import Backend
 from ..errors import tool_error
 from .models import AccountView, OrderCard, OrderLine, OrderProgress, Target, TargetKind
 
-REFRESH_SECONDS = 10.0  # an open card reads its order's status at most this often
+REFRESH_SECONDS = 10.0  # an open card of a young order reads its status this often
+YOUNG: Final = 600.0  # seconds after placing: polled every REFRESH_SECONDS
+OLD: Final = 3600.0  # seconds after placing: from then on polled six times less often
 NAMES_TTL: Final = 300.0  # seconds the service names are reused before reading them again
 LEDGER_SEARCH: Final = 200  # newest ledger orders searched for an order's service
 ACCOUNT_ORDERS: Final = 5
@@ -52,6 +55,18 @@ def target_of(link: str | None) -> Target | None:
         if len(segments) == 1 and segments[0].lower() not in _NOT_HANDLES:
             return Target(kind="profile", text="@" + display_text(segments[0], 40))
     return Target(kind="link", text=display_text(host + parts.path, 60))
+
+
+def refresh_after(placed_at: datetime | None) -> float:
+    """How long an open card waits before reading its order again: often while the order
+    is young, less often as it ages (slow deliveries run for hours). An order placed
+    elsewhere has no known age: the middle pace."""
+    if placed_at is None:
+        return REFRESH_SECONDS * 3
+    age = (datetime.now(UTC) - placed_at).total_seconds()
+    if age < YOUNG:
+        return REFRESH_SECONDS
+    return REFRESH_SECONDS * (3 if age < OLD else 6)
 
 
 class ServiceNames:
@@ -98,7 +113,7 @@ async def order_card(backend: Backend, names: ServiceNames, order_id: int) -> Or
         status=display_text(status.status, 40),
         status_title=display_text(status.status_title, 60),
         is_final=status.is_final,
-        refresh_seconds=None if status.is_final else REFRESH_SECONDS,
+        refresh_seconds=None if status.is_final else refresh_after(placed.at if placed else None),
         **backend.result_fields,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +216,7 @@ async def test_order_card_of_an_order_placed_elsewhere_has_no_service(
     assert card["service_name"] is None
     assert card["target"] == {"kind": "profile", "text": "@happy.test"}  # from the status
     assert card["count"] == 50
+    assert card["refresh_seconds"] == 30.0  # age unknown here: the middle pace
 
 
 async def test_app_tools_refuse_unknown_arguments(open_client: OpenClient) -> None:
@@ -347,6 +349,15 @@ def test_target_of_a_link(link: str, kind: str, text: str) -> None:
     target = cards.target_of(link)
     assert target is not None
     assert (target.kind, target.text) == (kind, text)
+
+
+@pytest.mark.parametrize(
+    ("age", "seconds"),
+    [(0, 10.0), (599, 10.0), (601, 30.0), (3599, 30.0), (3601, 60.0), (86_400, 60.0), (None, 30.0)],
+)
+def test_cards_poll_less_often_as_orders_age(age: int | None, seconds: float) -> None:
+    placed_at = None if age is None else datetime.now(UTC) - timedelta(seconds=age)
+    assert cards.refresh_after(placed_at) == seconds
 
 
 def test_target_of_no_link() -> None:
