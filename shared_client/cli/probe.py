@@ -314,16 +314,18 @@ class _Probe:
             return f"no answer ({answer.problem})"
         head = f"HTTP {answer.http_status}"
         if answer.is_object:
-            fields = ", ".join(
-                f"{self.safe(str(key), 30)}: {self._value(str(key), value)}"
-                for key, value in answer.payload.items()
-            )
-            return f"{head}, JSON {{{fields}}}"
+            return f"{head}, JSON {{{self._fields(answer.payload)}}}"
         if answer.payload is not None:
             return f"{head}, JSON {type(answer.payload).__name__}"
         kind = "HTML page" if "html" in answer.content_type else "text"
         return (
             f'{head}, {kind} ({answer.content_type or "no type"}): "{self.safe(answer.text, 80)}"'
+        )
+
+    def _fields(self, mapping: dict[Any, Any]) -> str:
+        return ", ".join(
+            f"{self.safe(str(key), 30)}: {self._value(str(key), value)}"
+            for key, value in mapping.items()
         )
 
     def _value(self, key: str, value: object) -> str:
@@ -392,9 +394,7 @@ class _Probe:
         first = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else {}
         if isinstance(first.get("serviceId"), int | str) and str(first["serviceId"]).isdigit():
             self.service_id = int(first["serviceId"])
-        item = (
-            f"; first item {{{', '.join(f'{k}: {self._value(k, v)}' for k, v in first.items())}}}"
-        )
+        item = f"; first item {{{self._fields(first)}}}"
         self.add(
             self._success_check(
                 "services",
