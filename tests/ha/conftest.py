@@ -73,16 +73,16 @@ async def simulator(dialect: str) -> AsyncIterator[Simulator]:
 
 
 @pytest.fixture
-def config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
-    """A configuration folder of this test only: the ledger is a real file in .storage."""
-    hass.config.config_dir = str(tmp_path)
-    return tmp_path
-
-
-@pytest.fixture
 def config_entry(
-    simulator: Simulator, api_key: str, options: dict[str, Any], config_dir: Path
+    hass: HomeAssistant,
+    tmp_path: Path,
+    simulator: Simulator,
+    api_key: str,
+    options: dict[str, Any],
 ) -> MockConfigEntry:
+    # A configuration folder of this test only: the spend guard's ledger is a real file
+    # in .storage, which must not carry one test's orders into the next.
+    hass.config.config_dir = str(tmp_path)
     return MockConfigEntry(
         domain=DOMAIN,
         title="Happy Follower",
