@@ -8,21 +8,19 @@ the handle or post the link points at, all passed through ``display_text``.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from datetime import UTC, datetime
 from typing import Final
-from urllib.parse import urlsplit
 
 from mcp.server.mcpserver.exceptions import ToolError
 
 from shared_client import HappyFollowerError
-from shared_client.validation import display_text
+from shared_client.validation import display_text, link_target
 
 from .. import results
 from ..backend import Backend
 from ..errors import tool_error
-from .models import AccountView, OrderCard, OrderLine, OrderProgress, Target, TargetKind
+from .models import AccountView, OrderCard, OrderLine, OrderProgress, Target
 
 REFRESH_SECONDS = 10.0  # an open card of a young order reads its status this often
 YOUNG: Final = 600.0  # seconds after placing: polled every REFRESH_SECONDS
@@ -30,31 +28,14 @@ OLD: Final = 3600.0  # seconds after placing: from then on polled six times less
 NAMES_TTL: Final = 300.0  # seconds the service names are reused before reading them again
 LEDGER_SEARCH: Final = 200  # newest ledger orders searched for an order's service
 ACCOUNT_ORDERS: Final = 5
-INSTAGRAM_HOSTS: Final = ("instagram.com", "instagr.am")
-_NOT_HANDLES: Final = frozenset({"explore", "accounts", "direct", "about", "legal"})
-_MEDIA: Final[dict[str, TargetKind]] = {"p": "post", "reel": "reel", "reels": "reel", "tv": "video"}
 
 
 def target_of(link: str | None) -> Target | None:
     """The profile, post, reel or story an Instagram link points at; the link otherwise."""
     if not link:
         return None
-    try:
-        parts = urlsplit(link.strip())
-        host = (parts.hostname or "").removeprefix("www.")
-    except ValueError:
-        return Target(kind="link", text=display_text(link, 60))
-    segments = [segment for segment in parts.path.split("/") if segment]
-    if any(host == known or host.endswith("." + known) for known in INSTAGRAM_HOSTS):
-        # /p/CODE/ and /handle/p/CODE/ (Instagram links posts both ways)
-        for media, code in itertools.pairwise(segments[:3]):
-            if media in _MEDIA:
-                return Target(kind=_MEDIA[media], text=display_text(code, 40))
-        if len(segments) >= 2 and segments[0] == "stories" and segments[1] != "highlights":
-            return Target(kind="story", text="@" + display_text(segments[1], 40))
-        if len(segments) == 1 and segments[0].lower() not in _NOT_HANDLES:
-            return Target(kind="profile", text="@" + display_text(segments[0], 40))
-    return Target(kind="link", text=display_text(host + parts.path, 60))
+    target = link_target(link)
+    return Target(kind=target.kind, text=target.text)
 
 
 def refresh_after(placed_at: datetime | None) -> float:

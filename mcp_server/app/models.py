@@ -13,13 +13,13 @@ from pydantic import BaseModel, Field
 
 from ..models import ToolResult
 
-TargetKind = Literal["profile", "post", "reel", "video", "story", "link"]
+TargetKind = Literal["profile", "post", "reel", "story", "link"]
 
 
 class Target(BaseModel):
     """What an order delivers to, read from its link."""
 
-    kind: TargetKind = Field(description="profile (@handle), post, reel, video, story or link")
+    kind: TargetKind = Field(description="profile (@handle), post, reel, story or link")
     text: str = Field(description="The handle or the post's code; the shortened link otherwise")
 
 

@@ -331,7 +331,7 @@ async def test_account_view_reads_no_credit_when_get_credit_is_off(
         ("https://www.instagram.com/happy.test/p/C0dE12x/", "post", "C0dE12x"),
         ("https://www.instagram.com/reel/R3e1/?igsh=abc", "reel", "R3e1"),
         ("https://www.instagram.com/reels/R3e1/", "reel", "R3e1"),
-        ("https://www.instagram.com/tv/V1d/", "video", "V1d"),
+        ("https://www.instagram.com/tv/V1d/", "post", "V1d"),
         ("https://www.instagram.com/stories/happy.test/3141592/", "story", "@happy.test"),
         ("https://m.instagram.com/happy.test", "profile", "@happy.test"),
         ("https://instagr.am/p/Short/", "post", "Short"),
