@@ -819,7 +819,7 @@ async def test_input_refusals_are_audited_with_who_confirmed(
         )
     bad: Any = {"x": 1}
     with pytest.raises(HappyFollowerInputError):
-        await guard.place_order(bad, "x\n" * 300, True, confirmed_by="--yes")
+        await guard.place_order(bad, "x" * 300 + "\n", True, confirmed_by="--yes")
     first, second = read_lines(ledger_path)
     assert first["event"] == "refused"
     assert first["confirmed_by"] == "user (MCP elicitation)"

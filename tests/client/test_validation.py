@@ -12,8 +12,10 @@ from shared_client.validation import (
     DEFAULT_LINK_HOSTS,
     MAX_LINK_LENGTH,
     MAX_WHOLE_NUMBER,
+    LinkTarget,
     display_text,
     instagram_link,
+    link_target,
     normalise_host,
     positive_int,
     switch,
@@ -453,3 +455,32 @@ async def test_guard_policy_links_send_nothing_through_the_client(
         with pytest.raises(HappyFollowerInputError):
             await client.place_order(service_id=10, link=link, count=100)
         assert simulator.requests == []
+
+
+@pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        ("http://[::1", LinkTarget("link", "http://[::1")),  # not a URL at all
+        ("https://instagram.com/stories/bob", LinkTarget("story", "@bob")),
+        # Only the first three segments are read for /p/, /reel/ ... (CODE or handle/p/CODE).
+        ("https://instagram.com/a/b/p/CODE", LinkTarget("link", "instagram.com/a/b/p/CODE")),
+    ],
+)
+def test_link_target_edges(link: str, expected: LinkTarget) -> None:
+    assert link_target(link) == expected
+
+
+def test_link_target_shortens_every_kind_to_max_length() -> None:
+    long = "a" * 100
+    cases = {
+        f"http://[{long}": "link",
+        f"https://instagram.com/p/{long}": "post",
+        f"https://instagram.com/stories/{long}/1": "story",
+        f"https://instagram.com/{long}": "profile",
+        f"https://example.org/{long}": "link",
+    }
+    for link, kind in cases.items():
+        target = link_target(link)
+        assert (target.kind, len(target.text)) == (kind, 40), link
+        assert target.text.endswith("a…")
+        assert len(link_target(link, max_length=12).text) == 12
