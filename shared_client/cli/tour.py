@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from pathlib import Path
 from typing import TextIO
 
 from ..client import HappyFollowerClient
+from ..guard import DEFAULT_CAPS, SpendGuard
+from ..ledger import Ledger
 from ..models import OrderStatus
 from ..simulator import Simulator
 from ..validation import display_text
@@ -26,6 +30,22 @@ def progress_bar(status: OrderStatus) -> str:
     )
 
 
+async def _order_through_the_guard(
+    client: HappyFollowerClient, service_id: int
+) -> tuple[int, list[str]]:
+    """The order as ``happy-follower order`` places it (checked, confirmed, written to a
+    ledger before it is sent): its id and the lines a person would have confirmed."""
+    with tempfile.TemporaryDirectory(prefix="happy-follower-tour-") as scratch:
+        ledger = Ledger(Path(scratch) / "ledger.jsonl")
+        guard = SpendGuard(client, ledger, DEFAULT_CAPS, source="demo")
+        await guard.open()
+        quote = await guard.quote(service_id, DEMO_LINK, 100)
+        placed = await guard.place_order(
+            service_id, DEMO_LINK, 100, confirmed_by="the demo (no person asked)"
+        )
+    return placed.order_id, quote.confirmation_lines("the simulator")
+
+
 async def guided_tour(sim: Simulator, api_key: str, out: TextIO, *, tick: float) -> None:
     """Credit, services, one order placed and watched to completion, in the terminal."""
     say = out.write
@@ -37,10 +57,11 @@ async def guided_tour(sim: Simulator, api_key: str, out: TextIO, *, tick: float)
         for service in services:
             say(f"   {service.service_id:>4}  {display_text(service.name)}\n")
         service = services[0]
-        order_id = await client.place_order(
-            service_id=service.service_id, link=DEMO_LINK, count=100
-        )
+        order_id, confirmation = await _order_through_the_guard(client, service.service_id)
         say(f"3. Ordered 100 × '{display_text(service.name)}' for {DEMO_LINK}: order {order_id}\n")
+        say("   through the spend guard, which shows this for you to confirm:\n")
+        for line in confirmation:
+            say(f"     {line}\n")
         say("4. Watching it (the simulator's clock runs fast here):\n")
         status = await client.get_order_status(order_id)
         say(f"   {progress_bar(status)}\n")
