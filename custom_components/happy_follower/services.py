@@ -122,7 +122,8 @@ async def _place_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> Se
         count = _whole_number(call, ATTR_COUNT)
         link = _link(call)
     except ServiceValidationError as err:
-        await _audit_refusal(entry, call, f"invalid {err.translation_key}", confirmed_by)
+        reason = f"refused by Home Assistant: {err.translation_key}"
+        await _audit_refusal(entry, call, reason, confirmed_by)
         raise
     try:
         quote = await guard.quote(service_id, link, count)

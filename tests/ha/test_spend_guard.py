@@ -255,7 +255,7 @@ async def test_bad_input_is_audited(
         await call(hass, loaded_entry, "place_order", service_id=10, link="https://x.io", count=1)
     refusal = _lines(hass, loaded_entry)[-1]
     assert refusal["event"] == "refused"
-    assert refusal["reason"] == "invalid invalid_link"
+    assert refusal["reason"] == "refused by Home Assistant: invalid_link"
     assert not simulator.orders(api_key)
 
 
