@@ -311,7 +311,7 @@ class OrdersCoordinator(DataUpdateCoordinator[dict[int, TrackedOrder]]):
             try:
                 await self.guard.note_cost(order_id, cost)
             except HappyFollowerError as err:
-                # The bound keeps counting (the safe side); the next change retries.
+                # Its bound keeps counting against the cap for 24 hours: the safe side.
                 LOGGER.warning("Could not note the cost of order %s: %s", order_id, err)
 
     def _drop_expired(self, now: datetime) -> bool:
