@@ -246,7 +246,7 @@ def _print_access(out: TextIO, access: DemoAccess) -> None:
         f"      claude mcp add --transport http happy-follower {access.mcp_url} \\\n"
         f'        --header "Authorization: Bearer {access.mcp_token}"\n'
         "    and ask it for the credit, the services, or to place an order (it asks you first).\n"
-        "  - In Home Assistant, Developer tools > Actions: happy_follower.place_order,\n"
+        "  - In Home Assistant, Settings > Tools > Actions: happy_follower.place_order,\n"
         "    happy_follower.track_order, happy_follower.get_order_status...\n"
     )
     out.flush()

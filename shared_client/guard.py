@@ -182,6 +182,7 @@ class PlacedOrder:
     # When the status could not be read: the credit before minus after (too small if credit
     # arrived in between; the guard counts the order at its bound until the cost is read).
     estimated_cost: float | None = None
+    service_name: str = ""  # display-safe, from the services list the order was checked against
 
 
 @dataclass(slots=True)
@@ -382,7 +383,7 @@ class SpendGuard:
         record the outcome and learn the cost. See the module's docstring for what holds."""
         async with self._lock:
             await self.refresh()
-            order, _name = await self._validated(service_id, link, count, confirmed_by)
+            order, name = await self._validated(service_id, link, count, confirmed_by)
             bound = await self._cost_bound(order)
             attempt_id = await self._reserve(order, bound.amount, confirmed_by, duplicate_confirmed)
             order_id = await self._send(order, attempt_id)
@@ -396,7 +397,14 @@ class SpendGuard:
                 cost_estimate=estimate,
             )
             return PlacedOrder(
-                order_id, order.service_id, order.link, order.count, status, cost, estimate
+                order_id,
+                order.service_id,
+                order.link,
+                order.count,
+                status,
+                cost,
+                estimated_cost=estimate,
+                service_name=name,
             )
 
     async def record_refusal(

@@ -12,9 +12,8 @@ from typing import Any
 
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
-from yarl import URL
 
-from shared_client.validation import display_text
+from shared_client.validation import display_text, link_target
 
 from .const import DOMAIN, SIGNUP_URL
 from .coordinator import HappyFollowerConfigEntry
@@ -26,9 +25,6 @@ MAX_TARGET = 24
 # Each part of a name is a bidi isolate, so "@handle" keeps its "@" in front and a Persian
 # service name its parentheses, in a left-to-right and a right-to-left interface alike.
 _ISOLATE = "\u2068{}\u2069"
-# Instagram paths: /<handle>/, /p/<code>/, /reel/<code>/, /stories/<handle>/<id>/.
-_POST_PATHS = {"p": "post", "tv": "post", "reel": "reel", "reels": "reel"}
-_NOT_HANDLES = frozenset({"explore", "accounts", "direct", "about", "legal"})
 
 
 def order_device_identifier(entry_id: str, order_id: int) -> str:
@@ -46,28 +42,12 @@ def order_id_of_device(entry_id: str, identifiers: set[tuple[str, str]]) -> int 
 
 
 def order_target(link: str | None) -> tuple[str, str]:
-    """What the order is for, from its link: (kind, display-safe text).
+    """What the order is for, from its link: (kind, display-safe text), short for cards.
 
     Kinds: "profile" (@handle), "post", "reel", "story" (@handle), "link" (anything else).
     """
-    if not link:
-        return "link", "?"
-    try:
-        url = URL(link)
-        parts = [part for part in url.path.split("/") if part]
-    except ValueError:
-        return "link", display_text(link, MAX_TARGET)
-    kind: str | None = None
-    name = ""
-    if len(parts) >= 2 and parts[0] in _POST_PATHS:
-        kind, name = _POST_PATHS[parts[0]], parts[1]
-    elif len(parts) >= 2 and parts[0] == "stories":
-        kind, name = "story", f"@{parts[1]}"
-    elif len(parts) == 1 and parts[0].lower() not in _NOT_HANDLES:
-        kind, name = "profile", f"@{parts[0]}"
-    if kind is None:
-        return "link", display_text(f"{url.host or ''}{url.path}", MAX_TARGET)
-    return kind, display_text(name, MAX_TARGET)
+    target = link_target(link, MAX_TARGET)
+    return target.kind, target.text
 
 
 def order_device_info(entry: HappyFollowerConfigEntry, order: TrackedOrder) -> DeviceInfo:

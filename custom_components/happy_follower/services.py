@@ -126,7 +126,6 @@ async def _place_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> Se
         await _audit_refusal(entry, call, reason, confirmed_by)
         raise
     try:
-        quote = await guard.quote(service_id, link, count)
         placed = await guard.place_order(
             service_id,
             link,
@@ -143,7 +142,7 @@ async def _place_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> Se
         placed.order_id,
         status=placed.status,
         service_id=placed.service_id,
-        service_name=quote.service_name,
+        service_name=placed.service_name,
         link=placed.link,
     )
     await data.credit.async_refresh()
