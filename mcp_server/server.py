@@ -18,6 +18,7 @@ from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import Field, ValidationError
 
 from shared_client import __version__
+from shared_client.validation import to_ascii_digits
 
 from . import results
 from .app.extension import order_apps
@@ -142,9 +143,10 @@ def add_resources(server: MCPServer[Any], backend: Backend) -> None:
         mime_type="application/json",
     )
     async def order_resource(order_id: str) -> str:
-        if not order_id.isascii() or not order_id.isdigit() or not 0 < int(order_id) <= MAX_ID:
+        digits = to_ascii_digits(order_id)  # Persian and Arabic-Indic digits too
+        if not digits.isascii() or not digits.isdigit() or not 0 < int(digits) <= MAX_ID:
             raise ResourceError("order_id must be a positive whole number")
-        return await resource_json(lambda: results.order_status(backend, int(order_id)))
+        return await resource_json(lambda: results.order_status(backend, int(digits)))
 
 
 def add_prompt(server: MCPServer[Any]) -> None:

@@ -88,6 +88,8 @@ async def test_persian_and_arabic_indic_digits_are_accepted(
         order_id = placed.structured_content["order_id"]  # type: ignore[index]
         persian = "".join("۰۱۲۳۴۵۶۷۸۹"[int(digit)] for digit in str(order_id))
         status = await client.call_tool("get_order_status", {"order_id": persian})
+        resource = await client.read_resource(f"happy-follower://orders/{persian}")
+    assert '"count":20' in resource.contents[0].text  # type: ignore[union-attr]
     assert not status.is_error, status.content
     assert status.structured_content["count"] == 20  # type: ignore[index]
     assert [(o.service_id, o.count) for o in simulator.orders(api_key)] == [(10, 20)]
