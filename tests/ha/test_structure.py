@@ -296,10 +296,12 @@ def test_quality_scale_lists_every_rule() -> None:
         "strict-typing",
     }
     assert set(rules) == expected
+    # Only one rule waits for something outside this repository: the first PyPI release.
+    not_done = {"dependency-transparency"}
     for name, rule in rules.items():
         status = rule if isinstance(rule, str) else rule["status"]
-        assert status in {"done", "exempt"}, name
-        if status == "exempt":
+        assert status in ({"done", "exempt", "todo"} if name in not_done else {"done", "exempt"})
+        if status in {"exempt", "todo"}:
             assert rule["comment"].strip(), name
 
 
