@@ -290,8 +290,11 @@ async def test_spend_cap_with_operator_prices(
     with pytest.raises(HappyFollowerSpendCapError, match="may cost up to 100") as caught:
         await place(guard, 40)
     assert caught.value.cap == "max_spend_per_day"
-    assert "520 is spent or reserved" in str(caught.value)
-    assert "spend cap of 600" in str(caught.value)
+    assert str(caught.value) == (
+        "this order may cost up to 100, and 520 is spent or reserved in the last 24 hours; "
+        "together above the spend cap of 600. Order less, set the service's price per unit "
+        "if the bound is the credit, wait, or raise the cap"
+    )
     await place(guard, 32)  # 520 + 80 = 600
     assert order_posts(simulator) == 3
     assert 100_000 - simulator.credit(api_key) <= 600
@@ -366,8 +369,11 @@ async def test_nothing_bounds_the_cost_refuses_under_a_spend_cap(
     with pytest.raises(HappyFollowerSpendCapError, match="cannot be bounded") as caught:
         await place(guard, 100)
     assert caught.value.cap == "cost_unknown"
-    assert "Set the service's price per unit" in str(caught.value)
-    assert "service 10" in str(caught.value)
+    assert str(caught.value) == (
+        "the cost of this order cannot be bounded: no price is known for service 10 and the "
+        "credit could not be read. Set the service's price per unit (the operator's unit "
+        "prices setting), or try again when the credit can be read"
+    )
     assert order_posts(simulator) == 0
     assert "Credit unreadable before an order" in caplog.text
     assert events(ledger_path) == ["refused"]
@@ -392,7 +398,11 @@ async def test_an_unbounded_order_blocks_the_spend_cap_until_its_cost_is_known(
     with pytest.raises(HappyFollowerSpendCapError, match="1 order") as caught:
         await place(capped, 10)
     assert caught.value.cap == "cost_unknown"
-    assert "read their status" in str(caught.value)
+    assert str(caught.value) == (
+        "1 order(s) of the last 24 hours have a cost that is not known yet and was never "
+        "bounded, so the spend cap cannot be checked; read their status so their cost is "
+        "learned, or wait until they leave the 24-hour window"
+    )
     assert order_posts(simulator) == 1
     # Without a spend cap, an unbounded order does not block anything.
     await place(make_guard(client, ledger_path, clock, max_orders_per_day=5), 10)
@@ -1353,3 +1363,38 @@ async def test_lines_appended_while_checking_are_counted(
         "max_orders_per_day" if appended == "two orders" else "possible_duplicate"
     )
     assert order_posts(simulator) == 0
+
+
+@pytest.mark.parametrize(
+    ("bound", "estimate", "reserved"),
+    [(None, 0.5, 0.5), (0.5, None, 0.5), (0.3, 0.5, 0.5), (0.5, 0.3, 0.5)],
+)
+async def test_an_order_counts_at_its_bound_or_its_estimate_whichever_is_larger(
+    client: HappyFollowerClient,
+    clock: Clock,
+    ledger_path: Path,
+    bound: float | None,
+    estimate: float | None,
+    reserved: float,
+) -> None:
+    fields: dict[str, Any] = {"attempt_id": "a", "service_id": 10, "link": LINK, "count": 1}
+    lines = [
+        record(AuditEvent.ATTEMPT, cost_bound=bound, **fields),
+        record(AuditEvent.PLACED, order_id=1, cost_estimate=estimate, **fields),
+    ]
+    Ledger(ledger_path).transact(lambda _old: lines)
+    guard = make_guard(client, ledger_path, clock)
+    await guard.refresh()
+    assert guard.usage() == Usage(orders=1, spent=0, reserved=reserved, unbounded=0)
+
+
+async def test_an_underpriced_order_counts_at_its_estimate(
+    simulator: Simulator, client: HappyFollowerClient, clock: Clock, ledger_path: Path
+) -> None:
+    """The operator's price is too low (1 instead of 2): when the status cannot be read, the
+    credit's difference (200) counts, not the bound (100)."""
+    guard = make_guard(client, ledger_path, clock, max_spend_per_day=1000, unit_prices={10: 1})
+    simulator.inject("status", Fault.SERVER_ERROR_HTML, times=3)
+    placed = await place(guard, 100)
+    assert (placed.cost, placed.estimated_cost) == (None, 200)
+    assert guard.usage() == Usage(orders=1, spent=0, reserved=200, unbounded=0)

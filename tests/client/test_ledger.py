@@ -330,7 +330,8 @@ def test_process_is_gone() -> None:
     assert not process_is_gone(f"not-{host}:{dead_process().rpartition(':')[2]}")
     with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"]) as alive:
         assert not process_is_gone(f"{host}:{alive.pid}")
-        assert alive.poll() is None  # asked with signal 0: still running
+        with pytest.raises(subprocess.TimeoutExpired):  # asked with signal 0: still running
+            alive.wait(timeout=0.3)
         alive.kill()
     assert not process_is_gone(f"{host}:1")  # init: alive, perhaps not ours to signal
 
