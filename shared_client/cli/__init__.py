@@ -104,10 +104,7 @@ def default_ledger_path() -> Path:
 
 
 def exit_code(err: HappyFollowerError) -> ExitCode:
-    """The exit code of a library error. Input that could not be checked because of another
-    failure (the services list unreadable: a refused key, no connection) takes that one's."""
-    if isinstance(err, HappyFollowerInputError) and isinstance(err.__cause__, HappyFollowerError):
-        return exit_code(err.__cause__)
+    """The exit code of a library error."""
     return next((code for kind, code in _EXIT_CODES if isinstance(err, kind)), ExitCode.ERROR)
 
 
