@@ -126,6 +126,11 @@ class PlaceOrderResult(ToolResult):
     link: str
     count: int
     cost: float | None = Field(description="Charged cost, None if it could not be read yet")
+    estimated_cost: float | None = Field(
+        default=None,
+        description="When the cost could not be read: the credit before minus after the order "
+        "(an estimate; get_order_status gives the real cost)",
+    )
     confirmed_by: Literal["user", "operator"] = Field(
         description="user: confirmed through the client; operator: unconfirmed orders allowed"
     )

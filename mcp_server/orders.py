@@ -203,6 +203,7 @@ def make_place_order(backend: Backend) -> Callable[..., Awaitable[PlaceOrderResu
             link=placed.link,
             count=placed.count,
             cost=placed.cost,
+            estimated_cost=placed.estimated_cost,
             confirmed_by=approved_by,
             **backend.result_fields,
         )

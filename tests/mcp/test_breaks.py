@@ -81,8 +81,13 @@ async def test_2_a_failed_status_read_keeps_the_order_counted(
     simulator.inject("status", Fault.SERVER_ERROR_HTML, times=None)
     changes = {"max_spend_per_day": 500, "unit_prices": "10=2"}
     async with harness.client(mode, allow_unconfirmed_orders=True, **changes) as client:
-        results = [await _place(client) for _ in range(4)]
+        first = await client.call_tool("place_order", {**ORDER, "link": f"{LINK}0"})
+        results = [await _place(client, link=f"{LINK}{i}") for i in range(1, 4)]
         listed = await client.call_tool("list_orders", {})
+    assert first.structured_content is not None
+    assert first.structured_content["cost"] is None  # the status could not be read
+    assert first.structured_content["estimated_cost"] == 200  # from the credit
+    results.insert(0, first.structured_content["order_id"])
     assert [type(r) for r in results] == [int, int, str, str]
     assert _charged(simulator, api_key) == 400
     assert listed.structured_content is not None
