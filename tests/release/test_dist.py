@@ -6,12 +6,13 @@ import ast
 import re
 import tarfile
 from email.parser import Parser
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from shared_client import __version__
 
 from .conftest import Dist
 
+REPO = Path(__file__).resolve().parents[2]
 DIST_INFO = f"happy_follower-{__version__}.dist-info"
 SDIST_ROOT = f"happy_follower-{__version__}"
 # Development tooling and the integration never ship in the package.
@@ -43,6 +44,18 @@ def test_the_wheel_holds_the_library_and_the_mcp_server_only(dist: Dist) -> None
     # A manifest.json in the package would look like an integration to Home Assistant.
     assert [name for name in names if PurePosixPath(name).name == "manifest.json"] == []
     assert [name for name in names if SECRET_OR_LOCAL.search(name)] == []
+
+
+def test_the_wheel_holds_every_file_of_its_packages(dist: Dist) -> None:
+    """Data files too (py.typed, the MCP App's page): an installed server needs them all."""
+    sources = {
+        path.relative_to(REPO).as_posix()
+        for package in ("shared_client", "mcp_server")
+        for path in (REPO / package).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    shipped = {name for name in dist.wheel_names() if not name.startswith(DIST_INFO)}
+    assert shipped == sources
 
 
 def test_the_wheel_metadata(dist: Dist) -> None:
