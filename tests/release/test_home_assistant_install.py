@@ -51,12 +51,12 @@ FOREIGN_ENVIRONMENT = ("UV_PYTHON", "UV_PROJECT_ENVIRONMENT", "VIRTUAL_ENV", "CO
 LOAD_TIMEOUT = 60.0
 
 
-def _installed(python: str, *, record: bool = False) -> str | None:
-    """The happy-follower version (or its RECORD) in that environment, None if absent."""
+def _installed(python: str, name: str = "happy-follower", *, record: bool = False) -> str | None:
+    """A distribution's version (or its RECORD) in that environment, None if absent."""
     what = "read_text('RECORD')" if record else "version"
     script = (
         "import importlib.metadata as m\n"
-        "try: d = m.distribution('happy-follower')\n"
+        f"try: d = m.distribution({name!r})\n"
         "except m.PackageNotFoundError: print('', end='')\n"
         f"else: print(d.{what}, end='')\n"
     )
@@ -130,6 +130,8 @@ async def test_home_assistant_installs_the_built_package_and_loads_the_entry(
     sources = [line for line in wheel_record if line.split(",")[0].endswith(".py")]
     assert sources
     assert set(sources) <= installed_record
+    # Only the library's dependencies came with it: not the CLI's or the MCP server's extras.
+    assert [name for name in ("mcp", "pydantic-settings") if _installed(ha_python, name)] == []
 
     entities = await home_assistant.websocket({"type": "config/entity_registry/list"})
     (credit,) = [
