@@ -43,7 +43,7 @@ from ..ledger import AuditRecord, Ledger
 from ..ledger import default_ledger_path as _state_path
 from ..models import OrderStatus
 from ..settings import DEFAULT_LEDGER_NAME, HappyFollowerSettings, SettingsError, env_name
-from ..validation import display_text, positive_int
+from ..validation import display_text, link_target, positive_int
 from .tour import DEMO_CREDIT, guided_tour, progress_bar
 
 API_KEY_ENV = env_name(HappyFollowerSettings, "api_key")
@@ -298,14 +298,19 @@ class Cli:
             cost = f", cost about {placed.estimated_cost:g} (from the credit before and after)"
         else:
             cost = ""
+        what = f"{placed.count} × {placed.service_name or placed.service_id}"
         self.emit(
             {
                 "order_id": placed.order_id,
+                "service_id": placed.service_id,
+                "service_name": placed.service_name,
+                "link": placed.link,
+                "count": placed.count,
                 "cost": placed.cost,
                 "estimated_cost": placed.estimated_cost,
             },
-            f"Order {placed.order_id} placed{cost}. Follow it with: "
-            f"{self.command_hint(f'status {placed.order_id} --watch')}",
+            f"Order {placed.order_id} placed ({what} for {target_text(placed.link)}){cost}. "
+            f"Follow it with: {self.command_hint(f'status {placed.order_id} --watch')}",
         )
 
     def _do_not_retry(self) -> str:
@@ -560,9 +565,15 @@ def _ledger_order_text(item: LedgerOrder) -> str:
     who = display_text(item.confirmed_by or "not confirmed", 40)
     return (
         f"  {item.at:%Y-%m-%d %H:%M} UTC  {item.outcome:<15}  {order:<14}  service "
-        f"{item.service_id}  x{item.count}  {display_text(item.link or '', 60)}  {cost}  "
+        f"{item.service_id}  x{item.count}  {target_text(item.link)}  {cost}  "
         f"(confirmed by {who}, {item.source})"
     )
+
+
+def target_text(link: str | None) -> str:
+    """What a link points at, short enough to tell orders apart: @handle, post CODE..."""
+    target = link_target(link)
+    return target.text if target.kind in ("profile", "link") else f"{target.kind} {target.text}"
 
 
 def _full_stack_runner() -> ModuleType | None:

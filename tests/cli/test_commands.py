@@ -61,9 +61,11 @@ async def test_order_with_yes_text(cli: CliRunner) -> None:
     (order,) = cli.simulator.orders(cli.api_key)
     assert (order.service_id, order.link, order.count) == (10, LINK, 100)
     # The hint keeps the options in effect, so it can be pasted as it is.
+    # Which service, for which page or post: orders a person can tell apart.
     assert result.stdout == (
-        f"Order {order.order_id} placed, cost 200. Follow it with: happy-follower --base-url "
-        f"{cli.simulator.base_url} status {order.order_id} --watch\n"
+        f"Order {order.order_id} placed (100 × لایک ایرانی(سرعت متوسط) for @cli.test), cost 200. "
+        f"Follow it with: happy-follower --base-url {cli.simulator.base_url} status "
+        f"{order.order_id} --watch\n"
     )
     assert cli.simulator.credit(cli.api_key) == 100_000 - 200
 
@@ -73,7 +75,15 @@ async def test_order_json_and_persian_digits(cli: CliRunner) -> None:
     result = await cli.run("--json", "order", "۱۰", LINK, "۵۰", "-y")
     assert result.code == ExitCode.OK
     (order,) = cli.simulator.orders(cli.api_key)
-    assert result.json() == {"order_id": order.order_id, "cost": 100, "estimated_cost": None}
+    assert result.json() == {
+        "order_id": order.order_id,
+        "service_id": 10,
+        "service_name": "لایک ایرانی(سرعت متوسط)",
+        "link": LINK,
+        "count": 50,
+        "cost": 100,
+        "estimated_cost": None,
+    }
     assert order.count == 50
     posts = [r for r in cli.simulator.requests if r.endpoint == "order"]
     assert [r.form for r in posts] == [{"serviceId": "10", "link": LINK, "count": "50"}]

@@ -311,6 +311,9 @@ async def test_orders_lists_attempts_and_usage_as_json(cli: CliRunner) -> None:
     assert (order["outcome"], order["order_id"], order["cost"]) == ("placed", 1, 200.0)
     assert order["confirmed_by"] == "--yes"
     assert json.dumps(data).count(LINK) == 1
+    text = (await cli.run("orders")).stdout
+    assert "placed           order 1         service 10  x100  @cli.safety  cost 200" in text
+    assert "(confirmed by --yes, cli)" in text
 
 
 async def test_2_status_settles_a_cost_never_learned(cli: CliRunner) -> None:
