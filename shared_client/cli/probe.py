@@ -170,9 +170,10 @@ def _check_lines(check: Check) -> list[str]:
         lines.append(f"         observed: {check.observed}")
     if check.verdict is Verdict.DIFFERS:
         lines.append(f"         assumed:  {check.assumed}")
-    if check.client_copes is not None and check.verdict is Verdict.DIFFERS:
-        copes = "the client copes" if check.client_copes else "THE CLIENT DOES NOT COPE"
-        lines.append(f"         {copes}")
+    if check.client_copes is False:
+        lines.append("         THE CLIENT DOES NOT COPE")
+    elif check.client_copes and check.verdict is Verdict.DIFFERS:
+        lines.append("         the client copes")
     if check.note:
         lines.append(f"         note: {check.note}")
     return lines
