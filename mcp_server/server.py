@@ -157,7 +157,7 @@ def add_prompt(server: MCPServer[Any]) -> None:
         title="Place an order safely",
         description="Walk the user through a careful Happy Follower order",
     )
-    def safe_order(
+    async def safe_order(
         link: Annotated[str, Field(description="The Instagram page or post")],
         goal: Annotated[str, Field(description="What the user wants, e.g. 200 likes")] = "",
     ) -> list[UserMessage]:
