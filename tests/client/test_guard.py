@@ -295,6 +295,8 @@ async def test_spend_cap_with_operator_prices(
         "together above the spend cap of 600. Order less, set the service's price per unit "
         "if the bound is the credit, wait, or raise the cap"
     )
+    refused = read_lines(ledger_path)[-1]
+    assert (refused["event"], refused["cost_bound"], refused["count"]) == ("refused", 100, 40)
     await place(guard, 32)  # 520 + 80 = 600
     assert order_posts(simulator) == 3
     assert 100_000 - simulator.credit(api_key) <= 600
@@ -375,7 +377,10 @@ async def test_nothing_bounds_the_cost_refuses_under_a_spend_cap(
         "prices setting), or try again when the credit can be read"
     )
     assert order_posts(simulator) == 0
-    assert "Credit unreadable before an order" in caplog.text
+    assert [r.getMessage() for r in caplog.records if r.name == "shared_client.guard"] == [
+        "Credit unreadable before an order: Happy Follower is unavailable (HTTP 502, /credit/); "
+        "try again later"
+    ]
     assert events(ledger_path) == ["refused"]
     # An operator's price bounds it without the credit.
     priced = make_guard(client, ledger_path, clock, max_spend_per_day=1000, unit_prices={10: 2})
@@ -1398,3 +1403,33 @@ async def test_an_underpriced_order_counts_at_its_estimate(
     placed = await place(guard, 100)
     assert (placed.cost, placed.estimated_cost) == (None, 200)
     assert guard.usage() == Usage(orders=1, spent=0, reserved=200, unbounded=0)
+
+
+async def test_a_credit_bounded_order_is_estimated_from_the_credit(
+    simulator: Simulator, api_key: str, client: HappyFollowerClient, clock: Clock, ledger_path: Path
+) -> None:
+    simulator.set_credit(api_key, 500)
+    guard = make_guard(client, ledger_path, clock, max_spend_per_day=1000)
+    simulator.inject("status", Fault.SERVER_ERROR_HTML, times=3)
+    placed = await place(guard, 100)  # no price: bounded by the credit, 500
+    assert (placed.cost, placed.estimated_cost) == (None, 200)
+    assert guard.usage() == Usage(orders=1, spent=0, reserved=500, unbounded=0)
+
+
+async def test_cost_lines_find_their_order_by_attempt_or_by_order_id(
+    client: HappyFollowerClient, clock: Clock, ledger_path: Path
+) -> None:
+    fields: dict[str, Any] = {"service_id": 10, "link": LINK, "count": 100}
+    lines = [
+        # An attempt whose cost line names it but no order id.
+        record(AuditEvent.ATTEMPT, attempt_id="a", cost_bound=300, **fields),
+        record(AuditEvent.OUTCOME_UNKNOWN, attempt_id="a", **fields),
+        record(AuditEvent.COST, attempt_id="a", cost=150),
+        # A legacy order, and a legacy cost line of no order: it settles nothing.
+        record(AuditEvent.PLACED, order_id=1, **fields),
+        record(AuditEvent.COST, cost=999),
+    ]
+    Ledger(ledger_path).transact(lambda _old: lines)
+    guard = make_guard(client, ledger_path, clock)
+    await guard.refresh()
+    assert guard.usage() == Usage(orders=2, spent=150, reserved=0, unbounded=1)
