@@ -32,6 +32,7 @@ from shared_client.errors import (
     HappyFollowerApiError,
     HappyFollowerAuthenticationError,
     HappyFollowerConnectionError,
+    HappyFollowerError,
     HappyFollowerInputError,
     HappyFollowerRateLimitError,
     HappyFollowerResponseError,
@@ -71,6 +72,16 @@ else:
 
 _API_KEY_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 MAX_UNIT_LENGTH = 16
+
+
+# What the form says when trying the account fails, by the client's error.
+_FORM_ERRORS: tuple[tuple[type[HappyFollowerError], str], ...] = (
+    (HappyFollowerAuthenticationError, "invalid_auth"),
+    (HappyFollowerRateLimitError, "rate_limited"),
+    (HappyFollowerConnectionError, "cannot_connect"),
+    (HappyFollowerResponseError, "invalid_response"),
+    (HappyFollowerApiError, "service_error"),
+)
 
 
 def _account_schema(*, key_required: bool = True) -> vol.Schema:
@@ -140,16 +151,12 @@ class HappyFollowerConfigFlow(ConfigFlow, domain=DOMAIN):
         try:
             await client.authenticate()
             await client.get_credit()
-        except HappyFollowerAuthenticationError:
-            return {"base": "invalid_auth"}
-        except HappyFollowerRateLimitError:
-            return {"base": "rate_limited"}
-        except HappyFollowerConnectionError:
-            return {"base": "cannot_connect"}
-        except HappyFollowerResponseError:
-            return {"base": "invalid_response"}
-        except HappyFollowerApiError:
-            return {"base": "service_error"}
+        except HappyFollowerError as err:
+            kind = next((key for cls, key in _FORM_ERRORS if isinstance(err, cls)), None)
+            if kind is not None:
+                return {"base": kind}
+            LOGGER.exception("Unexpected error while testing the Happy Follower account")
+            return {"base": "unknown"}
         except Exception:
             LOGGER.exception("Unexpected error while testing the Happy Follower account")
             return {"base": "unknown"}

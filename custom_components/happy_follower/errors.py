@@ -29,28 +29,32 @@ _USER_ERRORS = (
 )
 
 
+# Errors whose class alone says what to tell the user; subclasses before their bases.
+_KEYS: tuple[tuple[type[HappyFollowerError], str], ...] = (
+    (HappyFollowerAuthenticationError, "auth_failed"),
+    (HappyFollowerOrderOutcomeUnknownError, "order_outcome_unknown"),
+    (HappyFollowerNotEnoughCreditError, "not_enough_credit"),
+    (HappyFollowerResponseError, "invalid_response"),
+    (HappyFollowerSandboxUnsupportedError, "sandbox_unsupported"),
+    (HappyFollowerLedgerError, "ledger_error"),
+)
+
+
 def translation_for(err: HappyFollowerError) -> tuple[str, dict[str, str]]:
     """Return the translation key and placeholders that explain ``err``."""
-    if isinstance(err, HappyFollowerAuthenticationError):
-        return "auth_failed", {}
+    for kind, key in _KEYS:
+        if isinstance(err, kind):
+            return key, {}
     if isinstance(err, HappyFollowerRateLimitError):
         # Only the service knows how long to wait; without Retry-After, say no number.
-        if err.retry_after is None:
-            return "rate_limited", {}
-        return "rate_limited_retry_after", {"retry_after": f"{err.retry_after:g}"}
-    if isinstance(err, HappyFollowerOrderOutcomeUnknownError):
-        return "order_outcome_unknown", {}
-    if isinstance(err, HappyFollowerNotEnoughCreditError):
-        return "not_enough_credit", {}
+        return (
+            ("rate_limited", {})
+            if err.retry_after is None
+            else ("rate_limited_retry_after", {"retry_after": f"{err.retry_after:g}"})
+        )
     if isinstance(err, HappyFollowerApiError):
         # The service's own message (often Persian); the client already removed secrets.
         return "api_error", {"message": display_text(err.service_message)}
-    if isinstance(err, HappyFollowerResponseError):
-        return "invalid_response", {}
-    if isinstance(err, HappyFollowerSandboxUnsupportedError):
-        return "sandbox_unsupported", {}
-    if isinstance(err, HappyFollowerLedgerError):
-        return "ledger_error", {}
     if isinstance(err, HappyFollowerSpendCapError):
         return f"cap_{err.cap}", {}
     if isinstance(err, HappyFollowerInputError):
