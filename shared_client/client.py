@@ -88,6 +88,12 @@ class HappyFollowerClient:
             )
         root = base_url or (protocol.SANDBOX_API_ROOT if sandbox else protocol.LIVE_API_ROOT)
         url = URL(root.rstrip("/"))
+        if url.user is not None or url.password is not None:
+            # Never echoed: it may hold a password. The API key is the only credential.
+            raise HappyFollowerInputError(
+                "base_url must not contain a user name or password: the API key is the only "
+                "credential, and it is sent as a header"
+            )
         if url.scheme not in ("http", "https") or not url.host:
             raise HappyFollowerInputError(f"base_url must be an http(s) URL, got {root!r}")
         self._api_key = api_key.strip()

@@ -202,11 +202,6 @@ async def test_the_probes_token_verdict_is_what_the_client_does(
     assert client_copes is probe_says_copes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a base URL with user:password@ crashes aiohttp (Authorization header and URL "
-    "credentials together); asked of shared_client's base URL check in notes/requests-cli.md",
-)
 async def test_an_api_root_with_a_password_is_refused_cleanly(cli: CliRunner) -> None:
     url = cli.simulator.sandbox_base_url.replace("http://", "http://probe:hunter2secret@")
     result = await cli.run("--json", "probe", base_url=url)

@@ -484,3 +484,12 @@ def test_link_target_shortens_every_kind_to_max_length() -> None:
         assert (target.kind, len(target.text)) == (kind, 40), link
         assert target.text.endswith("a…")
         assert len(link_target(link, max_length=12).text) == 12
+
+
+@pytest.mark.parametrize(
+    "url", ["http://user:hunter2@127.0.0.1:8787/api/v1", "https://hunter2@mirror.example/api"]
+)
+def test_client_refuses_a_base_url_with_credentials_without_echoing_them(url: str) -> None:
+    with pytest.raises(HappyFollowerInputError, match="user name or password") as caught:
+        HappyFollowerClient("key", base_url=url)
+    assert "hunter2" not in str(caught.value)
