@@ -150,6 +150,7 @@ def test_good_caps_are_kept() -> None:
         0.5,
     )
     assert SpendCaps(max_spend_per_day=7).max_spend_per_day == 7
+    assert dict(SpendCaps(unit_prices={1: 0.01}).unit_prices) == {1: 0.01}  # the smallest id
 
 
 async def test_no_caps_places_writes_ahead_and_learns_the_cost(
