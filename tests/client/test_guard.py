@@ -161,6 +161,7 @@ async def test_no_caps_places_writes_ahead_and_learns_the_cost(
     placed = await place(guard, service_id="۱۰", confirmed_by="user at the CLI prompt")
 
     assert (placed.order_id, placed.service_id, placed.link, placed.count) == (1, 10, LINK, 100)
+    assert placed.service_name == "لایک ایرانی(سرعت متوسط)"
     assert placed.cost == 200
     assert placed.status is not None
     assert placed.status.count == 100
