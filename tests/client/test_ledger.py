@@ -120,8 +120,9 @@ def test_a_torn_last_line_is_dropped_and_the_file_repaired(
     write_file(path, GOOD + b'{"at":"2026-03-21T12:00:00Z","eve', append=True)
     with caplog.at_level(logging.WARNING):
         assert len(ledger.read()) == 1
-    assert "Dropping an unfinished last line" in caplog.text
-    assert str(path) in caplog.text
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Dropping an unfinished last line of the ledger {path}"
+    ]
     assert path.read_bytes() == GOOD
     ledger.transact(lambda _old: [record(AuditEvent.PLACED, order_id=2)])
     assert [line.get("order_id") for line in read_lines(path)] == [None, 2]
@@ -162,10 +163,11 @@ def test_a_damaged_line_refuses_everything(path: Path, line: bytes) -> None:
     with pytest.raises(HappyFollowerLedgerError, match="has a damaged line") as caught:
         ledger.transact(lambda old: called.append(old) or [])
     assert called == []
-    message = str(caught.value)
-    assert str(path) in message
-    assert "Orders are refused until it is repaired" in message
-    assert "move the file aside" in message
+    assert str(caught.value) == (
+        f"The audit ledger {path} has a damaged line (line 2). Orders are refused until it is "
+        "repaired: fix or remove that line by hand, or move the file aside to start a new "
+        "ledger (today's orders are then no longer counted by the caps)."
+    )
     with pytest.raises(HappyFollowerLedgerError):
         ledger.read()  # still, never a partial count
     assert path.read_bytes() == GOOD + line + b"\n" + GOOD  # nothing written
@@ -187,8 +189,10 @@ def test_a_damaged_line_appended_later_is_caught(path: Path) -> None:
     assert path.read_bytes().count(b"\n") == 2
 
 
-@pytest.mark.parametrize("kind", ["folder", "file-as-parent"])
-def test_unusable_path_is_a_ledger_error(tmp_path: Path, kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "reason"), [("folder", "Is a directory"), ("file-as-parent", "File exists")]
+)
+def test_unusable_path_is_a_ledger_error(tmp_path: Path, kind: str, reason: str) -> None:
     if kind == "folder":
         path = tmp_path / "orders.jsonl"
         path.mkdir()
@@ -197,10 +201,10 @@ def test_unusable_path_is_a_ledger_error(tmp_path: Path, kind: str) -> None:
         path = tmp_path / "plain" / "orders.jsonl"
     with pytest.raises(HappyFollowerLedgerError) as caught:
         Ledger(path).check()
-    message = str(caught.value)
-    assert message.startswith(f"The audit ledger {path} cannot be used (")
-    assert "Orders are refused until it can" in message
-    assert "choose another ledger file" in message
+    assert str(caught.value) == (
+        f"The audit ledger {path} cannot be used ({reason}). Orders are refused until it can: "
+        "check the folder exists and is writable by this user, or choose another ledger file."
+    )
     assert caught.value.__cause__ is None
     assert caught.value.__suppress_context__
 
@@ -388,3 +392,15 @@ def test_a_repaired_ledger_counts_each_line_once(path: Path) -> None:
             ledger.read()
     write_file(path, GOOD * 3)  # repaired by hand while the process runs
     assert len(ledger.read()) == 3
+
+
+def test_a_damaged_line_is_named_after_every_line_read_before(path: Path) -> None:
+    ledger = Ledger(path)
+    assert ledger.read() == []
+    write_file(path, GOOD * 2)
+    assert len(ledger.read()) == 2
+    write_file(path, b"\n" + GOOD, append=True)  # a blank line counts as a line
+    assert len(ledger.read()) == 3
+    write_file(path, b"{oops}\n", append=True)
+    with pytest.raises(HappyFollowerLedgerError, match=r"damaged line \(line 5\)"):
+        ledger.read()
