@@ -72,14 +72,14 @@ def process_is_gone(process: str | None) -> bool:
     if not process or ":" not in process:
         return False
     host, _, pid_text = process.rpartition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
+    if host != socket.gethostname() or not (pid_text.isascii() and pid_text.isdigit()):
         return False
     pid = int(pid_text)
     if pid == os.getpid():
         return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # no such process can exist
         return True
     except OSError:  # exists but is not ours to signal
         return False
@@ -159,11 +159,12 @@ class Ledger:
             _LOGGER.warning("Dropping an unfinished last line of the ledger %s", self.path)
             file.truncate(self._offset + complete)
         lines = data[:complete].split(b"\n")[:-1]
+        parsed: list[AuditRecord] = []  # kept only once every line parsed
         for number, line in enumerate(lines, start=self._lines + 1):
             if not line.strip():
                 continue
             try:
-                self._records.append(AuditRecord.model_validate_json(line))
+                parsed.append(AuditRecord.model_validate_json(line))
             except ValidationError:
                 # Never skip a damaged line: it may be an order, and skipping it would let
                 # the caps count fewer than were placed.
@@ -173,6 +174,7 @@ class Ledger:
                     "fix or remove that line by hand, or move the file aside to start a new "
                     "ledger (today's orders are then no longer counted by the caps)."
                 ) from None
+        self._records.extend(parsed)
         self._offset += complete
         self._lines += len(lines)
         return self._records

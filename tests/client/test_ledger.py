@@ -340,7 +340,6 @@ def test_process_is_gone() -> None:
     assert not process_is_gone(f"{host}:1")  # init: alive, perhaps not ours to signal
 
 
-@pytest.mark.xfail(strict=True, reason="guard bug: see /work/notes/guard-bugs.md")
 @pytest.mark.parametrize("pid", ["99999999999", "²"])
 def test_process_is_gone_survives_odd_pids(pid: str) -> None:
     """A ledger line's process field is read back from disk: no value may crash open()."""
@@ -381,7 +380,6 @@ def test_a_damaged_line_is_named_after_lines_this_ledger_wrote(path: Path) -> No
         ledger.read()
 
 
-@pytest.mark.xfail(strict=True, reason="guard bug: see /work/notes/guard-bugs.md")
 def test_a_repaired_ledger_counts_each_line_once(path: Path) -> None:
     path.parent.mkdir(parents=True)
     damaged = GOOD.replace(b'"placed"', b'"plac"')
