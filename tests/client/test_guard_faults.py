@@ -3,7 +3,9 @@
 Each schedule opens a fresh account and ledger with random caps, prices and credit, then
 runs a few steps of orders (some concurrent) while faults are injected at random:
 dropped answers, answers that come after the client gave up, 5xx pages, unreadable
-answers, refusals, failed status and credit reads, a restart of the guard. Some
+answers, refusals, failed status and credit reads, credit topped up while orders are in
+flight (it makes the credit's difference smaller than an order's cost), a restart of the
+guard. Some
 schedules add a second process placing orders through its own guard on the same ledger
 (tests/client/guard_runner.py), and some SIGKILL that process, either while its order
 is held by the simulator (placed, not answered) or at a random moment. After each
@@ -30,6 +32,7 @@ HAPPY_FOLLOWER_FAULT_SEED sets the seed (default 8); a failure names the schedul
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -124,6 +127,7 @@ class Schedule:
     results: Counter[str] = field(default_factory=Counter)
     placed_costs: list[tuple[int, float | None]] = field(default_factory=list)
     kills: int = 0
+    topped_up: float = 0.0  # credit added while orders were in flight
     interrupted: int = 0
 
     def __post_init__(self) -> None:
@@ -206,6 +210,20 @@ async def burst(
     schedule.results.update(results)
 
 
+async def top_up_later(schedule: Schedule, delay: float, amount: float) -> None:
+    """Add credit once an order reached the simulator (then its cost is between the credit
+    reads before and after it), as a person topping up, or a refund, would."""
+    sim, key = schedule.simulator, schedule.api_key
+    posts = order_posts(sim)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(0.2):  # none comes when every order is refused
+            while order_posts(sim) == posts:  # noqa: ASYNC110
+                await asyncio.sleep(0.001)
+    await asyncio.sleep(delay)
+    sim.set_credit(key, sim.credit(key) + amount)
+    schedule.topped_up += amount
+
+
 async def run_in_process(schedule: Schedule, rng: random.Random, stats: Stats) -> None:
     client = schedule.client()
     try:
@@ -217,7 +235,16 @@ async def run_in_process(schedule: Schedule, rng: random.Random, stats: Stats) -
                 await guard.open()
             orders = [random_order(rng) for _ in range(rng.choice([1, 1, 1, 2, 3, 5]))]
             inject_faults(schedule.simulator, rng, len(orders), stats)
-            await burst(schedule, guard, orders)
+            if rng.random() < 0.15:
+                # A top-up while an order is in flight and its status cannot be read: the
+                # credit's difference then understates the order's cost.
+                schedule.simulator.inject("status", Fault.SERVER_ERROR_HTML, times=3)
+                stats.faults["credit:top_up"] += 1
+                stats.faults["status:server_error_html"] += 3
+                top_up = top_up_later(schedule, rng.uniform(0, 0.005), rng.choice([50, 1000]))
+                await asyncio.gather(burst(schedule, guard, orders), top_up)
+            else:
+                await burst(schedule, guard, orders)
             schedule.simulator.clear_faults()
     finally:
         await client.close()
@@ -331,7 +358,7 @@ async def check(schedule: Schedule) -> int:
         outcome.event if outcome is not None else "pending" for _, outcome in attempts.values()
     )
     vendor = {order.order_id: order for order in sim.orders(schedule.api_key)}
-    charge = schedule.credit - sim.credit(schedule.api_key)
+    charge = schedule.credit + schedule.topped_up - sim.credit(schedule.api_key)
     assert abs(charge - sum(order.cost for order in vendor.values())) < 1e-6, where
 
     # I1: bounded spend and orders, and the ledger never counts less than was charged.
