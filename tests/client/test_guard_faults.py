@@ -32,7 +32,6 @@ HAPPY_FOLLOWER_FAULT_SEED sets the seed (default 8); a failure names the schedul
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import random
@@ -210,15 +209,16 @@ async def burst(
     schedule.results.update(results)
 
 
-async def top_up_later(schedule: Schedule, delay: float, amount: float) -> None:
-    """Add credit once an order reached the simulator (then its cost is between the credit
-    reads before and after it), as a person topping up, or a refund, would."""
+async def top_up_in_flight(
+    schedule: Schedule, orders: asyncio.Future[None], delay: float, amount: float
+) -> None:
+    """Add credit once an order reached the simulator (its cost then falls between the
+    credit reads before and after it), as a person topping up, or a refund, would."""
     sim, key = schedule.simulator, schedule.api_key
     posts = order_posts(sim)
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(0.2):  # none comes when every order is refused
-            while order_posts(sim) == posts:  # noqa: ASYNC110
-                await asyncio.sleep(0.001)
+    async with asyncio.timeout(5):
+        while order_posts(sim) == posts and not orders.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
     await asyncio.sleep(delay)
     sim.set_credit(key, sim.credit(key) + amount)
     schedule.topped_up += amount
@@ -241,8 +241,10 @@ async def run_in_process(schedule: Schedule, rng: random.Random, stats: Stats) -
                 schedule.simulator.inject("status", Fault.SERVER_ERROR_HTML, times=3)
                 stats.faults["credit:top_up"] += 1
                 stats.faults["status:server_error_html"] += 3
-                top_up = top_up_later(schedule, rng.uniform(0, 0.005), rng.choice([50, 1000]))
-                await asyncio.gather(burst(schedule, guard, orders), top_up)
+                placing = asyncio.ensure_future(burst(schedule, guard, orders))
+                amount = rng.choice([50, 1000])
+                await top_up_in_flight(schedule, placing, rng.uniform(0, 0.005), amount)
+                await placing
             else:
                 await burst(schedule, guard, orders)
             schedule.simulator.clear_faults()
