@@ -17,6 +17,7 @@ wordings), so that ``happy-follower probe`` and the client can be tested against
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import re
@@ -340,6 +341,7 @@ class Simulator:
         self._offset = 0.0
         self._runner: web.AppRunner | None = None
         self._origin: str | None = None
+        self._stopping = asyncio.Event()  # wakes the requests a fault holds, at stop()
         # Endpoints that need a token: (root, API key, body parameters, path argument).
         self._handlers: dict[str, Callable[[_Root, str, dict[str, str], str], web.Response]] = {
             "services": self._list_services,
@@ -362,6 +364,7 @@ class Simulator:
             raise RuntimeError("the simulator is already running")
         # A short shutdown timeout: stop() must not wait on a request a fault holds.
         runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=0.5)
+        self._stopping = asyncio.Event()
         await runner.setup()
         # A deep backlog: with the default 128, a burst of concurrent connections waits
         # out a SYN retransmission (a second) and benchmarks measure that instead.
@@ -377,6 +380,8 @@ class Simulator:
 
     async def stop(self) -> None:
         if self._runner is not None:
+            # Requests held by a fault end now, so that no handler outlives the server.
+            self._stopping.set()
             await self._runner.cleanup()
             self._runner = None
             self._origin = None
@@ -567,7 +572,7 @@ class Simulator:
         if rule is not None and rule.fault in self._fault_answers:
             return self._fault_answers[rule.fault](rule, request)
         if rule is not None and rule.fault is Fault.SLOW:
-            await asyncio.sleep(rule.delay)
+            await self._hold(rule.delay)
         if root is None or endpoint is None:
             response = self._refusal(p.HTTP_STATUS_NOT_FOUND, p.MESSAGE_PATH_NOT_FOUND)
         else:
@@ -575,8 +580,13 @@ class Simulator:
         if rule is not None and rule.fault is Fault.PROCESS_THEN_DROP:
             return _drop(request)
         if rule is not None and rule.fault is Fault.PROCESS_THEN_SLOW:
-            await asyncio.sleep(rule.delay)
+            await self._hold(rule.delay)
         return response
+
+    async def _hold(self, seconds: float) -> None:
+        """Wait ``seconds`` before answering, or until the simulator stops."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     def _route(self, path: str) -> tuple[_Root | None, str | None, str]:
         """The root, the endpoint's name and the status path's order id of a path."""

@@ -71,6 +71,7 @@ async def test_clients_without_apps_see_todays_server(open_client: OpenClient) -
         "link",
         "count",
         "cost",
+        "estimated_cost",
         "confirmed_by",
     }
 
