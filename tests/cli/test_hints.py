@@ -90,7 +90,9 @@ def _listen() -> socket.socket:
 
 
 async def test_demo_reports_every_busy_port_before_the_tour(cli: CliRunner) -> None:
-    pytest.importorskip("demo.stack")
+    stack = pytest.importorskip("demo.stack")
+    if not stack.full_stack_available():  # the oldest Python's lane has no Home Assistant
+        pytest.skip("the full demo (Home Assistant, the MCP SDK) is not installed here")
     with _listen() as home_assistant, _listen() as mcp:
         ha_port, mcp_port = home_assistant.getsockname()[1], mcp.getsockname()[1]
         result = await cli.run(
