@@ -102,12 +102,9 @@ class Ledger:
         self._lines = 0  # lines (blank ones too) in those bytes, to name a damaged one
         self._identity: tuple[int, int] | None = None  # (device, inode) parsed so far
 
-    def check(self) -> list[AuditRecord]:
-        """Prove the ledger can be locked, read and written; return every record."""
-        return self.transact(lambda _records: [])
-
     def read(self) -> list[AuditRecord]:
-        """Every record, oldest first, including what other processes appended."""
+        """Every record, oldest first, including what other processes appended. Proves the
+        ledger can be locked, read and written (HappyFollowerLedgerError otherwise)."""
         return self.transact(lambda _records: [])
 
     def transact(

@@ -39,7 +39,7 @@ def test_a_new_ledger_is_created_empty(path: Path) -> None:
     ledger = Ledger(path)
     assert ledger.path == path
     assert ledger.read() == []
-    assert ledger.check() == []
+    assert ledger.read() == []  # again: nothing was appended
     assert path.exists()
     assert path.read_bytes() == b""
 
@@ -200,7 +200,7 @@ def test_unusable_path_is_a_ledger_error(tmp_path: Path, kind: str, reason: str)
         (tmp_path / "plain").write_text("x")
         path = tmp_path / "plain" / "orders.jsonl"
     with pytest.raises(HappyFollowerLedgerError) as caught:
-        Ledger(path).check()
+        Ledger(path).read()
     assert str(caught.value) == (
         f"The audit ledger {path} cannot be used ({reason}). Orders are refused until it can: "
         "check the folder exists and is writable by this user, or choose another ledger file."
