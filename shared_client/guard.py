@@ -312,7 +312,7 @@ class SpendGuard:
 
     def usage(self) -> Usage:
         """The caps' use in the last 24 hours, from the ledger as last read."""
-        return _usage(self._records, self._clock(), self.client.sandbox)
+        return _usage(list(_fold(self._records).values()), self._clock(), self.client.sandbox)
 
     def orders(self, limit: int = 20) -> list[LedgerOrder]:
         """Order attempts of this environment, newest first."""
@@ -363,8 +363,9 @@ class SpendGuard:
         await self.refresh()
         order, name = await self._validated(service_id, link, count)
         bound = await self._cost_bound(order)
-        duplicate = self._possible_duplicate(order)
-        refusal = self._cap_refusal(order, bound.amount, self._records)
+        attempts = list(_fold(self._records).values())
+        duplicate = self._possible_duplicate(order, attempts)
+        refusal = self._cap_refusal(order, bound.amount, attempts)
         if refusal is not None:
             await self._append([self._record(AuditEvent.REFUSED, order=order, reason=str(refusal))])
             raise refusal
@@ -523,9 +524,10 @@ class SpendGuard:
 
         def reserve(records: list[AuditRecord]) -> list[AuditRecord]:
             nonlocal refusal
-            refusal = self._cap_refusal(order, bound, records)
+            attempts = list(_fold(records).values())  # once, for both rules
+            refusal = self._cap_refusal(order, bound, attempts)
             if refusal is None and not duplicate_confirmed:
-                refusal = _duplicate_refusal(self._possible_duplicate(order, records))
+                refusal = _duplicate_refusal(self._possible_duplicate(order, attempts))
             if refusal is not None:
                 return [
                     self._record(
@@ -646,11 +648,11 @@ class SpendGuard:
     # --- rules ------------------------------------------------------------------------
 
     def _cap_refusal(
-        self, order: OrderRequest, bound: float | None, records: list[AuditRecord]
+        self, order: OrderRequest, bound: float | None, attempts: list[_Attempt]
     ) -> HappyFollowerSpendCapError | None:
         """The first cap the order would break, or None."""
         caps = self.caps
-        usage = _usage(records, self._clock(), self.client.sandbox)
+        usage = _usage(attempts, self._clock(), self.client.sandbox)
         if caps.max_count_per_order is not None and order.count > caps.max_count_per_order:
             return HappyFollowerSpendCapError(
                 f"count {order.count} is above the largest allowed per order "
@@ -668,12 +670,12 @@ class SpendGuard:
         return _spend_refusal(order, bound, usage, caps.max_spend_per_day)
 
     def _possible_duplicate(
-        self, order: OrderRequest, records: list[AuditRecord] | None = None
+        self, order: OrderRequest, attempts: list[_Attempt]
     ) -> AuditRecord | None:
         """The latest identical attempt of the last 24 hours whose outcome is unknown."""
         since = self._clock() - WINDOW
         found = None
-        for attempt in _fold(self._records if records is None else records).values():
+        for attempt in attempts:
             first = attempt.first
             unknown = attempt.outcome is None or (
                 attempt.outcome.event is AuditEvent.OUTCOME_UNKNOWN
@@ -755,10 +757,10 @@ def _order_of(record: AuditRecord) -> _RawOrder:
     return _RawOrder(record.service_id, record.link, record.count)
 
 
-def _usage(records: list[AuditRecord], now: datetime, sandbox: bool) -> Usage:
+def _usage(attempts: list[_Attempt], now: datetime, sandbox: bool) -> Usage:
     since = now - WINDOW
     orders, spent, reserved, unbounded = 0, 0.0, 0.0, 0
-    for attempt in _fold(records).values():
+    for attempt in attempts:
         first = attempt.first
         failed = attempt.outcome is not None and attempt.outcome.event is AuditEvent.FAILED
         if first.at < since or first.sandbox != sandbox or failed:
