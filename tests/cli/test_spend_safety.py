@@ -131,12 +131,15 @@ async def test_4_kill_9_while_the_order_is_in_flight(cli: CliRunner) -> None:
         async with asyncio.timeout(held / 2):
             while not sim.orders(cli.api_key):  # noqa: ASYNC110 - the simulator's own state
                 await asyncio.sleep(0.05)
-        answered_at = loop.time() + held
-        process.send_signal(signal.SIGKILL)
-    finally:
-        if process.returncode is None:
-            process.kill()
+    except BaseException:
+        process.kill()
         await process.wait()
+        raise
+    answered_at = loop.time() + held
+    # One signal and then only wait: a second kill() before asyncio has seen the exit would
+    # reap the child through Popen.poll, and asyncio would then report 255 (Python 3.12).
+    process.send_signal(signal.SIGKILL)
+    await process.wait()
     assert process.returncode == -signal.SIGKILL
     (attempt,) = cli.ledger_records()  # written ahead; the kill left it without an outcome
     assert attempt["event"] == "attempt"
