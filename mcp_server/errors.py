@@ -78,6 +78,7 @@ def argument_problems(err: ValidationError, parameters: Sequence[str]) -> str:
         elif error["type"] == "missing":
             problems.append(f"{field} is required")
         else:
-            reason = error["msg"].removeprefix("Value error, ")
+            # The shared policy's messages name the field themselves.
+            reason = error["msg"].removeprefix("Value error, ").removeprefix(f"{field} ")
             problems.append(f"{field}: {reason.replace('Input should be', 'must be')}")
     return "Nothing was sent: " + "; ".join(problems) + "."

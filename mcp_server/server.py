@@ -18,11 +18,11 @@ from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import Field, ValidationError
 
 from shared_client import __version__
-from shared_client.validation import to_ascii_digits
+from shared_client.errors import HappyFollowerInputError
+from shared_client.validation import positive_int
 
 from . import results
 from .app.extension import order_apps
-from .arguments import MAX_ID
 from .backend import Backend
 from .errors import argument_problems
 from .models import ToolResult
@@ -143,10 +143,11 @@ def add_resources(server: MCPServer[Any], backend: Backend) -> None:
         mime_type="application/json",
     )
     async def order_resource(order_id: str) -> str:
-        digits = to_ascii_digits(order_id)  # Persian and Arabic-Indic digits too
-        if not digits.isascii() or not digits.isdigit() or not 0 < int(digits) <= MAX_ID:
-            raise ResourceError("order_id must be a positive whole number")
-        return await resource_json(lambda: results.order_status(backend, int(digits)))
+        try:
+            number = positive_int(order_id, "order_id")  # Persian digits too
+        except HappyFollowerInputError as err:
+            raise ResourceError(str(err)) from None
+        return await resource_json(lambda: results.order_status(backend, number))
 
 
 def add_prompt(server: MCPServer[Any]) -> None:

@@ -14,6 +14,7 @@ from .errors import (
     HappyFollowerResponseError,
     HappyFollowerSandboxUnsupportedError,
     HappyFollowerSpendCapError,
+    HappyFollowerUnknownServiceError,
 )
 from .models import OrderStatus, Service
 from .protocol import LIVE_API_ROOT, SANDBOX_API_ROOT
@@ -36,6 +37,7 @@ __all__ = [
     "HappyFollowerResponseError",
     "HappyFollowerSandboxUnsupportedError",
     "HappyFollowerSpendCapError",
+    "HappyFollowerUnknownServiceError",
     "OrderStatus",
     "Service",
     "__version__",

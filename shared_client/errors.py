@@ -13,7 +13,19 @@ class HappyFollowerError(Exception):
 
 
 class HappyFollowerInputError(HappyFollowerError, ValueError):
-    """Bad input, refused before anything was sent."""
+    """Bad input, refused before anything was sent.
+
+    ``field`` names the order's input at fault (``service_id``, ``link``, ``count``,
+    ``order_id``) when there is one, so that a front-end can say it in its own words.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class HappyFollowerUnknownServiceError(HappyFollowerInputError):
+    """The service id is well formed but names no active service."""
 
 
 class HappyFollowerAuthenticationError(HappyFollowerError):

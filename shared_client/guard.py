@@ -31,6 +31,7 @@ from .errors import (
     HappyFollowerLedgerError,
     HappyFollowerOrderOutcomeUnknownError,
     HappyFollowerSpendCapError,
+    HappyFollowerUnknownServiceError,
 )
 from .ledger import (
     MAX_REASON_LENGTH,
@@ -485,8 +486,10 @@ class SpendGuard:
             self._services = {item.service_id: display_text(item.name) for item in services}
             self._services_read_at = time.monotonic()
         if service_id not in self._services:
-            raise HappyFollowerInputError(
-                f"service_id {service_id} is not an active service; list the services to choose one"
+            raise HappyFollowerUnknownServiceError(
+                f"service_id {service_id} is not an active service; "
+                "list the services to choose one",
+                field="service_id",
             )
         return self._services[service_id]
 

@@ -39,6 +39,7 @@ from .validation import (
     DEFAULT_LINK_HOSTS,
     display_text,
     normalise_host,
+    parse_unit_prices,
     switch,
     to_ascii_digits,
 )
@@ -108,22 +109,7 @@ def _spend_cap(value: object) -> object:
 
 def _unit_prices(value: object) -> object:
     """``"10=0.5,20=1.2"``: the operator's price per unit of service 10 and 20."""
-    if not isinstance(value, str):
-        return value
-    prices: dict[int, float] = {}
-    for item in filter(None, (part.strip() for part in value.split(","))):
-        service, _, price = item.partition("=")
-        service = to_ascii_digits(service.strip())
-        if not service.isascii() or not service.isdigit() or not price:
-            raise ValueError(
-                f"must be service=price pairs separated by commas (e.g. 10=0.5,20=1.2), "
-                f"got {item!r}"
-            )
-        try:
-            prices[int(service)] = _number(price)
-        except ValueError as err:
-            raise ValueError(f"the price of service {service} {err}") from None
-    return prices
+    return parse_unit_prices(value) if isinstance(value, str) else value
 
 
 def _hosts(value: object) -> object:

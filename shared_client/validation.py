@@ -9,6 +9,7 @@ vendor or a language model before a person sees it.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import unicodedata
 from collections.abc import Collection
@@ -54,16 +55,18 @@ def display_text(value: object, max_length: int = 80) -> str:
     return flat
 
 
-def positive_int(value: object, field: str) -> int:
-    """Return value as a whole number from 1 to 2**31-1, or raise HappyFollowerInputError.
+def positive_int(value: object, field: str, most: int = MAX_WHOLE_NUMBER) -> int:
+    """Return value as a whole number from 1 to ``most``, or raise HappyFollowerInputError.
 
     Accepts ints, whole floats and digit strings (Persian digits too); refuses booleans
     (JSON ``true`` is not a count), fractions and anything else.
     """
-    number: int | None = None
     if isinstance(value, bool):
-        number = None
-    elif isinstance(value, int):
+        raise HappyFollowerInputError(
+            f"{field} must be a whole number, not true or false", field=field
+        )
+    number: int | None = None
+    if isinstance(value, int):
         number = value
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
@@ -71,12 +74,37 @@ def positive_int(value: object, field: str) -> int:
         text = to_ascii_digits(value.strip())
         if 0 < len(text) <= 10 and text.isascii() and text.isdigit():
             number = int(text)
-    if number is None or not 0 < number <= MAX_WHOLE_NUMBER:
+    if number is None or not 0 < number <= most:
         raise HappyFollowerInputError(
-            f"{field} must be a whole number from 1 to {MAX_WHOLE_NUMBER}, "
-            f"got {display_text(repr(value), 40)}"
+            f"{field} must be a whole number from 1 to {most}, got {display_text(repr(value), 40)}",
+            field=field,
         )
     return number
+
+
+def parse_unit_prices(text: str) -> dict[int, float]:
+    """The operator's prices per unit, ``"10=0.5, 20=1.2"`` (pairs separated by commas or
+    new lines; Persian digits too), or raise HappyFollowerInputError."""
+    prices: dict[int, float] = {}
+    for item in filter(None, (part.strip() for part in re.split(r"[,\n]", text))):
+        service, separator, price = item.partition("=")
+        try:
+            if not separator:
+                raise ValueError(item)
+            service_id = positive_int(service, "service id")
+            amount = float(to_ascii_digits(price.strip()))
+        except ValueError:  # HappyFollowerInputError is one too
+            raise HappyFollowerInputError(
+                "unit prices must be service=price pairs separated by commas or new lines "
+                f"(e.g. 10=0.5, 20=1.2), got {display_text(item, 40)!r}"
+            ) from None
+        if not math.isfinite(amount) or amount <= 0:
+            raise HappyFollowerInputError(
+                f"the price of service {service_id} must be a finite number above 0, "
+                f"got {display_text(price.strip(), 20)!r}"
+            )
+        prices[service_id] = amount
+    return prices
 
 
 def _link_problem(text: str, hosts: Collection[str] | None) -> str | None:
@@ -117,13 +145,16 @@ def instagram_link(value: object, hosts: Collection[str] | None = DEFAULT_LINK_H
     Unicode hosts never match; ``None`` allows any host (the raw client's shape check).
     """
     if not isinstance(value, str) or not value.strip():
-        raise HappyFollowerInputError("link must be the address of an Instagram page or post")
+        raise HappyFollowerInputError(
+            "link must be the address of an Instagram page or post", field="link"
+        )
     text = value.strip()
     allowed = None if hosts is None else tuple(normalise_host(host) for host in hosts)
     problem = _link_problem(text, allowed)
     if problem:
         raise HappyFollowerInputError(
-            f"link {problem}: give the full address, e.g. https://www.instagram.com/yourpage"
+            f"link {problem}: give the full address, e.g. https://www.instagram.com/yourpage",
+            field="link",
         )
     return text
 

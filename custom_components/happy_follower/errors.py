@@ -16,6 +16,7 @@ from shared_client.errors import (
     HappyFollowerResponseError,
     HappyFollowerSandboxUnsupportedError,
     HappyFollowerSpendCapError,
+    HappyFollowerUnknownServiceError,
 )
 from shared_client.validation import display_text
 
@@ -40,6 +41,17 @@ _KEYS: tuple[tuple[type[HappyFollowerError], str], ...] = (
 )
 
 
+def _input_translation(err: HappyFollowerInputError) -> tuple[str, dict[str, str]]:
+    """The shared input policy refused something; say which field in the user's language."""
+    if isinstance(err, HappyFollowerUnknownServiceError):
+        return "unknown_service", {"details": display_text(err)}
+    if err.field == "link":
+        return "invalid_link", {}
+    if err.field is not None:
+        return "invalid_number", {"field": err.field}
+    return "invalid_input", {"details": display_text(err)}
+
+
 def translation_for(err: HappyFollowerError) -> tuple[str, dict[str, str]]:
     """Return the translation key and placeholders that explain ``err``."""
     for kind, key in _KEYS:
@@ -58,8 +70,7 @@ def translation_for(err: HappyFollowerError) -> tuple[str, dict[str, str]]:
     if isinstance(err, HappyFollowerSpendCapError):
         return f"cap_{err.cap}", {}
     if isinstance(err, HappyFollowerInputError):
-        # Fields are checked before the guard; what it refuses then is the service id.
-        return "unknown_service", {"details": display_text(err)}
+        return _input_translation(err)
     return "cannot_connect", {}
 
 

@@ -24,7 +24,7 @@ from shared_client.errors import (
     HappyFollowerInputError,
     HappyFollowerOrderOutcomeUnknownError,
 )
-from shared_client.validation import display_text, instagram_link, positive_int
+from shared_client.validation import display_text, positive_int
 
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
@@ -92,52 +92,30 @@ def _loaded_entry(hass: HomeAssistant, call: ServiceCall) -> HappyFollowerConfig
     return entry
 
 
-def _whole_number(call: ServiceCall, field: str) -> int:
+def _order_id(call: ServiceCall) -> int:
     try:
-        return positive_int(call.data[field], field)
-    except HappyFollowerInputError:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_number",
-            translation_placeholders={"field": field},
-        ) from None
-
-
-def _link(call: ServiceCall) -> str:
-    try:
-        return instagram_link(call.data[ATTR_LINK])
-    except HappyFollowerInputError:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="invalid_link"
-        ) from None
+        return positive_int(call.data[ATTR_ORDER_ID], ATTR_ORDER_ID)
+    except HappyFollowerInputError as err:
+        raise to_ha_error(err) from None
 
 
 async def _place_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
-    """Place an order through the shared guard: caps, write-ahead audit, sent once."""
+    """Place an order through the shared guard: input policy, caps, write-ahead audit
+    (refusals included), sent once. The guard validates the fields; this maps its errors."""
     data = entry.runtime_data
-    guard = data.guard
-    confirmed_by = await async_confirmed_by(call.hass, call.context)
     try:
-        service_id = _whole_number(call, ATTR_SERVICE_ID)
-        count = _whole_number(call, ATTR_COUNT)
-        link = _link(call)
-    except ServiceValidationError as err:
-        reason = f"refused by Home Assistant: {err.translation_key}"
-        await _audit_refusal(entry, call, reason, confirmed_by)
-        raise
-    try:
-        placed = await guard.place_order(
-            service_id,
-            link,
-            count,
-            confirmed_by=confirmed_by,
+        placed = await data.guard.place_order(
+            call.data[ATTR_SERVICE_ID],
+            call.data[ATTR_LINK],
+            call.data[ATTR_COUNT],
+            confirmed_by=await async_confirmed_by(call.hass, call.context),
             duplicate_confirmed=call.data[ATTR_CONFIRM_DUPLICATE],
         )
     except HappyFollowerError as err:
         if isinstance(err, HappyFollowerOrderOutcomeUnknownError):
             # Never retried: a retry could buy the same thing twice.
             LOGGER.warning("An order's outcome is unknown; it was not sent again: %s", err)
-        raise _action_error(entry, err, **_order_placeholders(entry, service_id, count)) from err
+        raise _action_error(entry, err, **_order_placeholders(entry, call)) from err
     await data.orders.async_track(
         placed.order_id,
         status=placed.status,
@@ -149,29 +127,12 @@ async def _place_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> Se
     return {"order_id": placed.order_id, "cost": placed.cost}
 
 
-async def _audit_refusal(
-    entry: HappyFollowerConfigEntry, call: ServiceCall, reason: str, confirmed_by: str
-) -> None:
-    """Bad input is refused before the guard sees it; it is audited all the same."""
-    try:
-        await entry.runtime_data.guard.record_refusal(
-            call.data[ATTR_SERVICE_ID],
-            call.data[ATTR_LINK],
-            call.data[ATTR_COUNT],
-            reason=reason,
-            confirmed_by=confirmed_by,
-        )
-    except HappyFollowerError as err:
-        LOGGER.warning("A refused order could not be audited: %s", err)
-
-
-def _order_placeholders(
-    entry: HappyFollowerConfigEntry, service_id: int, count: int
-) -> dict[str, str]:
+def _order_placeholders(entry: HappyFollowerConfigEntry, call: ServiceCall) -> dict[str, str]:
     caps = entry.runtime_data.guard.caps
     return {
-        "service_id": str(service_id),
-        "count": str(count),
+        # As the user gave them (shown safely): the messages quote what was asked for.
+        "service_id": display_text(call.data[ATTR_SERVICE_ID], 20),
+        "count": display_text(call.data[ATTR_COUNT], 20),
         "max_count": str(caps.max_count_per_order),
         "max_orders": str(caps.max_orders_per_day),
         "max_spend": f"{caps.max_spend_per_day or 0:g}",
@@ -180,7 +141,7 @@ def _order_placeholders(
 
 
 async def _cancel_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
-    order_id = _whole_number(call, ATTR_ORDER_ID)
+    order_id = _order_id(call)
     data = entry.runtime_data
     LOGGER.info(
         "Canceling order %s, asked by %s",
@@ -193,7 +154,7 @@ async def _cancel_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> S
 
 
 async def _recheck_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
-    order_id = _whole_number(call, ATTR_ORDER_ID)
+    order_id = _order_id(call)
     await _run(entry, entry.runtime_data.client.recheck_order(order_id))
     await _refresh_after_action(entry, order_id)
     return None
@@ -208,7 +169,7 @@ async def _refresh_after_action(entry: HappyFollowerConfigEntry, order_id: int) 
 
 
 async def _get_order_status(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
-    order_id = _whole_number(call, ATTR_ORDER_ID)
+    order_id = _order_id(call)
     status = await _run(entry, entry.runtime_data.orders.async_refresh_order(order_id))
     response: dict[str, Any] = {**status.summary(order_id)}
     # The same status values as the sensors and events; vendor text made display-safe.
@@ -228,13 +189,13 @@ async def _list_services(entry: HappyFollowerConfigEntry, call: ServiceCall) -> 
 
 
 async def _track_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
-    order_id = _whole_number(call, ATTR_ORDER_ID)
+    order_id = _order_id(call)
     await _run(entry, entry.runtime_data.orders.async_track(order_id))
     return None
 
 
 async def _untrack_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
-    order_id = _whole_number(call, ATTR_ORDER_ID)
+    order_id = _order_id(call)
     if not await entry.runtime_data.orders.async_untrack(order_id):
         raise ServiceValidationError(
             translation_domain=DOMAIN,

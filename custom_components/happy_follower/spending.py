@@ -21,7 +21,7 @@ from shared_client import HappyFollowerClient
 from shared_client.errors import HappyFollowerInputError, HappyFollowerLedgerError
 from shared_client.guard import DEFAULT_CAPS, SpendCaps, SpendGuard
 from shared_client.ledger import AuditRecord, Ledger
-from shared_client.validation import display_text, to_ascii_digits
+from shared_client.validation import display_text, parse_unit_prices
 
 from .const import (
     CONF_MAX_COUNT_PER_ORDER,
@@ -41,20 +41,6 @@ MAX_LISTED_ORDERS = 5
 
 def ledger_path(hass: HomeAssistant, entry_id: str) -> Path:
     return Path(hass.config.path(".storage", f"{DOMAIN}.{entry_id}.ledger.jsonl"))
-
-
-def parse_unit_prices(text: str) -> dict[int, float]:
-    """Read "service id = price per unit" lines (Persian digits too); raise ValueError."""
-    prices: dict[int, float] = {}
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        service, separator, price = line.partition("=")
-        if not separator:
-            raise ValueError(line)
-        service_id = int(to_ascii_digits(service.strip()))
-        prices[service_id] = float(to_ascii_digits(price.strip()))
-    return prices
 
 
 def spend_caps(options: Mapping[str, Any]) -> SpendCaps:

@@ -17,6 +17,7 @@ from shared_client.validation import (
     instagram_link,
     link_target,
     normalise_host,
+    parse_unit_prices,
     positive_int,
     switch,
     to_ascii_digits,
@@ -78,8 +79,9 @@ GOOD_NUMBERS: list[tuple[Any, int]] = [
 
 @pytest.mark.parametrize("value", BAD_NUMBERS, ids=repr)
 def test_positive_int_refuses(value: Any) -> None:
-    with pytest.raises(HappyFollowerInputError, match="count must be a whole number from 1"):
+    with pytest.raises(HappyFollowerInputError, match="count must be a whole number") as caught:
         positive_int(value, "count")
+    assert caught.value.field == "count"
 
 
 @pytest.mark.parametrize(("value", "expected"), GOOD_NUMBERS, ids=repr)
@@ -372,8 +374,16 @@ def test_number_refusal_shows_the_value_safely() -> None:
     assert "\n" not in message
     assert "\u202e" not in message
     assert message.endswith("…")
-    with pytest.raises(HappyFollowerInputError, match=r"got True$"):
+    with pytest.raises(HappyFollowerInputError, match=r"whole number, not true or false$"):
         positive_int(True, "count")
+
+
+def test_number_refusal_names_the_bound_it_was_given() -> None:
+    assert positive_int("200", "limit", 200) == 200
+    with pytest.raises(
+        HappyFollowerInputError, match=r"^limit must be a whole number from 1 to 200, got 201$"
+    ):
+        positive_int(201, "limit", 200)
 
 
 def test_to_ascii_digits() -> None:
@@ -493,3 +503,39 @@ def test_client_refuses_a_base_url_with_credentials_without_echoing_them(url: st
     with pytest.raises(HappyFollowerInputError, match="user name or password") as caught:
         HappyFollowerClient("key", base_url=url)
     assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", {}),
+        ("10=0.5", {10: 0.5}),
+        ("10=0.5,20=1.2", {10: 0.5, 20: 1.2}),
+        (" 10 = 2 ,\n۱۱ = ۳\n\n", {10: 2.0, 11: 3.0}),  # CLI commas, HA lines, Persian
+        ("10=1,10=2", {10: 2.0}),  # the last one wins
+    ],
+)
+def test_unit_prices_are_read_from_commas_or_lines(text: str, expected: dict[int, float]) -> None:
+    assert parse_unit_prices(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("10: 2", r"service=price pairs .* got '10: 2'$"),
+        ("10", r"service=price pairs .* got '10'$"),
+        ("x=2", r"got 'x=2'$"),
+        ("0=2", r"got '0=2'$"),
+        ("True=2", r"got 'True=2'$"),
+        ("10=", r"got '10='$"),
+        ("10=two", r"got '10=two'$"),
+        ("10=nan", r"^the price of service 10 must be a finite number above 0, got 'nan'$"),
+        ("10=inf", r"service 10 must be a finite number above 0"),
+        ("10=-2", r"service 10 must be a finite number above 0"),
+        ("10=0", r"service 10 must be a finite number above 0"),
+        ("10=1\n\u202e11=2", r"got '11=2'$"),  # shown safely
+    ],
+)
+def test_unit_prices_refuse(text: str, message: str) -> None:
+    with pytest.raises(HappyFollowerInputError, match=message):
+        parse_unit_prices(text)

@@ -255,7 +255,9 @@ async def test_bad_input_is_audited(
         await call(hass, loaded_entry, "place_order", service_id=10, link="https://x.io", count=1)
     refusal = _lines(hass, loaded_entry)[-1]
     assert refusal["event"] == "refused"
-    assert refusal["reason"] == "refused by Home Assistant: invalid_link"
+    # The shared guard refused and audited it, with its own reason and who asked.
+    assert refusal["reason"].startswith("link must be on instagram.com or instagr.am")
+    assert refusal["confirmed_by"]
     assert not simulator.orders(api_key)
 
 

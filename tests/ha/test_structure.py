@@ -211,6 +211,9 @@ def test_every_error_key_translated() -> None:
         errors.HappyFollowerResponseError("x"),
         errors.HappyFollowerSandboxUnsupportedError("x"),
         errors.HappyFollowerInputError("x"),
+        errors.HappyFollowerInputError("x", field="count"),
+        errors.HappyFollowerInputError("x", field="link"),
+        errors.HappyFollowerUnknownServiceError("x", field="service_id"),
         errors.HappyFollowerConnectionError("x"),
         *(
             errors.HappyFollowerSpendCapError("x", cap=cap)
@@ -225,6 +228,14 @@ def test_every_error_key_translated() -> None:
         "rate_limited_retry_after",
         {"retry_after": "7"},
     )
+    # The shared input policy names the field; the user reads it in their language.
+    assert [translation_for(err)[0] for err in samples[7:11]] == [
+        "invalid_input",
+        "invalid_number",
+        "invalid_link",
+        "unknown_service",
+    ]
+    assert translation_for(samples[8])[1] == {"field": "count"}
     assert raised | mapped <= exceptions
     assert set(english["selector"]["environment"]["options"]) == {"live", "sandbox"}
     form_errors = set(re.findall(r'"base": "(\w+)"|= "(invalid_unit)"', source))
