@@ -395,9 +395,7 @@ class HappyFollowerClient:
             raise HappyFollowerRateLimitError(
                 f"Happy Follower is limiting requests: try again {hint}", retry_after=seconds
             )
-        if status == protocol.HTTP_STATUS_UNAUTHORIZED or (
-            status in protocol.TOKEN_REFUSED_STATUSES and isinstance(payload, dict)
-        ):
+        if protocol.is_token_refused(status, isinstance(payload, dict)):
             # A 403 page from a proxy or CDN (not JSON) says nothing about our token.
             raise _TokenRefusedError
         if not isinstance(payload, dict):
@@ -419,15 +417,12 @@ class HappyFollowerClient:
         if operation == protocol.OPERATION_SUCCESS or (operation is None and status < 300):
             return payload
         message = self._service_message(payload)
-        lowered = message.lower()
-        if path not in (protocol.PATH_AUTH, protocol.PATH_REFRESH) and (
-            "token" in lowered or "توکن" in message
+        if path not in (protocol.PATH_AUTH, protocol.PATH_REFRESH) and protocol.speaks_of_token(
+            message
         ):
             raise _TokenRefusedError
         error_type = HappyFollowerApiError
-        if path == protocol.PATH_ORDER and any(
-            marker in lowered for marker in protocol.NOT_ENOUGH_CREDIT_MARKERS
-        ):
+        if path == protocol.PATH_ORDER and protocol.is_not_enough_credit(message):
             error_type = HappyFollowerNotEnoughCreditError
         raise error_type(
             f"Happy Follower refused the request ({path}): {message}",

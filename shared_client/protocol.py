@@ -48,6 +48,28 @@ HTTP_STATUS_UNAUTHORIZED: Final = 401
 # body is treated the same; a 403 HTML page from a proxy is not about our token).
 # On ``/auth`` that status means the API key itself is refused.
 TOKEN_REFUSED_STATUSES: Final = frozenset({401, 403})
+# ASSUMPTION: an error answer whose message speaks of the token means the same.
+TOKEN_WORDS: Final = ("token", "توکن")
+
+
+def is_token_refused(status: int, is_json_object: bool) -> bool:
+    """Whether an answer's status says the token (or, on ``/auth``, the key) was refused."""
+    return status == HTTP_STATUS_UNAUTHORIZED or (
+        status in TOKEN_REFUSED_STATUSES and is_json_object
+    )
+
+
+def speaks_of_token(message: str) -> bool:
+    """Whether an error message is about the token (so the token is renewed, not reported)."""
+    lowered = message.lower()
+    return any(word in lowered for word in TOKEN_WORDS)
+
+
+def is_not_enough_credit(message: str) -> bool:
+    """Whether a refused order's message says the credit does not cover it."""
+    lowered = message.lower()
+    return any(marker in lowered for marker in NOT_ENOUGH_CREDIT_MARKERS)
+
 
 # ASSUMPTION: rate limiting is HTTP 429, with ``Retry-After`` in seconds when known.
 RATE_LIMITED_STATUS: Final = 429

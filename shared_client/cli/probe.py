@@ -216,18 +216,12 @@ def echoes(answer: Answer, credential: str | None) -> bool:
 def client_sees_token_refused(answer: Answer) -> bool:
     """Whether the client takes this answer as "the token was refused" (and renews it): HTTP
     401, 403 with a JSON body, or an error whose message speaks of the token."""
-    if answer.http_status == p.HTTP_STATUS_UNAUTHORIZED:
+    if answer.http_status is None:
+        return False
+    if p.is_token_refused(answer.http_status, answer.is_object):
         return True
-    if answer.http_status in p.TOKEN_REFUSED_STATUSES and answer.is_object:
-        return True
-    message = (error_message(answer) or "").lower()
     failed = answer.is_object and answer.operation not in (p.OPERATION_SUCCESS, None)
-    return failed and ("token" in message or "توکن" in message)
-
-
-def is_not_enough_credit(message: str) -> bool:
-    lowered = message.lower()
-    return any(marker in lowered for marker in p.NOT_ENOUGH_CREDIT_MARKERS)
+    return failed and p.speaks_of_token(error_message(answer) or "")
 
 
 # --- the probe ------------------------------------------------------------------------------
@@ -636,7 +630,7 @@ class _Probe:
             json_body=body if self.json_only else None,
         )
         message = error_message(answer) or answer.text
-        recognised = is_not_enough_credit(message) and not answer.succeeded
+        recognised = p.is_not_enough_credit(message) and not answer.succeeded
         request = f"POST /order of {count} (credit {credit:g} at {self.unit_price:g} a unit)"
         if not recognised and message and message == self.invalid_message:
             reason = (
