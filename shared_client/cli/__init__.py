@@ -354,15 +354,17 @@ class Cli:
         if not sys.stdin.isatty():
             raise CliError(self._cannot_ask(duplicate), _no_terminal_code(duplicate))
         where = "SANDBOX" if client.sandbox else "LIVE"
+        # With --json, standard output holds only the JSON (it may be piped): ask on stderr.
+        screen = self.err if self.args.json else self.out
         for line in quote.confirmation_lines(f"{where}, {client.base_url}"):
-            print(line, file=self.out)
+            print(line, file=screen)
         if duplicate:
             question = "It may be a duplicate. Place it anyway? [y/N] "
         elif client.sandbox:
             question = "This spends sandbox credit. [y/N] "
         else:
             question = "This spends credit. [y/N] "
-        if _ask(question).strip().lower() not in ("y", "yes"):
+        if _ask(question, screen).strip().lower() not in ("y", "yes"):
             raise CliError("order not placed: not confirmed", ExitCode.CANCELLED)
         return CONFIRMED_AT_PROMPT
 
@@ -483,17 +485,21 @@ class Cli:
         return ExitCode.CANCELLED
 
 
-def _ask(question: str) -> str:
-    """Read an answer; Ctrl-C or end of input is no. asyncio's own Ctrl-C handling would
-    only cancel the command once the answer came, so Python's is back while asking."""
+def _ask(question: str, screen: TextIO) -> str:
+    """Ask on ``screen`` and read an answer; Ctrl-C or end of input is no. asyncio's own
+    Ctrl-C handling would only cancel the command once the answer came, so Python's is
+    back while asking."""
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        return input(question)
-    except (EOFError, KeyboardInterrupt):
-        print()
-        return ""
+        print(question, end="", file=screen, flush=True)
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        answer = ""
     finally:
         signal.signal(signal.SIGINT, previous)
+    if not answer.endswith("\n"):  # no answer: end the question's line
+        print(file=screen)
+    return answer
 
 
 def _no_terminal_code(duplicate: bool) -> ExitCode:

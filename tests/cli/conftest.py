@@ -59,11 +59,12 @@ class CliResult:
 
     @property
     def errors_only(self) -> str:
-        """stderr without its warning lines."""
+        """stderr without its warning lines, and without the confirmation asked there
+        (with --json the question goes to stderr; the answer's line ends it)."""
+        _, asked, after = self.stderr.rpartition("[y/N] ")
+        rest = after.partition("\n")[2] if asked else self.stderr
         return "".join(
-            line
-            for line in self.stderr.splitlines(keepends=True)
-            if not line.startswith("warning: ")
+            line for line in rest.splitlines(keepends=True) if not line.startswith("warning: ")
         )
 
     @property

@@ -91,6 +91,18 @@ async def test_declined_on_a_terminal_is_cancelled(cli: CliRunner) -> None:
     assert "not confirmed" in record["reason"]
 
 
+async def test_with_json_the_question_is_asked_on_stderr(cli: CliRunner) -> None:
+    """``--json order … | jq`` on a terminal: the person sees the question, and standard
+    output holds nothing but the JSON."""
+    result = await run_on_terminal(cli, "y", "--json", "order", "10", LINK, "100")
+    assert result.code == ExitCode.OK
+    assert "Count: 100" in result.stderr
+    assert result.stderr.endswith("This spends credit. [y/N] ")
+    placed = json.loads(result.stdout)
+    assert placed["order_id"] == 1
+    assert order_posts(cli) == 1
+
+
 async def test_confirmed_on_a_terminal_is_placed(cli: CliRunner) -> None:
     result = await run_on_terminal(cli, "y", "order", "10", LINK, "100")
     assert result.code == ExitCode.OK
