@@ -305,12 +305,19 @@ def describe(
         if field is None:  # the settings as a whole
             problems.append(reason)
             continue
+        # Shared rules name their subject ("unit prices must be ..."); the flag names it here.
+        reason = reason.removeprefix(f"{field.replace('_', ' ')} ")
         if error["type"] == "extra_forbidden":
             reason = "is not a setting"
-        elif field not in SECRET_FIELDS and isinstance(error["input"], str | int | float):
+        elif (
+            field not in SECRET_FIELDS
+            and isinstance(error["input"], str | int | float)
+            and ", got " not in reason
+        ):
             reason += f" (got {display_text(repr(error['input']), 60)})"
         where = f"--{field.replace('_', '-')}" if field in flags else env_name(settings_cls, field)
-        problems.append(f"{where} {reason}")
+        joint = " " if reason.startswith(("must ", "is ")) else ": "
+        problems.append(f"{where}{joint}{reason}")
     return "; ".join(problems)
 
 

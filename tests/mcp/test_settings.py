@@ -93,9 +93,15 @@ def test_default_ledger_is_shared_with_the_cli(monkeypatch: pytest.MonkeyPatch) 
         (
             [],
             {**KEY, "HAPPY_FOLLOWER_UNIT_PRICES": "10=nan"},
-            "HAPPY_FOLLOWER_UNIT_PRICES the price of service 10 must be a finite number",
+            "HAPPY_FOLLOWER_UNIT_PRICES: the price of service 10 must be a finite number",
         ),
-        ([], {**KEY, "HAPPY_FOLLOWER_UNIT_PRICES": "ten=1"}, "must be service=price pairs"),
+        (
+            ["--unit-prices", "ten=1"],
+            KEY,
+            # The flag named once, the value shown once.
+            r"^--unit-prices must be service=price pairs separated by commas or new lines "
+            r"\(e\.g\. 10=0\.5, 20=1\.2\), got 'ten=1'$",
+        ),
         (["--base-url", "ftp://x"], KEY, "--base-url must be an http"),
         (
             ["--sandbox", "--base-url", "https://www.happy-follower.com/api/v1/"],
