@@ -87,13 +87,11 @@ def parse_unit_prices(text: str) -> dict[int, float]:
     new lines; Persian digits too), or raise HappyFollowerInputError."""
     prices: dict[int, float] = {}
     for item in filter(None, (part.strip() for part in re.split(r"[,\n]", text))):
-        service, separator, price = item.partition("=")
+        service, _, price = item.partition("=")  # no "=": the price is "", not a number
         try:
-            if not separator:
-                raise ValueError(item)
             service_id = positive_int(service, "service id")
             amount = float(to_ascii_digits(price.strip()))
-        except ValueError:  # HappyFollowerInputError is one too
+        except ValueError:  # HappyFollowerInputError is one too; the message says it all
             raise HappyFollowerInputError(
                 "unit prices must be service=price pairs separated by commas or new lines "
                 f"(e.g. 10=0.5, 20=1.2), got {display_text(item, 40)!r}"

@@ -31,6 +31,7 @@ from shared_client import (
     HappyFollowerOrderOutcomeUnknownError,
     HappyFollowerRateLimitError,
     HappyFollowerSpendCapError,
+    HappyFollowerUnknownServiceError,
 )
 from shared_client.guard import (
     DEFAULT_CAPS,
@@ -914,8 +915,12 @@ async def test_unknown_service_is_refused_before_sending(
     simulator: Simulator, client: HappyFollowerClient, clock: Clock, ledger_path: Path
 ) -> None:
     guard = make_guard(client, ledger_path, clock)
-    with pytest.raises(HappyFollowerInputError, match="service_id 99 is not an active service"):
+    with pytest.raises(HappyFollowerUnknownServiceError) as refused:
         await place(guard, 100, service_id=99)
+    assert str(refused.value) == (
+        "service_id 99 is not an active service; list the services to choose one"
+    )
+    assert refused.value.field == "service_id"  # front-ends name the field by it
     assert order_posts(simulator) == 0
     assert read_lines(ledger_path)[0]["service_id"] == 99
 

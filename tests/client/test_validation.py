@@ -539,3 +539,17 @@ def test_unit_prices_are_read_from_commas_or_lines(text: str, expected: dict[int
 def test_unit_prices_refuse(text: str, message: str) -> None:
     with pytest.raises(HappyFollowerInputError, match=message):
         parse_unit_prices(text)
+
+
+def test_unit_price_refusals_say_what_to_write_and_show_the_input_short() -> None:
+    with pytest.raises(HappyFollowerInputError) as bad_pair:
+        parse_unit_prices("10=1, " + "x" * 60)
+    assert str(bad_pair.value) == (
+        "unit prices must be service=price pairs separated by commas or new lines "
+        f"(e.g. 10=0.5, 20=1.2), got '{'x' * 39}…'"
+    )
+    with pytest.raises(HappyFollowerInputError) as bad_price:
+        parse_unit_prices("10=-" + "1" * 30)
+    assert str(bad_price.value) == (
+        f"the price of service 10 must be a finite number above 0, got '-{'1' * 18}…'"
+    )
