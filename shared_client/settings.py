@@ -309,12 +309,10 @@ def describe(
         reason = reason.removeprefix(f"{field.replace('_', ' ')} ")
         if error["type"] == "extra_forbidden":
             reason = "is not a setting"
-        elif (
-            field not in SECRET_FIELDS
-            and isinstance(error["input"], str | int | float)
-            and ", got " not in reason
-        ):
-            reason += f" (got {display_text(repr(error['input']), 60)})"
+        elif field not in SECRET_FIELDS and isinstance(error["input"], str | int | float):
+            shown = display_text(repr(error["input"]), 60)
+            if shown not in reason:  # a shared rule's message may show it already
+                reason += f" (got {shown})"
         where = f"--{field.replace('_', '-')}" if field in flags else env_name(settings_cls, field)
         joint = " " if reason.startswith(("must ", "is ")) else ": "
         problems.append(f"{where}{joint}{reason}")

@@ -29,6 +29,7 @@ DEFAULT_LINK_HOSTS: tuple[str, ...] = ("instagram.com", "instagr.am")
 # and line or paragraph separators: invisible or misleading when shown to a person.
 _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
 _WHITESPACE = re.compile(r"\s+")
+_HOST_NAME = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)+")  # in IDNA form, with at least one dot
 
 
 def to_ascii_digits(text: str) -> str:
@@ -158,12 +159,17 @@ def instagram_link(value: object, hosts: Collection[str] | None = DEFAULT_LINK_H
 
 
 def normalise_host(host: str) -> str:
-    """A host name as links are compared with it: lower case, IDNA (ASCII) form."""
+    """A host name as links are compared with it: lower case, IDNA (ASCII) form. Anything
+    a link's host could never be (a path, a port, a space, no dot) is refused, so that an
+    operator's typo is not an allowed host that silently matches nothing."""
     text = host.strip().lower().rstrip(".")
     try:
-        return text.encode("idna").decode("ascii")
+        name = text.encode("idna").decode("ascii")
     except UnicodeError:
-        raise HappyFollowerInputError(f"{display_text(host, 60)!r} is not a host name") from None
+        name = ""
+    if not _HOST_NAME.fullmatch(name):
+        raise HappyFollowerInputError(f"{display_text(host, 60)!r} is not a host name")
+    return name
 
 
 type TargetKind = Literal["profile", "post", "reel", "story", "link"]

@@ -324,7 +324,22 @@ def test_normalise_host(host: str, expected: str) -> None:
     assert normalise_host(host) == expected
 
 
-@pytest.mark.parametrize("host", ["a..b", "." * 3 + "x", "x" * 64 + ".com"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "a..b",
+        "." * 3 + "x",
+        "x" * 64 + ".com",
+        "",
+        "localhost",  # links need a dot in their host: it would match nothing
+        "exa mple.com",
+        "instagram.com/",
+        "instagram.com:443",
+        "user@instagram.com",
+        "*.instagram.com",
+        "x_y.com",
+    ],
+)
 def test_normalise_host_refuses(host: str) -> None:
     with pytest.raises(HappyFollowerInputError, match="is not a host name"):
         normalise_host(host)

@@ -126,6 +126,12 @@ def test_default_ledger_is_shared_with_the_cli(monkeypatch: pytest.MonkeyPatch) 
         (["--port", "70000"], KEY, "--port must be less than or equal to 65535"),
         (["--log-level", "LOUD"], KEY, "--log-level"),
         (["--allowed-origins", "localhost"], KEY, "'localhost' is not an origin"),
+        (
+            ["--link-hosts", "example.org,instagram.com/"],
+            KEY,
+            r"^--link-hosts: 'instagram.com/' is not a host name "
+            r"\(got 'example.org,instagram.com/'\)$",
+        ),
     ],
 )
 def test_invalid_settings_are_refused(argv: list[str], env: dict[str, str], message: str) -> None:
