@@ -494,25 +494,24 @@ class SpendGuard:
         return self._services[service_id]
 
     async def _cost_bound(self, order: OrderRequest) -> _CostBound:
-        """The most the order can cost and why (amount None when nothing bounds it).
+        """The most the order can cost and why (amount None when nothing bounds it): its
+        count at the service's price per unit, the operator's or a learned one.
 
-        With a spend cap the credit is read too: the service cannot charge more than the
-        balance, so it bounds an order of unknown price, and the credit after the order
-        gives its cost when the status cannot be read.
+        The credit does not bound it: credit added between reading it and the order's
+        charge (a top-up, a refund) would let the service charge more. With a spend cap
+        the credit is read all the same, when the order can go ahead: the credit after
+        the order gives its cost when its status cannot be read.
         """
+        price = self.unit_price(order.service_id)
+        if price is None:
+            return _CostBound(None, "no price is known for this service", None)
         credit: float | None = None
         if self.caps.max_spend_per_day is not None:
             try:
                 credit = float(await self.client.get_credit())
             except HappyFollowerError as err:
                 _LOGGER.warning("Credit unreadable before an order: %s", err)
-        price = self.unit_price(order.service_id)
-        if price is not None:
-            return _CostBound(price[0] * order.count, price[1], credit)
-        if credit is not None:
-            basis = "the account's credit: no price is known for this service"
-            return _CostBound(credit, basis, credit)
-        return _CostBound(None, "no price is known for this service", None)
+        return _CostBound(price[0] * order.count, price[1], credit)
 
     async def _reserve(
         self,
@@ -787,10 +786,10 @@ def _spend_refusal(
         )
     if bound is None:
         return HappyFollowerSpendCapError(
-            f"the cost of this order cannot be bounded: no price is known for service "
-            f"{order.service_id} and the credit could not be read. Set the service's price "
-            "per unit (the operator's unit prices setting), or try again when the credit "
-            "can be read",
+            f"the cost of this order cannot be bounded, so the spend cap cannot be checked: "
+            f"no price is known for service {order.service_id}. Set the service's price per "
+            "unit (it is also learned from the status of an order placed without a spend "
+            "cap), or lift the spend cap",
             cap="cost_unknown",
         )
     used = usage.spent + usage.reserved
@@ -798,8 +797,7 @@ def _spend_refusal(
         return HappyFollowerSpendCapError(
             f"this order may cost up to {bound:g}, and {used:g} is spent or reserved in the "
             f"last 24 hours; together above the spend cap of {cap:g}. "
-            "Order less, set the service's price per unit if the bound is the credit, "
-            "wait, or raise the cap",
+            "Order less, wait, or raise the cap",
             cap="max_spend_per_day",
         )
     return None

@@ -36,11 +36,11 @@ def other_link(index: int) -> str:
 # --- 1. unknown price: no longer no cap ----------------------------------------------------
 
 
-async def test_1_first_order_of_a_service_is_bounded_by_the_credit(cli: CliRunner) -> None:
+async def test_1_an_order_of_unknown_price_is_refused_under_a_spend_cap(cli: CliRunner) -> None:
     env = {MAX_SPEND_ENV: "300"}
     refused = await cli.run(*ORDER, env=env)
     assert refused.code == ExitCode.CANCELLED
-    assert "may cost up to 100000" in refused.error  # the credit bounds an unknown price
+    assert "cannot be bounded" in refused.error  # however large the credit (100000 here)
     assert "price per unit" in refused.error  # how to proceed
     assert cli.order_posts() == 0
     placed = await cli.run(*ORDER, env=env | {UNIT_PRICES_ENV: "10=2"})
@@ -334,5 +334,7 @@ async def test_2_status_settles_a_cost_never_learned(cli: CliRunner) -> None:
     after = (await cli.run("--json", "orders")).json()["usage_24h"]
     assert after == {"orders": 1, "spent": 200.0, "reserved": 0.0, "unbounded": 0}
     assert cli.ledger_events()[-1] == "cost"
-    placed = await cli.run("order", "10", other_link(6), "100", "--yes", env={MAX_SPEND_ENV: "1e6"})
+    # (A later status teaches no price: it may be of a partial order. The operator's does.)
+    priced = {MAX_SPEND_ENV: "1e6", UNIT_PRICES_ENV: "10=2"}
+    placed = await cli.run("order", "10", other_link(6), "100", "--yes", env=priced)
     assert placed.code == ExitCode.OK, placed

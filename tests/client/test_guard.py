@@ -295,8 +295,7 @@ async def test_spend_cap_with_operator_prices(
     assert caught.value.cap == "max_spend_per_day"
     assert str(caught.value) == (
         "this order may cost up to 100, and 520 is spent or reserved in the last 24 hours; "
-        "together above the spend cap of 600. Order less, set the service's price per unit "
-        "if the bound is the credit, wait, or raise the cap"
+        "together above the spend cap of 600. Order less, wait, or raise the cap"
     )
     refused = read_lines(ledger_path)[-1]
     assert (refused["event"], refused["cost_bound"], refused["count"]) == ("refused", 100, 40)
@@ -311,22 +310,23 @@ async def test_spend_cap_with_operator_prices(
 async def test_learned_price_bounds_the_next_order(
     simulator: Simulator, api_key: str, client: HappyFollowerClient, clock: Clock, ledger_path: Path
 ) -> None:
-    simulator.set_credit(api_key, 500)
     guard = make_guard(client, ledger_path, clock, max_spend_per_day=1000)
     assert guard.unit_price(10) is None
-    quote = await guard.quote(10, LINK, 100)
-    assert quote.cost_bound == 500
-    assert quote.cost_basis == "the account's credit: no price is known for this service"
-    await place(guard, 100)  # bounded by the credit (500), costs 200
-    assert read_lines(ledger_path)[0]["cost_bound"] == 500
+    with pytest.raises(HappyFollowerSpendCapError, match="cannot be bounded"):
+        await guard.quote(10, LINK, 100)  # refused before a person is asked
+    with pytest.raises(HappyFollowerSpendCapError, match="cannot be bounded"):
+        await place(guard, 100)
+    # An order placed without a spend cap teaches the price (200 for 100).
+    await place(make_guard(client, ledger_path, clock), 100)
+    await guard.refresh()
     assert guard.unit_price(10) == (2.0, "highest price per unit of earlier orders")
     assert guard.unit_price(11) is None
-    simulator.set_credit(api_key, 100_000)  # the credit no longer bounds anything useful
     second = await guard.quote(10, LINK, 150)
     assert second.cost_bound == 300
     assert second.cost_basis == "highest price per unit of earlier orders"
     await place(guard, 150)
-    assert read_lines(ledger_path)[2]["cost_bound"] == 300
+    assert read_lines(ledger_path)[-2]["cost_bound"] == 300
+    assert order_posts(simulator) == 2
 
 
 async def test_learned_price_is_the_highest_of_earlier_orders(
@@ -351,17 +351,6 @@ async def test_learned_price_is_the_highest_of_earlier_orders(
     assert priced.unit_price(10) == (1.0, "operator's price per unit")
 
 
-async def test_credit_above_what_is_left_refuses_an_unpriced_order(
-    simulator: Simulator, client: HappyFollowerClient, clock: Clock, ledger_path: Path
-) -> None:
-    guard = make_guard(client, ledger_path, clock, max_spend_per_day=1000)
-    with pytest.raises(HappyFollowerSpendCapError, match="may cost up to 100000") as caught:
-        await place(guard, 100)
-    assert caught.value.cap == "max_spend_per_day"
-    assert "set the service's price per unit" in str(caught.value)
-    assert order_posts(simulator) == 0
-
-
 async def test_nothing_bounds_the_cost_refuses_under_a_spend_cap(
     simulator: Simulator,
     client: HappyFollowerClient,
@@ -369,28 +358,31 @@ async def test_nothing_bounds_the_cost_refuses_under_a_spend_cap(
     ledger_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """No price known: refused while a spend cap is set, however large the credit. The
+    credit bounds nothing: credit added between reading it and the order's charge (a
+    top-up, a refund) would let the service charge more than was read."""
     guard = make_guard(client, ledger_path, clock, max_spend_per_day=1000)
-    simulator.inject("credit", Fault.SERVER_ERROR_HTML, times=3)
     with pytest.raises(HappyFollowerSpendCapError, match="cannot be bounded") as caught:
         await place(guard, 100)
     assert caught.value.cap == "cost_unknown"
     assert str(caught.value) == (
-        "the cost of this order cannot be bounded: no price is known for service 10 and the "
-        "credit could not be read. Set the service's price per unit (the operator's unit "
-        "prices setting), or try again when the credit can be read"
+        "the cost of this order cannot be bounded, so the spend cap cannot be checked: no "
+        "price is known for service 10. Set the service's price per unit (it is also learned "
+        "from the status of an order placed without a spend cap), or lift the spend cap"
     )
     assert order_posts(simulator) == 0
-    assert [r.getMessage() for r in caplog.records if r.name == "shared_client.guard"] == [
-        "Credit unreadable before an order: Happy Follower is unavailable (HTTP 502, /credit/); "
-        "try again later"
-    ]
+    assert not any(request.endpoint == "credit" for request in simulator.requests)
     assert events(ledger_path) == ["refused"]
-    # An operator's price bounds it without the credit.
+    # An operator's price bounds it, even when the credit cannot be read.
     priced = make_guard(client, ledger_path, clock, max_spend_per_day=1000, unit_prices={10: 2})
     simulator.inject("credit", Fault.SERVER_ERROR_HTML, times=6)
     placed = await place(priced, 100)
     assert placed.cost == 200
     assert read_lines(ledger_path)[-2]["cost_bound"] == 200
+    assert [r.getMessage() for r in caplog.records if r.name == "shared_client.guard"] == [
+        "Credit unreadable before an order: Happy Follower is unavailable (HTTP 502, /credit/); "
+        "try again later"
+    ]
 
 
 async def test_an_unbounded_order_blocks_the_spend_cap_until_its_cost_is_known(
@@ -449,10 +441,10 @@ async def test_a_deposit_during_an_order_never_lets_spend_pass_the_cap(
     """The credit difference is not the cost when credit arrives in between (a top-up, the
     refund of an earlier partial order): it must not lower what counts, nor teach a price."""
     simulator.set_credit(api_key, 500)
-    guard = make_guard(client, ledger_path, clock, max_spend_per_day=1000)
+    guard = make_guard(client, ledger_path, clock, max_spend_per_day=1000, unit_prices={10: 2})
     simulator.inject("order", Fault.SLOW, delay=0.2)
     simulator.inject("status", Fault.SERVER_ERROR_HTML, times=3)
-    task = asyncio.create_task(place(guard, 100))  # bounded by the credit (500); costs 200
+    task = asyncio.create_task(place(guard, 100))  # bounded at 200; costs 200
     await wait_until(lambda: order_posts(simulator))
     simulator.set_credit(api_key, 1500)  # a top-up of 1000 while the order is in flight
     await task
@@ -1410,17 +1402,6 @@ async def test_an_underpriced_order_counts_at_its_estimate(
     placed = await place(guard, 100)
     assert (placed.cost, placed.estimated_cost) == (None, 200)
     assert guard.usage() == Usage(orders=1, spent=0, reserved=200, unbounded=0)
-
-
-async def test_a_credit_bounded_order_is_estimated_from_the_credit(
-    simulator: Simulator, api_key: str, client: HappyFollowerClient, clock: Clock, ledger_path: Path
-) -> None:
-    simulator.set_credit(api_key, 500)
-    guard = make_guard(client, ledger_path, clock, max_spend_per_day=1000)
-    simulator.inject("status", Fault.SERVER_ERROR_HTML, times=3)
-    placed = await place(guard, 100)  # no price: bounded by the credit, 500
-    assert (placed.cost, placed.estimated_cost) == (None, 200)
-    assert guard.usage() == Usage(orders=1, spent=0, reserved=500, unbounded=0)
 
 
 async def test_cost_lines_find_their_order_by_attempt_or_by_order_id(

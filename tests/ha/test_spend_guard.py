@@ -197,13 +197,13 @@ async def test_spend_cap_with_unit_prices(
 
 
 @pytest.mark.parametrize("options", [{CONF_MAX_SPEND_PER_DAY: 1000.0}])
-async def test_spend_cap_without_a_price_bounds_by_the_credit(
+async def test_spend_cap_without_a_price_refuses(
     hass: HomeAssistant, simulator: Simulator, api_key: str, loaded_entry: MockConfigEntry
 ) -> None:
-    # No price known: the bound is the credit (100000), above the cap.
+    # No price known: the cost cannot be bounded, however large the credit.
     with pytest.raises(ServiceValidationError) as err:
         await place(hass, loaded_entry, count=10)
-    assert err.value.translation_key == "cap_max_spend_per_day"
+    assert err.value.translation_key == "cap_cost_unknown"
     assert not simulator.orders(api_key)
     assert _lines(hass, loaded_entry)[-1]["event"] == "refused"
 

@@ -46,16 +46,16 @@ def _charged(simulator: Simulator, api_key: str) -> float:
 # 1. Unknown price = no spend cap -----------------------------------------------------------
 
 
-async def test_1_an_order_of_unknown_price_is_bounded_by_the_credit(
+async def test_1_an_order_of_unknown_price_is_refused_under_a_spend_cap(
     harness: Harness, simulator: Simulator, api_key: str, mode: str
 ) -> None:
-    """No price known for the service: the bound is the credit (100 000 here), far above
-    the cap, so the first order of a service can no longer slip through at 'cost 0'."""
+    """No price known for the service: its cost cannot be bounded, so under a spend cap
+    the first order of a service can no longer slip through at 'cost 0'."""
     async with harness.client(mode, Answers(), max_spend_per_day=500) as client:
         text = await _place(client)
     assert isinstance(text, str)
-    assert "may cost up to 100000" in text
-    assert "above the spend cap of 500" in text
+    assert "cannot be bounded" in text
+    assert "no price is known for service 10" in text
     assert "--unit-prices" in text  # says how to proceed
     assert simulator.orders(api_key) == []
 
