@@ -64,7 +64,8 @@ class ServiceItem(BaseModel):
         default=None,
         description="Price per unit this server bounds an order's cost with: the operator's "
         "price for the service, else the highest an earlier order of it cost here (the API "
-        "lists no prices); None when unknown",
+        "lists no prices); None when unknown (under a spend cap the service then cannot be "
+        "ordered until the operator sets its price)",
     )
 
 
