@@ -9,32 +9,12 @@ import pty
 from pathlib import Path
 
 from shared_client.cli import LEDGER_ENV, MAX_COUNT_ENV, MAX_ORDERS_ENV, ExitCode
+from shared_client.ledger import AuditRecord
 from shared_client.simulator import Fault
 
 from .conftest import CliResult, CliRunner
 
 LINK = "https://www.instagram.com/cli.test"
-LEDGER_FIELDS = {
-    "at",
-    "event",
-    "source",
-    "sandbox",
-    "attempt_id",
-    "service_id",
-    "link",
-    "count",
-    "order_id",
-    "cost",
-    "cost_bound",
-    "cost_estimate",
-    "confirmed_by",
-    "process",
-    "reason",
-}
-
-
-def order_posts(cli: CliRunner) -> int:
-    return sum(1 for request in cli.simulator.requests if request.endpoint == "order")
 
 
 async def run_on_terminal(cli: CliRunner, answer: str, *args: str) -> CliResult:
@@ -61,7 +41,7 @@ async def test_order_without_yes_and_without_terminal_sends_nothing(cli: CliRunn
     result = await cli.run("order", "10", LINK, "100")
     assert result.code == ExitCode.USAGE
     assert "--yes" in result.error
-    assert order_posts(cli) == 0
+    assert cli.order_posts() == 0
     assert cli.simulator.orders(cli.api_key) == []
     (record,) = cli.ledger_records()
     assert record["event"] == "refused"
@@ -71,7 +51,7 @@ async def test_order_with_piped_yes_still_needs_the_flag(cli: CliRunner) -> None
     # "yes | happy-follower order ..." is not a person confirming.
     result = await cli.run("order", "10", LINK, "100", input_text="y\n")
     assert result.code == ExitCode.USAGE
-    assert order_posts(cli) == 0
+    assert cli.order_posts() == 0
 
 
 async def test_declined_on_a_terminal_is_cancelled(cli: CliRunner) -> None:
@@ -85,7 +65,7 @@ async def test_declined_on_a_terminal_is_cancelled(cli: CliRunner) -> None:
     assert f"Link: {LINK}" in result.stdout
     assert "Count: 100" in result.stdout
     assert "This spends credit. [y/N]" in result.stdout
-    assert order_posts(cli) == 0
+    assert cli.order_posts() == 0
     (record,) = cli.ledger_records()
     assert record["event"] == "refused"
     assert "not confirmed" in record["reason"]
@@ -100,7 +80,7 @@ async def test_with_json_the_question_is_asked_on_stderr(cli: CliRunner) -> None
     assert result.stderr.endswith("This spends credit. [y/N] ")
     placed = json.loads(result.stdout)
     assert placed["order_id"] == 1
-    assert order_posts(cli) == 1
+    assert cli.order_posts() == 1
 
 
 async def test_confirmed_on_a_terminal_is_placed(cli: CliRunner) -> None:
@@ -108,7 +88,7 @@ async def test_confirmed_on_a_terminal_is_placed(cli: CliRunner) -> None:
     assert result.code == ExitCode.OK
     assert "[y/N]" in result.stdout
     assert "Order 1 placed" in result.stdout
-    assert order_posts(cli) == 1
+    assert cli.order_posts() == 1
     assert len(cli.simulator.orders(cli.api_key)) == 1
     attempt, placed = cli.ledger_records()
     assert attempt["confirmed_by"] == "user at the CLI prompt"
@@ -120,10 +100,10 @@ async def test_count_cap_refuses_before_sending(cli: CliRunner) -> None:
     refused = await cli.run("order", "10", LINK, "101", "--yes", env=env)
     assert refused.code == ExitCode.CANCELLED
     assert "101" in refused.error
-    assert order_posts(cli) == 0
+    assert cli.order_posts() == 0
     allowed = await cli.run("order", "10", LINK, "100", "--yes", env=env)
     assert allowed.code == ExitCode.OK
-    assert order_posts(cli) == 1
+    assert cli.order_posts() == 1
     assert cli.ledger_events() == ["refused", "attempt", "placed"]
 
 
@@ -135,7 +115,7 @@ async def test_orders_per_day_cap_counts_the_ledger_across_runs(cli: CliRunner) 
     refused = await cli.run("order", "10", LINK, "100", "--yes", env=env)
     assert refused.code == ExitCode.CANCELLED
     assert "2 orders" in refused.error
-    assert order_posts(cli) == 2
+    assert cli.order_posts() == 2
     assert len(cli.simulator.orders(cli.api_key)) == 2
     records = cli.ledger_records()
     assert cli.ledger_events() == ["attempt", "placed"] * 2 + ["refused"]
@@ -157,7 +137,8 @@ async def test_ledger_has_a_line_per_attempt_and_no_secret(cli: CliRunner) -> No
     assert cli.api_key not in text
     records = [json.loads(line) for line in text.splitlines()]
     assert len(records) == 6  # an attempt written ahead, then its outcome, for each
-    assert all(set(record) == LEDGER_FIELDS for record in records)
+    # Every field on every line (tests/client/test_ledger.py pins the list itself).
+    assert all(set(record) == set(AuditRecord.model_fields) for record in records)
     assert all(record["source"] == "cli" and record["link"] == LINK for record in records)
     attempts = records[0::2]
     assert [r["event"] for r in attempts] == ["attempt"] * 3

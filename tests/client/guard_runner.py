@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,26 +21,31 @@ from shared_client import (
     HappyFollowerOrderOutcomeUnknownError,
     HappyFollowerSpendCapError,
 )
-from shared_client.guard import Ledger, SpendCaps, SpendGuard
+from shared_client.guard import Ledger, PlacedOrder, SpendCaps, SpendGuard
 
 
-async def place(guard: SpendGuard, order: list[Any]) -> str:
+async def place(
+    guard: SpendGuard, order: Sequence[Any], confirmed_by: str = "runner"
+) -> tuple[str, PlacedOrder | None]:
+    """Place (service id, link, count, duplicate confirmed) and name what happened:
+    "placed" (with the order), "unknown", "refused:<cap>" or "failed:<error>".
+    The fault schedules of this process use it too."""
     service_id, link, count, duplicate_confirmed = order
     try:
-        await guard.place_order(
+        placed = await guard.place_order(
             service_id,
             link,
             count,
-            confirmed_by="runner",
+            confirmed_by=confirmed_by,
             duplicate_confirmed=duplicate_confirmed,
         )
     except HappyFollowerOrderOutcomeUnknownError:
-        return "unknown"
+        return "unknown", None
     except HappyFollowerSpendCapError as err:
-        return f"refused:{err.cap}"
+        return f"refused:{err.cap}", None
     except HappyFollowerError as err:
-        return f"failed:{type(err).__name__}"
-    return "placed"
+        return f"failed:{type(err).__name__}", None
+    return "placed", placed
 
 
 async def main(spec: dict[str, Any]) -> None:
@@ -58,7 +64,7 @@ async def main(spec: dict[str, Any]) -> None:
         await guard.open()
         print("ready", flush=True)
         results = await asyncio.gather(*(place(guard, order) for order in spec["orders"]))
-        print(json.dumps(results), flush=True)
+        print(json.dumps([result for result, _ in results]), flush=True)
 
 
 if __name__ == "__main__":

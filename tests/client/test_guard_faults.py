@@ -46,15 +46,11 @@ from typing import Any
 
 import pytest
 
-from shared_client import (
-    HappyFollowerClient,
-    HappyFollowerError,
-    HappyFollowerOrderOutcomeUnknownError,
-    HappyFollowerSpendCapError,
-)
+from shared_client import HappyFollowerClient
 from shared_client.guard import AuditEvent, AuditRecord, Ledger, SpendCaps, SpendGuard
 from shared_client.simulator import Fault, Simulator
 
+from .guard_runner import place as place_as_runner
 from .guard_support import order_posts
 
 SCHEDULES = int(os.environ.get("HAPPY_FOLLOWER_FAULT_SCHEDULES", "200"))
@@ -183,23 +179,10 @@ def inject_faults(sim: Simulator, rng: random.Random, orders: int, stats: Stats)
 
 
 async def place(schedule: Schedule, guard: SpendGuard, order: tuple[int, str, int, bool]) -> str:
-    service_id, link, count, duplicate_confirmed = order
-    try:
-        placed = await guard.place_order(
-            service_id,
-            link,
-            count,
-            confirmed_by="faults",
-            duplicate_confirmed=duplicate_confirmed,
-        )
-    except HappyFollowerOrderOutcomeUnknownError:
-        return "unknown"
-    except HappyFollowerSpendCapError as err:
-        return f"refused:{err.cap}"
-    except HappyFollowerError as err:
-        return f"failed:{type(err).__name__}"
-    schedule.placed_costs.append((placed.order_id, placed.cost))
-    return "placed"
+    result, placed = await place_as_runner(guard, order, confirmed_by="faults")
+    if placed is not None:
+        schedule.placed_costs.append((placed.order_id, placed.cost))
+    return result
 
 
 async def burst(
