@@ -14,7 +14,6 @@ recheck refused, orders count as sandbox). It is never silently the other one.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -34,6 +33,7 @@ from yarl import URL
 from .errors import HappyFollowerInputError
 from .guard import DEFAULT_CAPS, SpendCaps
 from .ledger import default_ledger_path
+from .models import to_number
 from .protocol import LIVE_API_ROOT, SANDBOX_API_ROOT
 from .validation import (
     DEFAULT_LINK_HOSTS,
@@ -41,7 +41,6 @@ from .validation import (
     normalise_host,
     parse_unit_prices,
     switch,
-    to_ascii_digits,
 )
 
 ENV_PREFIX: Final = "HAPPY_FOLLOWER_"
@@ -65,31 +64,17 @@ def _switch(value: object) -> object:
     return value
 
 
-def _number(value: object) -> float:
-    """A finite positive number from a number or its text (Persian digits too)."""
-    if isinstance(value, bool):
-        raise ValueError("must be a number, not true or false")
-    if isinstance(value, str):
-        try:
-            value = float(to_ascii_digits(value.strip()).replace(",", ""))
-        except ValueError:
-            raise ValueError("must be a number") from None
-    if not isinstance(value, int | float):
-        raise ValueError("must be a number")
-    number = float(value)
-    if not math.isfinite(number) or number <= 0:
-        raise ValueError("must be a finite number above 0")
-    return number
-
-
 def _cap(value: object, *, whole: bool) -> int | float | None:
     if value is None:
         return None
     if isinstance(value, str) and value.strip().lower() == NO_CAP:
         return None
     try:
-        number = _number(value)
-    except ValueError:
+        # The vendor's numbers are read the same way: Persian digits, "," grouping.
+        number = float(to_number(value))
+        if number <= 0:
+            raise ValueError(number)
+    except (ValueError, OverflowError):  # OverflowError: an int too large for a float
         kind = "a whole number" if whole else "a number"
         raise ValueError(f"must be {kind} above 0, or '{NO_CAP}' for no cap") from None
     if whole:
