@@ -363,7 +363,7 @@ class SpendGuard:
         person to confirm. Refusals are audited and raised; nothing is sent."""
         await self.refresh()
         order, name = await self._validated(service_id, link, count)
-        bound = await self._cost_bound(order)
+        bound = self._cost_bound(order)
         attempts = list(_fold(self._records).values())
         duplicate = self._possible_duplicate(order, attempts)
         refusal = self._cap_refusal(order, bound.amount, attempts)
@@ -386,10 +386,11 @@ class SpendGuard:
         async with self._lock:
             await self.refresh()
             order, name = await self._validated(service_id, link, count, confirmed_by)
-            bound = await self._cost_bound(order)
+            bound = self._cost_bound(order)
+            credit_before = await self._credit_before(bound)
             attempt_id = await self._reserve(order, bound.amount, confirmed_by, duplicate_confirmed)
             order_id = await self._send(order, attempt_id)
-            status, cost, estimate = await self._learn_cost(order_id, bound.credit_before)
+            status, cost, estimate = await self._learn_cost(order_id, credit_before)
             await self._record_outcome(
                 AuditEvent.PLACED,
                 order,
@@ -493,25 +494,28 @@ class SpendGuard:
             )
         return self._services[service_id]
 
-    async def _cost_bound(self, order: OrderRequest) -> _CostBound:
+    def _cost_bound(self, order: OrderRequest) -> _CostBound:
         """The most the order can cost and why (amount None when nothing bounds it): its
         count at the service's price per unit, the operator's or a learned one.
 
         The credit does not bound it: credit added between reading it and the order's
-        charge (a top-up, a refund) would let the service charge more. With a spend cap
-        the credit is read all the same, when the order can go ahead: the credit after
-        the order gives its cost when its status cannot be read.
+        charge (a top-up, a refund) would let the service charge more.
         """
         price = self.unit_price(order.service_id)
         if price is None:
-            return _CostBound(None, "no price is known for this service", None)
-        credit: float | None = None
-        if self.caps.max_spend_per_day is not None:
-            try:
-                credit = float(await self.client.get_credit())
-            except HappyFollowerError as err:
-                _LOGGER.warning("Credit unreadable before an order: %s", err)
-        return _CostBound(price[0] * order.count, price[1], credit)
+            return _CostBound(None, "no price is known for this service")
+        return _CostBound(price[0] * order.count, price[1])
+
+    async def _credit_before(self, bound: _CostBound) -> float | None:
+        """With a spend cap, the credit before an order that can go ahead: the credit after
+        it gives its cost when its status cannot be read. None when not read."""
+        if self.caps.max_spend_per_day is None or bound.amount is None:
+            return None
+        try:
+            return float(await self.client.get_credit())
+        except HappyFollowerError as err:
+            _LOGGER.warning("Credit unreadable before an order: %s", err)
+            return None
 
     async def _reserve(
         self,
@@ -735,7 +739,6 @@ class SpendGuard:
 class _CostBound:
     amount: float | None  # the most the order can cost; None: nothing bounds it
     basis: str  # where the amount comes from, for the person
-    credit_before: float | None  # the credit read before sending, to learn the cost after
 
 
 @dataclass(frozen=True, slots=True)
