@@ -7,6 +7,9 @@ error message only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from enum import StrEnum
+
 
 class HappyFollowerError(Exception):
     """Base of every error raised by this package."""
@@ -72,12 +75,29 @@ class HappyFollowerOrderOutcomeUnknownError(HappyFollowerError):
     """
 
 
-class HappyFollowerSpendCapError(HappyFollowerError):
-    """The order was refused by a spending cap the operator configured; nothing was sent."""
+class Refusal(StrEnum):
+    """Why the spend guard refused an order. The values are Home Assistant's translation
+    keys without their ``cap_`` prefix (a test keeps the two in step)."""
 
-    def __init__(self, message: str, *, cap: str) -> None:
+    MAX_COUNT_PER_ORDER = "max_count_per_order"
+    MAX_ORDERS_PER_DAY = "max_orders_per_day"
+    MAX_SPEND_PER_DAY = "max_spend_per_day"
+    COST_UNKNOWN = "cost_unknown"  # under a spend cap, nothing bounds a cost
+    PRICE_CHANGED = "price_changed"  # the service charged above a bound: a person decides
+    POSSIBLE_DUPLICATE = "possible_duplicate"
+
+
+class HappyFollowerSpendCapError(HappyFollowerError):
+    """The guard refused the order (a cap the operator configured, a price no person stands
+    behind, a possible duplicate); nothing was sent. ``amounts`` holds the figures the
+    message gives (e.g. spent, reserved, bound, cap, room), for translated messages."""
+
+    def __init__(
+        self, message: str, *, cap: Refusal, amounts: Mapping[str, float] | None = None
+    ) -> None:
         super().__init__(message)
         self.cap = cap
+        self.amounts: Mapping[str, float] = dict(amounts or {})
 
 
 class HappyFollowerLedgerError(HappyFollowerError):

@@ -9,7 +9,18 @@
 - write-ahead: the attempt is on disk before the order is sent, its outcome after; an
   attempt without an outcome counts at its bound (``open`` reports those of dead processes);
 - never twice: the order is sent once; any failure after sending is "outcome unknown", and
-  the same order again needs a person's fresh confirmation that it may be a duplicate.
+  the same order again (the same target, however its link is spelled) needs a person's fresh
+  confirmation that it may be a duplicate;
+- the vendor's word never lowers the count: an order counts at the larger of its bound and
+  any cost reported for it. A reported cost that is missing, zero, negative or below the
+  bound is an anomaly, written to the ledger; nothing settles a lower cost (the credit's
+  drop is no witness: other orders, top-ups and refunds move it too), so a lower real cost
+  only makes the cap count high for 24 hours. A cost above the bound counts at once and
+  stops the service's orders until a person confirms a new price;
+- only a price a person stands behind bounds an order: the operator's, or one a person
+  confirmed (a ``price`` line; the higher of the two when both exist). A price learned
+  from an order's status is only offered for confirmation. Prices, holds and orders of the
+  sandbox and of the live API never mix.
 """
 
 from __future__ import annotations
@@ -32,6 +43,7 @@ from .errors import (
     HappyFollowerOrderOutcomeUnknownError,
     HappyFollowerSpendCapError,
     HappyFollowerUnknownServiceError,
+    Refusal,
 )
 from .ledger import (
     MAX_REASON_LENGTH,
@@ -41,8 +53,15 @@ from .ledger import (
     process_is_gone,
     this_process,
 )
-from .models import OrderStatus
-from .validation import DEFAULT_LINK_HOSTS, OrderRequest, display_text, validate_order
+from .models import OrderStatus, to_number
+from .validation import (
+    DEFAULT_LINK_HOSTS,
+    OrderRequest,
+    canonical_link,
+    display_text,
+    positive_int,
+    validate_order,
+)
 
 _LOGGER = logging.getLogger(__name__)
 WINDOW = timedelta(hours=24)
@@ -132,6 +151,8 @@ class LedgerOrder:
     confirmed_by: str | None
     source: str
     sandbox: bool
+    # What was wrong with the costs its statuses gave (it counts at its bound anyway).
+    anomalies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +205,32 @@ class PlacedOrder:
     # arrived in between; the guard counts the order at its bound until the cost is read).
     estimated_cost: float | None = None
     service_name: str = ""  # display-safe, from the services list the order was checked against
+    cost_bound: float | None = None  # what the caps count it at, at least
+    anomaly: str | None = None  # what was wrong with the cost its first status gave
+
+
+def plausible_cost(reported: float | None) -> float | None:
+    """A reported cost the guard can count: finite and above 0, else None."""
+    if reported is None or not math.isfinite(reported) or reported <= 0:
+        return None
+    return float(reported)
+
+
+def cost_anomaly(reported: float | None, bound: float | None) -> str | None:
+    """Why a cost a status reported is not simply the order's cost, or None. The one rule
+    for every status read (the first one after placing, and every later one)."""
+    if reported is None:
+        return "the status gave no cost"
+    if not math.isfinite(reported) or reported <= 0:
+        return f"the status gave a cost of {display_text(reported, 20)}"
+    if bound is not None and reported < bound:
+        return (
+            f"the status gave a cost of {reported:g}, below the order's bound of {bound:g} "
+            "(a refund, a price below yours, or a wrong figure): it counts at its bound"
+        )
+    if bound is not None and reported > bound:
+        return f"the service charged {reported:g}, above the order's bound of {bound:g}"
+    return None
 
 
 @dataclass(slots=True)
@@ -192,7 +239,8 @@ class _Attempt:
 
     first: AuditRecord
     outcome: AuditRecord | None = None
-    cost: float | None = None  # read from the order's status: what the service charged
+    cost: float | None = None  # the highest plausible cost a status reported
+    anomalies: set[str] = field(default_factory=set)  # already written for this attempt
 
     @property
     def order_id(self) -> int | None:
@@ -200,51 +248,91 @@ class _Attempt:
 
     @property
     def unit_price(self) -> float | None:
-        """The price per unit the first status showed. Not from a later status (a partial
-        or cancelled order costs less than its count) nor from the credit (a top-up or a
-        refund in between lowers it): either would teach a price that is too low."""
+        """The price per unit the first status showed, offered to a person for confirmation
+        (never a bound by itself). Not from a later status (a partial or cancelled order
+        costs less than its count) nor from the credit (a top-up or a refund moves it)."""
         outcome = self.outcome
         if outcome is None or outcome.event is not AuditEvent.PLACED or not self.first.count:
             return None
-        if outcome.cost is None or outcome.cost <= 0:
-            return None
-        return outcome.cost / self.first.count
+        cost = plausible_cost(outcome.cost)
+        return None if cost is None else cost / self.first.count
+
+    def note(self, record: AuditRecord) -> None:
+        """Take a cost and an anomaly from one of this attempt's lines."""
+        cost = plausible_cost(record.cost)
+        if cost is not None and (self.cost is None or cost > self.cost):
+            self.cost = cost
+        if record.anomaly:
+            self.anomalies.add(record.anomaly)
 
     def spend(self) -> tuple[float, float, int]:
-        """(known cost, reserved amount, 1 if neither) of this attempt. Until its cost is
-        read, an order counts at the larger of its bound and its cost estimated from the
-        credit (never lower: credit arriving in between makes that estimate too small)."""
-        if self.cost is not None:
-            return self.cost, 0.0, 0
+        """(known cost, reserved amount, 1 if neither) of this attempt.
+
+        With a bound, the order counts at the largest of its bound, its reported cost and
+        its cost estimated from the credit: the vendor's word never lowers it. Without one,
+        at its reported cost, else its estimate, else it is unbounded.
+        """
+        bound = self.first.cost_bound
         estimate = self.outcome.cost_estimate if self.outcome is not None else None
-        if self.first.cost_bound is None and estimate is None:
-            return 0.0, 0.0, 1
-        return 0.0, max(self.first.cost_bound or 0.0, estimate or 0.0), 0
+        spent = self.cost or 0.0
+        if bound is not None:
+            return spent, max(bound, spent, estimate or 0.0) - spent, 0
+        if self.cost is not None:
+            return spent, 0.0, 0
+        if estimate is not None:
+            return 0.0, estimate, 0
+        return 0.0, 0.0, 1
 
 
-def _fold(records: list[AuditRecord]) -> dict[str, _Attempt]:
-    """Every order attempt by its id. Lines from before write-ahead stand alone."""
-    attempts: dict[str, _Attempt] = {}
+type _PriceKey = tuple[bool, int]  # (sandbox, service id)
+
+
+@dataclass(slots=True)
+class _Book:
+    """The ledger folded: attempts, the prices people confirmed, the services on hold."""
+
+    attempts: dict[str, _Attempt] = field(default_factory=dict)
+    prices: dict[_PriceKey, AuditRecord] = field(default_factory=dict)  # the latest
+    holds: dict[_PriceKey, AuditRecord] = field(default_factory=dict)  # not yet lifted
+
+    def by_order(self, sandbox: bool, order_id: int) -> _Attempt | None:
+        for attempt in self.attempts.values():
+            if attempt.order_id == order_id and attempt.first.sandbox == sandbox:
+                return attempt
+        return None
+
+
+def _fold(records: list[AuditRecord]) -> _Book:
+    """The ledger's lines folded, oldest first. Lines from before write-ahead stand alone."""
+    book = _Book()
     by_order: dict[tuple[bool, int], _Attempt] = {}  # for costs of lines without an id
     for index, record in enumerate(records):
         if record.event is AuditEvent.REFUSED:
             continue
+        if record.event in (AuditEvent.PRICE, AuditEvent.PRICE_HOLD):
+            if record.service_id is not None:
+                service = (record.sandbox, record.service_id)
+                if record.event is AuditEvent.PRICE:
+                    book.prices[service] = record
+                    book.holds.pop(service, None)
+                else:
+                    book.holds[service] = record
+            continue
         if record.event is AuditEvent.COST:
-            target = attempts.get(record.attempt_id or "") or by_order.get(
+            target = book.attempts.get(record.attempt_id or "") or by_order.get(
                 (record.sandbox, record.order_id or 0)
             )
-            if target is not None and record.cost is not None:
-                target.cost = record.cost
+            if target is not None:
+                target.note(record)
             continue
         key = record.attempt_id or f"line-{index}"
-        attempt = attempts.setdefault(key, _Attempt(record))
+        attempt = book.attempts.setdefault(key, _Attempt(record))
         if record.event in _OUTCOMES:
             attempt.outcome = record
-            if record.cost is not None:
-                attempt.cost = record.cost
+            attempt.note(record)
             if record.order_id is not None:
                 by_order[(record.sandbox, record.order_id)] = attempt
-    return attempts
+    return book
 
 
 class SpendGuard:
@@ -287,7 +375,7 @@ class SpendGuard:
         def settle(records: list[AuditRecord]) -> list[AuditRecord]:
             now = self._clock()
             interrupted.clear()
-            for attempt in _fold(records).values():
+            for attempt in _fold(records).attempts.values():
                 first = attempt.first
                 pending = first.event is AuditEvent.ATTEMPT and attempt.outcome is None
                 if pending and (process_is_gone(first.process) or now - first.at > STALE_ATTEMPT):
@@ -313,12 +401,13 @@ class SpendGuard:
 
     def usage(self) -> Usage:
         """The caps' use in the last 24 hours, from the ledger as last read."""
-        return _usage(list(_fold(self._records).values()), self._clock(), self.client.sandbox)
+        attempts = list(_fold(self._records).attempts.values())
+        return _usage(attempts, self._clock(), self.client.sandbox)
 
     def orders(self, limit: int = 20) -> list[LedgerOrder]:
         """Order attempts of this environment, newest first."""
         items = []
-        for key, attempt in _fold(self._records).items():
+        for key, attempt in _fold(self._records).attempts.items():
             first = attempt.first
             if first.sandbox != self.client.sandbox:
                 continue
@@ -337,24 +426,52 @@ class SpendGuard:
                     confirmed_by=first.confirmed_by,
                     source=first.source,
                     sandbox=first.sandbox,
+                    anomalies=tuple(sorted(attempt.anomalies)),
                 )
             )
         items.sort(key=lambda item: item.at, reverse=True)
         return items[:limit]
 
     def unit_price(self, service_id: int) -> tuple[float, str] | None:
-        """The price per unit to bound an order with, and where it comes from: the
-        operator's price, else the highest price an earlier order of the service cost."""
-        if service_id in self.caps.unit_prices:
-            return float(self.caps.unit_prices[service_id]), "operator's price per unit"
-        learned = [
-            price
-            for attempt in _fold(self._records).values()
-            if attempt.first.service_id == service_id and (price := attempt.unit_price) is not None
-        ]
-        if not learned:
-            return None
-        return max(learned), "highest price per unit of earlier orders"
+        """The price per unit that bounds the service's orders, and where it comes from:
+        the operator's, or the one a person confirmed last in this environment (the higher
+        of the two when both exist). None when no person stands behind a price."""
+        return _price_basis(self.caps, _fold(self._records), service_id, self.client.sandbox)
+
+    def price_offer(self, service_id: int) -> tuple[float, str] | None:
+        """A price per unit the vendor was seen to charge for the service in this
+        environment, for a person to confirm (``confirm_price``); never a bound by itself.
+        The price of a hold, else the highest price of an order's first status."""
+        return _price_offer(_fold(self._records), service_id, self.client.sandbox)
+
+    def held_services(self) -> dict[int, float]:
+        """Services of this environment whose orders stop until a person confirms a price:
+        service id -> the price per unit the vendor charged."""
+        return {
+            service_id: record.unit_price or 0.0
+            for (sandbox, service_id), record in _fold(self._records).holds.items()
+            if sandbox == self.client.sandbox
+        }
+
+    async def confirm_price(
+        self, service_id: object, unit_price: object, *, confirmed_by: str
+    ) -> float:
+        """A person stands behind ``unit_price`` for the service in this environment: it
+        bounds its orders under a spend cap from now on and lifts a hold. Audited."""
+        service = positive_int(service_id, "service_id")
+        price = _price(unit_price)
+        await self._append(
+            [
+                self._record(
+                    AuditEvent.PRICE,
+                    order=_RawOrder(service, None, None),
+                    unit_price=price,
+                    confirmed_by=confirmed_by,
+                    reason="price per unit confirmed by a person",
+                )
+            ]
+        )
+        return price
 
     # --- placing ----------------------------------------------------------------------
 
@@ -364,9 +481,9 @@ class SpendGuard:
         await self.refresh()
         order, name = await self._validated(service_id, link, count)
         bound = self._cost_bound(order)
-        attempts = list(_fold(self._records).values())
-        duplicate = self._possible_duplicate(order, attempts)
-        refusal = self._cap_refusal(order, bound.amount, attempts)
+        book = _fold(self._records)
+        duplicate = self._possible_duplicate(order, book)
+        refusal = self._cap_refusal(order, bound.amount, book)
         if refusal is not None:
             await self._append([self._record(AuditEvent.REFUSED, order=order, reason=str(refusal))])
             raise refusal
@@ -390,24 +507,34 @@ class SpendGuard:
             credit_before = await self._credit_before(bound)
             attempt_id = await self._reserve(order, bound.amount, confirmed_by, duplicate_confirmed)
             order_id = await self._send(order, attempt_id)
-            status, cost, estimate = await self._learn_cost(order_id, credit_before)
+            status, estimate = await self._first_status(order_id, credit_before)
+            reported = None if status is None else _reported(status.cost)
+            anomaly = None if status is None else cost_anomaly(reported, bound.amount)
             await self._record_outcome(
                 AuditEvent.PLACED,
                 order,
                 attempt_id,
                 order_id=order_id,
-                cost=cost,
+                cost=plausible_cost(reported),
                 cost_estimate=estimate,
+                anomaly=anomaly,
+                also=self._hold_if_overcharged(
+                    order, order_id, bound.amount, max(plausible_cost(reported) or 0, estimate or 0)
+                ),
             )
+            if anomaly is not None:
+                _LOGGER.warning("Order %s: %s", order_id, anomaly)
             return PlacedOrder(
                 order_id,
                 order.service_id,
                 order.link,
                 order.count,
                 status,
-                cost,
+                plausible_cost(reported),
                 estimated_cost=estimate,
                 service_name=name,
+                cost_bound=bound.amount,
+                anomaly=anomaly,
             )
 
     async def record_refusal(
@@ -432,29 +559,39 @@ class SpendGuard:
             ]
         )
 
-    async def note_cost(self, order_id: int, cost: float | None) -> None:
-        """A status read learned an order's real cost: settle its reserved bound."""
-        if cost is None or not math.isfinite(cost) or cost < 0:
-            return
+    async def note_cost(self, order_id: int, cost: float | None) -> str | None:
+        """A status read gave an order's cost (None: it gave none): write what changes the
+        count (a higher cost) or is a new anomaly. Returns the anomaly, to show the person.
+        The one rule for every status read after the first, in every front-end."""
+        anomaly: str | None = None
 
         def settle(records: list[AuditRecord]) -> list[AuditRecord]:
-            for attempt in _fold(records).values():
-                if attempt.order_id == order_id and attempt.first.sandbox == self.client.sandbox:
-                    if attempt.cost is not None:
-                        return []
-                    return [
-                        self._record(
-                            AuditEvent.COST,
-                            attempt_id=attempt.first.attempt_id,
-                            order=_order_of(attempt.first),
-                            order_id=order_id,
-                            cost=float(cost),
-                            reason="from the order's status",
-                        )
-                    ]
-            return []
+            nonlocal anomaly
+            attempt = _fold(records).by_order(self.client.sandbox, order_id)
+            if attempt is None:
+                return []
+            first, reported = attempt.first, _reported(cost)
+            anomaly = cost_anomaly(reported, first.cost_bound)
+            plausible = plausible_cost(reported)
+            higher = plausible is not None and (attempt.cost is None or plausible > attempt.cost)
+            if not higher and (anomaly is None or anomaly in attempt.anomalies):
+                return []
+            record = self._record(
+                AuditEvent.COST,
+                attempt_id=first.attempt_id,
+                order=_order_of(first),
+                sandbox=first.sandbox,
+                order_id=order_id,
+                cost=plausible if higher else None,
+                anomaly=anomaly,
+                reason="from the order's status",
+            )
+            order = OrderRequest(first.service_id or 0, first.link or "", first.count or 0)
+            held = self._hold_if_overcharged(order, order_id, first.cost_bound, plausible)
+            return [record, *held] if higher else [record]
 
         self._records = await asyncio.to_thread(self.ledger.transact, settle)
+        return anomaly
 
     # --- the steps of place_order ---------------------------------------------------
 
@@ -530,10 +667,10 @@ class SpendGuard:
 
         def reserve(records: list[AuditRecord]) -> list[AuditRecord]:
             nonlocal refusal
-            attempts = list(_fold(records).values())  # once, for both rules
-            refusal = self._cap_refusal(order, bound, attempts)
+            book = _fold(records)  # once, for both rules
+            refusal = self._cap_refusal(order, bound, book)
             if refusal is None and not duplicate_confirmed:
-                refusal = _duplicate_refusal(self._possible_duplicate(order, attempts))
+                refusal = _duplicate_refusal(self._possible_duplicate(order, book))
             if refusal is not None:
                 return [
                     self._record(
@@ -596,26 +733,51 @@ class SpendGuard:
                 ) from err
             raise
 
-    async def _learn_cost(
+    async def _first_status(
         self, order_id: int, credit_before: float | None
-    ) -> tuple[OrderStatus | None, float | None, float | None]:
-        """The order's first status, its cost from that status, and else an estimate from
-        the credit before and after (which counts only when above the order's bound)."""
+    ) -> tuple[OrderStatus | None, float | None]:
+        """The order's first status (None when it cannot be read) and, when the credit was
+        read before it, its cost estimated from the credit before and after. The estimate
+        only ever raises the count (above the bound it also holds the service): other
+        orders and top-ups move the credit too, so it never lowers one."""
         try:
             status = await self.client.get_order_status(order_id)
         except HappyFollowerError as err:
             _LOGGER.warning("Order %s placed; its status could not be read: %s", order_id, err)
             status = None
-        if status is not None and status.cost is not None:
-            return status, float(status.cost), None
-        if credit_before is not None:
-            try:
-                credit_after = float(await self.client.get_credit())
-            except HappyFollowerError as err:
-                _LOGGER.warning("Order %s placed; its cost is not known yet: %s", order_id, err)
-            else:
-                return status, None, max(0.0, credit_before - credit_after)
-        return status, None, None
+        if credit_before is None:
+            return status, None
+        try:
+            credit_after = float(await self.client.get_credit())
+        except HappyFollowerError as err:
+            _LOGGER.warning("Order %s placed; the credit after it is unknown: %s", order_id, err)
+            return status, None
+        return status, max(0.0, credit_before - credit_after)
+
+    def _hold_if_overcharged(
+        self, order: OrderRequest, order_id: int, bound: float | None, charged: float | None
+    ) -> list[AuditRecord]:
+        """A hold on the service when it charged more than the order's bound (its price
+        rose above the one that bounded it): its orders stop until a person confirms."""
+        if bound is None or charged is None or charged <= bound or order.count <= 0:
+            return []
+        _LOGGER.warning(
+            "Order %s cost %g, above its bound of %g: orders of service %s stop until a "
+            "person confirms its new price",
+            order_id,
+            charged,
+            bound,
+            order.service_id,
+        )
+        return [
+            self._record(
+                AuditEvent.PRICE_HOLD,
+                order=_RawOrder(order.service_id, None, None),
+                order_id=order_id,
+                unit_price=charged / order.count,
+                reason=f"order {order_id} cost {charged:g}, above its bound of {bound:g}",
+            )
+        ]
 
     async def _record_outcome(
         self,
@@ -627,9 +789,12 @@ class SpendGuard:
         cost: float | None = None,
         cost_estimate: float | None = None,
         reason: str | None = None,
+        anomaly: str | None = None,
+        also: list[AuditRecord] | None = None,
     ) -> None:
-        """Write an attempt's outcome. If the ledger fails now, the attempt stays without an
-        outcome and keeps counting at its bound: log it, but report the order's real fate."""
+        """Write an attempt's outcome (and ``also``, in the same write). If the ledger fails
+        now, the attempt stays without an outcome and keeps counting at its bound: log it,
+        but report the order's real fate."""
         record = self._record(
             event,
             attempt_id=attempt_id,
@@ -638,9 +803,10 @@ class SpendGuard:
             cost=cost,
             cost_estimate=cost_estimate,
             reason=reason,
+            anomaly=anomaly,
         )
         try:
-            await self._append([record])
+            await self._append([record, *(also or [])])
         except HappyFollowerLedgerError as err:
             _LOGGER.error(
                 "Order attempt %s: its outcome (%s, order %s) could not be written; it keeps "
@@ -654,34 +820,38 @@ class SpendGuard:
     # --- rules ------------------------------------------------------------------------
 
     def _cap_refusal(
-        self, order: OrderRequest, bound: float | None, attempts: list[_Attempt]
+        self, order: OrderRequest, bound: float | None, book: _Book
     ) -> HappyFollowerSpendCapError | None:
         """The first cap the order would break, or None."""
-        caps = self.caps
-        usage = _usage(attempts, self._clock(), self.client.sandbox)
+        caps, sandbox = self.caps, self.client.sandbox
+        usage = _usage(list(book.attempts.values()), self._clock(), sandbox)
         if caps.max_count_per_order is not None and order.count > caps.max_count_per_order:
             return HappyFollowerSpendCapError(
                 f"count {order.count} is above the largest allowed per order "
                 f"({caps.max_count_per_order}); order less or raise the cap",
-                cap="max_count_per_order",
+                cap=Refusal.MAX_COUNT_PER_ORDER,
+                amounts={"count": order.count, "max_count": caps.max_count_per_order},
             )
         if caps.max_orders_per_day is not None and usage.orders >= caps.max_orders_per_day:
             return HappyFollowerSpendCapError(
                 f"{usage.orders} orders were placed (or may have been) in the last 24 hours, "
                 f"the most allowed is {caps.max_orders_per_day}; wait or raise the cap",
-                cap="max_orders_per_day",
+                cap=Refusal.MAX_ORDERS_PER_DAY,
+                amounts={"orders": usage.orders, "max_orders": caps.max_orders_per_day},
             )
+        hold = book.holds.get((sandbox, order.service_id))
+        if hold is not None:
+            return _hold_refusal(hold)
         if caps.max_spend_per_day is None:
             return None
         return _spend_refusal(order, bound, usage, caps.max_spend_per_day)
 
-    def _possible_duplicate(
-        self, order: OrderRequest, attempts: list[_Attempt]
-    ) -> AuditRecord | None:
-        """The latest identical attempt of the last 24 hours whose outcome is unknown."""
+    def _possible_duplicate(self, order: OrderRequest, book: _Book) -> AuditRecord | None:
+        """The latest attempt of the last 24 hours of the same order (the same service,
+        target and count, however its link was spelled) whose outcome is unknown."""
         since = self._clock() - WINDOW
         found = None
-        for attempt in attempts:
+        for attempt in book.attempts.values():
             first = attempt.first
             unknown = attempt.outcome is None or (
                 attempt.outcome.event is AuditEvent.OUTCOME_UNKNOWN
@@ -690,8 +860,8 @@ class SpendGuard:
                 unknown
                 and first.at >= since
                 and first.sandbox == self.client.sandbox
-                and (first.service_id, first.link, first.count)
-                == (order.service_id, order.link, order.count)
+                and (first.service_id, first.count) == (order.service_id, order.count)
+                and canonical_link(first.link or "", self.link_hosts) == order.link
             ):
                 found = first
         return found
@@ -712,6 +882,8 @@ class SpendGuard:
         confirmed_by: str | None = None,
         process: str | None = None,
         reason: str | None = None,
+        unit_price: float | None = None,
+        anomaly: str | None = None,
     ) -> AuditRecord:
         return AuditRecord(
             at=self._clock(),
@@ -729,6 +901,8 @@ class SpendGuard:
             confirmed_by=display_text(confirmed_by, 120) if confirmed_by else None,
             process=process,
             reason=display_text(reason, MAX_REASON_LENGTH) if reason else None,
+            unit_price=unit_price,
+            anomaly=display_text(anomaly, MAX_REASON_LENGTH) if anomaly else None,
         )
 
     async def _append(self, records: list[AuditRecord]) -> None:
@@ -748,6 +922,53 @@ class _RawOrder:
     service_id: int | None
     link: str | None
     count: int | None
+
+
+def _reported(cost: float | None) -> float | None:
+    return None if cost is None else float(cost)
+
+
+def _price(value: object) -> float:
+    """A price per unit a person gives: a finite amount above 0 (Persian digits too)."""
+    try:
+        number = to_number(value)
+    except ValueError:
+        number = 0  # refused below, with the value shown
+    if number <= 0:
+        raise HappyFollowerInputError(
+            f"the price per unit must be a finite number above 0, got "
+            f"{display_text(repr(value), 40)}",
+            field="unit_price",
+        )
+    return float(number)
+
+
+def _price_basis(
+    caps: SpendCaps, book: _Book, service_id: int, sandbox: bool
+) -> tuple[float, str] | None:
+    operator = caps.unit_prices.get(service_id)
+    confirmed = book.prices.get((sandbox, service_id))
+    candidates = []
+    if operator is not None:
+        candidates.append((float(operator), "operator's price per unit"))
+    if confirmed is not None and confirmed.unit_price is not None:
+        who = confirmed.confirmed_by or "a person"
+        candidates.append((confirmed.unit_price, f"price per unit confirmed by {who}"))
+    return max(candidates, default=None, key=lambda item: item[0])
+
+
+def _price_offer(book: _Book, service_id: int, sandbox: bool) -> tuple[float, str] | None:
+    hold = book.holds.get((sandbox, service_id))
+    if hold is not None and hold.unit_price is not None:
+        return hold.unit_price, f"charged per unit by order {hold.order_id}"
+    seen = [
+        (price, f"charged per unit by order {attempt.order_id}")
+        for attempt in book.attempts.values()
+        if attempt.first.service_id == service_id
+        and attempt.first.sandbox == sandbox
+        and (price := attempt.unit_price) is not None
+    ]
+    return max(seen, default=None, key=lambda item: item[0])
 
 
 def _raw_order(service_id: object, link: object, count: object) -> _RawOrder:
@@ -785,25 +1006,47 @@ def _spend_refusal(
             f"{usage.unbounded} order(s) of the last 24 hours have a cost that is not known "
             "yet and was never bounded, so the spend cap cannot be checked; read their "
             "status so their cost is learned, or wait until they leave the 24-hour window",
-            cap="cost_unknown",
+            cap=Refusal.COST_UNKNOWN,
+            amounts={"service_id": order.service_id, "unbounded": usage.unbounded},
         )
     if bound is None:
         return HappyFollowerSpendCapError(
             f"the cost of this order cannot be bounded, so the spend cap cannot be checked: "
-            f"no price is known for service {order.service_id}. Set the service's price per "
-            "unit (it is also learned from the status of an order placed without a spend "
-            "cap), or lift the spend cap",
-            cap="cost_unknown",
+            f"no price per unit that a person stands behind is known for service "
+            f"{order.service_id}. Set the service's price per unit, or confirm the price it "
+            "was seen to charge, or lift the spend cap",
+            cap=Refusal.COST_UNKNOWN,
+            amounts={"service_id": order.service_id},
         )
-    used = usage.spent + usage.reserved
-    if used + bound > cap:
+    spent, reserved = usage.spent, usage.reserved
+    room = max(0.0, cap - spent - reserved)
+    if bound > room:
         return HappyFollowerSpendCapError(
-            f"this order may cost up to {bound:g}, and {used:g} is spent or reserved in the "
-            f"last 24 hours; together above the spend cap of {cap:g}. "
-            "Order less, wait, or raise the cap",
-            cap="max_spend_per_day",
+            f"this order may cost up to {bound:g}; in the last 24 hours {spent:g} was spent "
+            f"and {reserved:g} is reserved for orders whose cost is not settled, so "
+            f"{room:g} of the spend cap of {cap:g} is left. Order less, wait, or raise "
+            "the cap",
+            cap=Refusal.MAX_SPEND_PER_DAY,
+            amounts={
+                "bound": bound,
+                "spent": spent,
+                "reserved": reserved,
+                "room": room,
+                "max_spend": cap,
+            },
         )
     return None
+
+
+def _hold_refusal(hold: AuditRecord) -> HappyFollowerSpendCapError:
+    charged = hold.unit_price or 0.0
+    return HappyFollowerSpendCapError(
+        f"service {hold.service_id} charged {charged:g} per unit ({hold.reason}), more than "
+        "the price that bounded the order: its orders are stopped until a person confirms "
+        "the service's price per unit (set it, or confirm the price it charged)",
+        cap=Refusal.PRICE_CHANGED,
+        amounts={"service_id": hold.service_id or 0, "unit_price": charged},
+    )
 
 
 def _duplicate_refusal(duplicate: AuditRecord | None) -> HappyFollowerSpendCapError | None:
@@ -815,7 +1058,8 @@ def _duplicate_refusal(duplicate: AuditRecord | None) -> HappyFollowerSpendCapEr
         f"{duplicate.link}) was sent at {earlier} and its outcome is unknown: it may have been "
         "placed. Check the order's status and the credit first; to place it again anyway, a "
         "person must confirm that it may be a duplicate",
-        cap="possible_duplicate",
+        cap=Refusal.POSSIBLE_DUPLICATE,
+        amounts={"service_id": duplicate.service_id or 0, "count": duplicate.count or 0},
     )
 
 

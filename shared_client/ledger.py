@@ -1,9 +1,33 @@
-"""The audit ledger: one append-only JSON-lines file, the single truth about spending.
+"""The audit ledger: append-only JSON lines, the single truth about spending.
 
 Every process that places orders for an account (the MCP server, the CLI, Home
-Assistant) checks its caps against this file and reserves an order's cost in it
+Assistant) checks its caps against the ledger and reserves an order's cost in it
 before sending, all under one exclusive OS lock, re-reading what other processes
 appended. Each record is flushed to disk before the lock is released.
+
+Three things sit side by side in the ledger's folder (``ledger.jsonl`` here):
+
+- ``ledger.jsonl``, the active file: what the spend guard reads before each order.
+  It holds the lines that still matter to it: the lines of every order attempt of
+  the last 48 hours (twice the caps' 24-hour window, so that a late ``cost`` line
+  still finds its attempt), of every attempt not settled yet, and every ``price`` and
+  ``price_hold`` line, whatever its age.
+- ``ledger.jsonl.archive/``, the archive: numbered chunk files of lines moved out of
+  the active file (``000001-20260321T120000Z-1a2b3c4d.jsonl``: a sequence number,
+  then the time and a hash of the chunk's first line). Read them in number order.
+- ``ledger.jsonl.lock``, the file every process locks. It is never replaced, so the
+  active file can be.
+
+No line is ever dropped. Once the active file holds more lines that no longer matter
+than ``max(1000, lines that still matter)``, the next process to lock it moves every
+line written since the last such rotation into a new archive chunk, in order, and
+rewrites the active file with the lines that still matter only. A line kept that way
+has its original in the archive: its copy in the active file starts with
+``{"archived":"<chunk name>",`` and the history lists it once, from the archive.
+``Ledger.history()`` reads the whole trail, oldest first: every chunk, then the lines
+of the active file that are not such copies. A rotation cut short by a crash leaves a
+chunk whose lines are all still in the active file: the history skips it, and the next
+rotation writes the same chunk again.
 """
 
 from __future__ import annotations
@@ -14,12 +38,11 @@ import socket
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import IO
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AwareDatetime, BaseModel, ValidationError
 
 from .errors import HappyFollowerLedgerError
 
@@ -36,6 +59,12 @@ class AuditEvent(StrEnum):
     OUTCOME_UNKNOWN = "outcome_unknown"  # sent, no usable answer: counted as placed
     REFUSED = "refused"  # refused before sending (input, a cap, the person); nothing sent
     COST = "cost"  # the real cost of a placed order, learned after it was placed
+    # A person stands behind ``unit_price`` as the price per unit of ``service_id``: it
+    # bounds that service's orders under a spend cap (and lifts a hold).
+    PRICE = "price"
+    # The service charged more than an order's bound (``unit_price`` is what it charged per
+    # unit): its orders stop until a person confirms a price (a ``price`` line).
+    PRICE_HOLD = "price_hold"
 
 
 class AuditRecord(BaseModel):
@@ -45,7 +74,7 @@ class AuditRecord(BaseModel):
     (``placed``, ``failed`` or ``outcome_unknown``), then perhaps a ``cost`` line.
     """
 
-    at: datetime
+    at: AwareDatetime  # a time without a zone is a damaged line: it cannot be compared
     event: AuditEvent
     source: str
     sandbox: bool
@@ -60,6 +89,10 @@ class AuditRecord(BaseModel):
     confirmed_by: str | None = None
     process: str | None = None  # "host:pid" of the writer, to spot attempts of dead processes
     reason: str | None = None
+    unit_price: float | None = None  # of ``price`` and ``price_hold`` lines
+    # Why the vendor's reported cost was not taken as it is (missing, zero, below the
+    # bound...): the order keeps counting at its bound.
+    anomaly: str | None = None
 
 
 def this_process() -> str:
@@ -92,121 +125,7 @@ def default_ledger_path(name: str) -> Path:
     return Path(state) / "happy-follower" / name
 
 
-class Ledger:
-    """The ledger file. Synchronous: async callers run it in a thread."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._records: list[AuditRecord] = []
-        self._offset = 0  # bytes of the file already parsed into _records
-        self._lines = 0  # lines (blank ones too) in those bytes, to name a damaged one
-        self._identity: tuple[int, int] | None = None  # (device, inode) parsed so far
-
-    def read(self) -> list[AuditRecord]:
-        """Every record, oldest first, including what other processes appended. Proves the
-        ledger can be locked, read and written (HappyFollowerLedgerError otherwise)."""
-        return self.transact(lambda _records: [])
-
-    def transact(
-        self, decide: Callable[[list[AuditRecord]], list[AuditRecord]]
-    ) -> list[AuditRecord]:
-        """Under the exclusive lock: read every record, let ``decide`` return the records to
-        append, append them flushed to disk, and return all records (old and new).
-
-        Raises HappyFollowerLedgerError when the file cannot be locked, read or written,
-        or holds a damaged line; ``decide`` is not called then.
-        """
-        try:
-            with self._locked() as file:
-                records = self._catch_up(file)
-                new = decide(list(records))
-                if new:
-                    self._append(file, new)
-                return list(self._records)
-        except OSError as err:
-            raise HappyFollowerLedgerError(
-                f"The audit ledger {self.path} cannot be used ({err.strerror or err}). "
-                "Orders are refused until it can: check the folder exists and is writable "
-                "by this user, or choose another ledger file."
-            ) from None
-
-    @contextmanager
-    def _locked(self) -> Iterator[IO[bytes]]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a+b") as file:
-            _lock(file)
-            try:
-                yield file
-            finally:
-                _unlock(file)
-
-    def _catch_up(self, file: IO[bytes]) -> list[AuditRecord]:
-        stat = os.fstat(file.fileno())
-        identity = (stat.st_dev, stat.st_ino)
-        if identity != self._identity or stat.st_size < self._offset:
-            # Another file (moved aside, replaced) or truncated: read it from the start.
-            self._records, self._offset, self._lines, self._identity = [], 0, 0, identity
-        file.seek(self._offset)
-        data = file.read()
-        complete = data.rfind(b"\n") + 1
-        if complete < len(data):
-            # A line without its newline is a write that a crash cut short: the order it
-            # would have announced was never sent (sending waits for the flushed line), and
-            # an outcome it would have recorded leaves its attempt counted at its bound.
-            _LOGGER.warning("Dropping an unfinished last line of the ledger %s", self.path)
-            file.truncate(self._offset + complete)
-        lines = data[:complete].split(b"\n")[:-1]
-        parsed: list[AuditRecord] = []  # kept only once every line parsed
-        for number, line in enumerate(lines, start=self._lines + 1):
-            if not line.strip():
-                continue
-            try:
-                parsed.append(AuditRecord.model_validate_json(line))
-            except ValidationError:
-                # Never skip a damaged line: it may be an order, and skipping it would let
-                # the caps count fewer than were placed.
-                raise HappyFollowerLedgerError(
-                    f"The audit ledger {self.path} has a damaged line (line {number}). "
-                    "Orders are refused until it is repaired: "
-                    "fix or remove that line by hand, or move the file aside to start a new "
-                    "ledger (today's orders are then no longer counted by the caps)."
-                ) from None
-        self._records.extend(parsed)
-        self._offset += complete
-        self._lines += len(lines)
-        return self._records
-
-    def _append(self, file: IO[bytes], records: list[AuditRecord]) -> None:
-        data = b"".join(record.model_dump_json().encode() + b"\n" for record in records)
-        file.seek(0, os.SEEK_END)
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-        self._records.extend(records)
-        self._offset += len(data)
-        self._lines += len(records)
-
-
-if sys.platform == "win32":  # pragma: no cover - the tests run on Linux
-    import msvcrt
-
-    def _lock(file: IO[bytes]) -> None:
-        file.seek(0)
-        msvcrt.locking(file.fileno(), msvcrt.LK_LOCK, 1)
-
-    def _unlock(file: IO[bytes]) -> None:
-        file.seek(0)
-        msvcrt.locking(file.fileno(), msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _lock(file: IO[bytes]) -> None:
-        fcntl.flock(file.fileno(), fcntl.LOCK_EX)
-
-    def _unlock(file: IO[bytes]) -> None:
-        fcntl.flock(file.fileno(), fcntl.LOCK_UN)
-
+#LEDGER#
 
 __all__ = [
     "MAX_REASON_LENGTH",

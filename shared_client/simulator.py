@@ -101,6 +101,18 @@ class ErrorShape(StrEnum):
     PLAIN_TEXT = "plain_text"  # the message alone, as text/plain
 
 
+class StatusCost(StrEnum):
+    """How an order's status gives its cost. The documentation does not say whether
+    ``cost`` is the total or the price per unit; the rest are a vendor that misreports."""
+
+    TOTAL = "total"  # what the order cost, less refunds (assumed)
+    PER_UNIT = "per_unit"  # the price per unit
+    MISSING = "missing"  # no cost field
+    ZERO = "zero"
+    NEGATIVE = "negative"  # the total, negated
+    LATE = "late"  # no cost on the order's first status read, the total after
+
+
 @dataclass(frozen=True, slots=True)
 class Dialect:
     """How the simulator answers where the vendor's documentation is silent.
@@ -119,6 +131,7 @@ class Dialect:
     not_enough_credit_message: str = p.MESSAGE_NOT_ENOUGH_CREDIT
     token_refused_message: str = p.MESSAGE_TOKEN_EXPIRED
     echo_credentials: bool = False  # a refused credential is repeated in the message
+    status_cost: StatusCost = StatusCost.TOTAL
 
 
 # Status words of the generic "SMM panel" APIs, which this service may share.
@@ -150,6 +163,7 @@ DIALECTS: Final[Mapping[str, Dialect]] = {
         not_enough_credit_message="You do not have enough funds for this order"
     ),
     "echo-credentials": Dialect(echo_credentials=True),
+    **{f"cost-{kind.value.replace('_', '-')}": Dialect(status_cost=kind) for kind in StatusCost},
 }
 
 
@@ -192,6 +206,8 @@ class SimulatedOrder:
     placed_at: float  # simulator clock
     partial_at: int | None = None
     recheck_count: int = 0
+    unit_price: float = 0.0  # the price per unit charged when it was placed
+    status_reads: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +245,7 @@ class _Root:
     tokens: dict[str, _Token] = field(default_factory=dict)
     refresh_tokens: dict[str, _Refresh] = field(default_factory=dict)
     next_order_id: int = 1
+    unit_prices: dict[int, float] = field(default_factory=dict)  # prices changed since
 
 
 @dataclass(slots=True)
@@ -477,6 +494,20 @@ class Simulator:
         self._settle(root)
         return [replace(order) for order in root.orders.values() if order.api_key == api_key]
 
+    def set_unit_price(self, service_id: int, price: float, *, sandbox: bool | None = None) -> None:
+        """Change what the service charges per unit from now on (``sandbox`` None: on both
+        roots). Orders already placed keep their price."""
+        if service_id not in self._services:
+            raise KeyError(service_id)
+        for root in self._roots.values():
+            if sandbox is None or root.sandbox == sandbox:
+                root.unit_prices[service_id] = price
+
+    def unit_price(self, service_id: int, *, sandbox: bool = False) -> float:
+        """What the service charges per unit now."""
+        root = self._roots[sandbox]
+        return root.unit_prices.get(service_id, self._services[service_id].unit_price)
+
     def set_order_outcome(
         self, order_id: int, *, partial_at: int | None, sandbox: bool = False
     ) -> None:
@@ -512,7 +543,7 @@ class Simulator:
                 self._refund(root, order)
 
     def _refund(self, root: _Root, order: SimulatedOrder) -> None:
-        refund = order.remain * self._services[order.service_id].unit_price
+        refund = order.remain * order.unit_price
         root.credit[order.api_key] += refund
         order.cost -= refund
 
@@ -724,7 +755,8 @@ class Simulator:
             return self._refusal(p.HTTP_STATUS_NOT_FOUND, p.MESSAGE_SERVICE_NOT_FOUND)
         if not service.min_count <= count <= service.max_count or not _valid_link(link):
             return self._refusal(p.HTTP_STATUS_REFUSED, p.MESSAGE_INVALID_INPUT)
-        cost = count * service.unit_price
+        unit_price = root.unit_prices.get(service_id, service.unit_price)
+        cost = count * unit_price
         if cost > root.credit[api_key]:
             return self._refusal(p.HTTP_STATUS_REFUSED, self.dialect.not_enough_credit_message)
         root.credit[api_key] -= cost
@@ -741,6 +773,7 @@ class Simulator:
             remain=count,
             old_count=_old_count(link),
             placed_at=self.now(),
+            unit_price=unit_price,
         )
         return _success(orderId=order_id)
 
@@ -752,15 +785,32 @@ class Simulator:
         order = self._own_order(root, api_key, _integer(arg))
         if order is None:
             return self._refusal(p.HTTP_STATUS_NOT_FOUND, p.MESSAGE_ORDER_NOT_FOUND)
+        order.status_reads += 1
+        cost = self._reported_cost(order)
         return _success(
             status=self.dialect.status_words.get(order.status, order.status),
             statusTitle=p.STATUS_TITLES[order.status],
             remain=order.remain,
             oldCount=order.old_count,
             count=order.count,
-            cost=_number(order.cost),
+            **({} if cost is None else {"cost": _number(cost)}),
             link=order.link,
         )
+
+    def _reported_cost(self, order: SimulatedOrder) -> float | None:
+        """The cost a status gives, as the dialect writes it (None: no cost field)."""
+        match self.dialect.status_cost:
+            case StatusCost.PER_UNIT:
+                return order.unit_price
+            case StatusCost.MISSING:
+                return None
+            case StatusCost.ZERO:
+                return 0
+            case StatusCost.NEGATIVE:
+                return -order.cost
+            case StatusCost.LATE if order.status_reads == 1:
+                return None
+        return order.cost
 
     def _order_in_body(
         self, root: _Root, api_key: str, form: dict[str, str]

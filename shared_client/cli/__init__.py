@@ -37,6 +37,7 @@ from ..errors import (
     HappyFollowerRateLimitError,
     HappyFollowerSandboxUnsupportedError,
     HappyFollowerSpendCapError,
+    Refusal,
 )
 from ..guard import LedgerOrder, OrderQuote, SpendCaps, SpendGuard, Usage
 from ..ledger import AuditRecord, Ledger
@@ -247,13 +248,16 @@ class Cli:
         gives (what the guard asks for when a cost was never learned). A read never creates
         a ledger, and a ledger problem does not stop it."""
         path = self.settings.ledger_path()
-        if status.cost is None or not path.exists():
+        if not path.exists():
             return
         guard = SpendGuard(client, Ledger(path), self.caps, source="cli")
         try:
-            await guard.note_cost(order_id, float(status.cost))
+            anomaly = await guard.note_cost(order_id, status.cost)
         except HappyFollowerLedgerError as err:
             self.warn(f"the order's cost could not be written to the ledger: {err}")
+            return
+        if anomaly is not None:
+            self.warn(f"order {order_id}: {anomaly}")
 
     async def orders(self) -> None:
         async with self.client() as client:
@@ -275,7 +279,10 @@ class Cli:
     async def order(self) -> None:
         async with self.client() as client:
             guard = await self.open_guard(client)
-            quote = await guard.quote(self.args.service_id, self.args.link, self.args.count)
+            try:
+                quote = await guard.quote(self.args.service_id, self.args.link, self.args.count)
+            except HappyFollowerSpendCapError as err:
+                raise CliError(self._with_price_hint(guard, err), ExitCode.CANCELLED) from None
             confirmed_by = await self._confirmation(guard, quote, client)
             order = quote.order
             self._sending = True
@@ -298,6 +305,8 @@ class Cli:
             cost = f", cost about {placed.estimated_cost:g} (from the credit before and after)"
         else:
             cost = ""
+        if placed.anomaly is not None:
+            self.warn(f"order {placed.order_id}: {placed.anomaly}")
         what = f"{placed.count} × {placed.service_name or placed.service_id}"
         self.emit(
             {
@@ -311,6 +320,60 @@ class Cli:
             },
             f"Order {placed.order_id} placed ({what} for {target_text(placed.link)}){cost}. "
             f"Follow it with: {self.command_hint(f'status {placed.order_id} --watch')}",
+        )
+
+    def _with_price_hint(self, guard: SpendGuard, err: HappyFollowerSpendCapError) -> str:
+        """A refusal for want of a price a person stands behind, with the command that
+        confirms the price the service was seen to charge."""
+        service_id = err.amounts.get("service_id")
+        if err.cap not in (Refusal.COST_UNKNOWN, Refusal.PRICE_CHANGED) or not service_id:
+            return str(err)
+        offer = guard.price_offer(int(service_id))
+        if offer is None:
+            return str(err)
+        command = self.command_hint(f"confirm-price {int(service_id)}", ledger=True)
+        return f"{err}. It was seen to charge {offer[0]:g} per unit ({offer[1]}): `{command}`"
+
+    async def confirm_price(self) -> None:
+        """A person stands behind a service's price per unit: it bounds its orders under a
+        spend cap (shared by the MCP server, through the ledger) and lifts a hold."""
+        async with self.client() as client:
+            guard = await self.open_guard(client)
+            service_id = positive_int(self.args.service_id, "service_id")
+            price: object = self.args.unit_price
+            seen = ""
+            if price is None:
+                offer = guard.price_offer(service_id)
+                if offer is None:
+                    raise CliError(
+                        f"no price was seen for service {service_id} in this environment: "
+                        f"give the price per unit, e.g. "
+                        f"`{self.command_hint(f'confirm-price {service_id} 2.5', ledger=True)}`",
+                        ExitCode.USAGE,
+                    )
+                price, seen = offer[0], f" ({offer[1]})"
+            question = (
+                f"Bound the orders of service {service_id} at {price} per unit{seen}? An order "
+                "then reserves its count times this price against the spend cap. [y/N] "
+            )
+            confirmed_by = CONFIRMED_BY_FLAG
+            if not self.args.yes:
+                if not sys.stdin.isatty():
+                    raise CliError(
+                        "refusing to confirm a price without a person: no terminal to ask; "
+                        "pass --yes",
+                        ExitCode.CANCELLED,
+                    )
+                if _ask(question, self.err if self.args.json else self.out).strip().lower() not in (
+                    "y",
+                    "yes",
+                ):
+                    raise CliError("price not confirmed", ExitCode.CANCELLED)
+                confirmed_by = CONFIRMED_AT_PROMPT
+            confirmed = await guard.confirm_price(service_id, price, confirmed_by=confirmed_by)
+        self.emit(
+            {"service_id": service_id, "unit_price": confirmed},
+            f"Service {service_id}: orders are now bounded at {confirmed:g} per unit.",
         )
 
     def _do_not_retry(self) -> str:
@@ -632,6 +695,19 @@ def _add_order_commands(commands: Any) -> None:
     status.add_argument("order_id")
     status.add_argument("--watch", action="store_true", help="follow until the order is final")
     status.add_argument("--interval", type=float, default=10.0, help="seconds between checks")
+    price = commands.add_parser(
+        "confirm-price",
+        help="stand behind a service's price per unit: it bounds its orders under a spend cap",
+    )
+    price.add_argument("service_id", help="service id (see `services`)")
+    price.add_argument(
+        "unit_price",
+        nargs="?",
+        help="price per unit in the account's currency (default: the price the service was "
+        "seen to charge, shown before you confirm)",
+    )
+    price.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    _add_guard_options(price)
     for name, text in (("cancel", "cancel an order"), ("recheck", "ask to re-check an order")):
         commands.add_parser(name, help=f"{text} (not in the sandbox)").add_argument("order_id")
 
@@ -709,7 +785,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     # is for the person at the terminal, as one line like the CLI's own warnings.
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
     cli = Cli(args, out or sys.stdout)
-    command: Callable[[], Coroutine[Any, Any, None]] = getattr(cli, args.command)
+    command: Callable[[], Coroutine[Any, Any, None]] = getattr(cli, args.command.replace("-", "_"))
     try:
         asyncio.run(command())
     except KeyboardInterrupt:

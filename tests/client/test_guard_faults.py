@@ -11,8 +11,18 @@ schedules add a second process placing orders through its own guard on the same 
 is held by the simulator (placed, not answered) or at a random moment. After each
 schedule the invariants are checked against the simulator's own books:
 
-- I1: what the vendor charged <= the spend cap; vendor orders <= the orders cap; the
-  ledger's spent + reserved >= the charge (it never counts less than was spent).
+The vendor lies and changes too (issue 14): a schedule's statuses may give the cost as
+the total, the price per unit, nothing, zero, a negative figure, or nothing on the first
+read; prices may rise mid-run (orders of a held service then wait for a person, who
+confirms the price offered half the time); partial ends refund; some steps order in the
+sandbox, whose prices are lower and confirmed there; links spell the same targets in
+several ways.
+
+- I1/I9/I10: what the vendor charged <= the spend cap + the documented allowance of a
+  price rise (each order placed before a higher charge was seen may cost its excess over
+  its bound; 0 in a schedule without a rise); vendor orders <= the orders cap; the
+  ledger's spent + reserved >= the charge less that allowance; no order is reserved while
+  its service is held; live and sandbox each against the cap.
 - I3: every vendor order has an attempt line (placed, or outcome unknown);
   no attempt is left pending once open() has settled the dead processes' ones.
 - I4: at most one POST per attempt: a retry never sends an order twice, and nothing is
@@ -46,9 +56,9 @@ from typing import Any
 
 import pytest
 
-from shared_client import HappyFollowerClient
+from shared_client import HappyFollowerClient, HappyFollowerError
 from shared_client.guard import AuditEvent, AuditRecord, Ledger, SpendCaps, SpendGuard
-from shared_client.simulator import Fault, Simulator
+from shared_client.simulator import DEFAULT_SERVICES, Dialect, Fault, Simulator, StatusCost
 
 from .guard_runner import place as place_as_runner
 from .guard_support import order_posts
@@ -59,7 +69,17 @@ SEED = int(os.environ.get("HAPPY_FOLLOWER_FAULT_SEED", "8"))
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = Path(__file__).with_name("guard_runner.py")
 
-LINKS = ("https://www.instagram.com/mehdifeizi", "https://instagram.com/p/Cx1/")
+# Two targets, each spelled several ways: one order is one order however it is written.
+LINKS = (
+    "https://www.instagram.com/mehdifeizi",
+    "https://instagram.com/p/Cx1/",
+    "https://WWW.Instagram.com/MehdiFeizi/",
+    "http://instagram.com/p/Cx1?igsh=NjZiM2M3",
+    "https://m.instagram.com./p/Cx1/#comments",
+)
+LIES = (StatusCost.TOTAL,) * 4 + tuple(kind for kind in StatusCost if kind is not StatusCost.TOTAL)
+TRUE_PRICES = {service.service_id: service.unit_price for service in DEFAULT_SERVICES}
+SANDBOX_PRICE_FACTOR = 0.25  # the sandbox charges less: its prices must never bound live
 # service id -> (smallest count, counts to choose from); the simulator's catalogue
 SERVICES = {10: (10, (10, 50, 100, 150, 400)), 11: (10, (10, 60, 200)), 30: (100, (100, 500))}
 # Operator prices are upper bounds of the real ones (10: 2.0, 11: 3.0, 30: 0.5).
@@ -124,6 +144,17 @@ class Schedule:
     kills: int = 0
     topped_up: float = 0.0  # credit added while orders were in flight
     interrupted: int = 0
+    lie: StatusCost = StatusCost.TOTAL
+    rises: int = 0  # price rises during the schedule
+
+    def sandbox_client(self) -> HappyFollowerClient:
+        return HappyFollowerClient(
+            self.api_key,
+            sandbox=True,
+            base_url=self.simulator.sandbox_base_url,
+            retry_backoff=0.0,
+            request_timeout=TIMEOUT,
+        )
 
     def __post_init__(self) -> None:
         self.api_key = self.simulator.add_account(credit=self.credit)
@@ -180,7 +211,7 @@ def inject_faults(sim: Simulator, rng: random.Random, orders: int, stats: Stats)
 
 async def place(schedule: Schedule, guard: SpendGuard, order: tuple[int, str, int, bool]) -> str:
     result, placed = await place_as_runner(guard, order, confirmed_by="faults")
-    if placed is not None:
+    if placed is not None and not guard.client.sandbox:
         schedule.placed_costs.append((placed.order_id, placed.cost))
     return result
 
@@ -208,15 +239,25 @@ async def top_up_in_flight(
 
 
 async def run_in_process(schedule: Schedule, rng: random.Random, stats: Stats) -> None:
-    client = schedule.client()
+    client, sandbox_client = schedule.client(), schedule.sandbox_client()
     try:
         guard = schedule.guard(client)
         await guard.open()
+        sandbox = schedule.guard(sandbox_client)
+        if rng.random() < 0.3:  # a person confirmed the true price of a service
+            service_id = rng.choice(list(SERVICES))
+            await guard.confirm_price(service_id, TRUE_PRICES[service_id], confirmed_by="faults")
+            stats.faults["price:confirmed"] += 1
         for _ in range(rng.randint(1, 4)):
             if rng.random() < 0.15:  # a restart: a new guard reads the ledger again
                 guard = schedule.guard(client)
                 await guard.open()
+            if rng.random() < 0.2:
+                raise_a_price(schedule, rng, stats)
             orders = [random_order(rng) for _ in range(rng.choice([1, 1, 1, 2, 3, 5]))]
+            if rng.random() < 0.2:
+                await order_in_sandbox(schedule, sandbox, orders, stats)
+                continue
             inject_faults(schedule.simulator, rng, len(orders), stats)
             if rng.random() < 0.15:
                 # A top-up while an order is in flight and its status cannot be read: the
@@ -231,8 +272,65 @@ async def run_in_process(schedule: Schedule, rng: random.Random, stats: Stats) -
             else:
                 await burst(schedule, guard, orders)
             schedule.simulator.clear_faults()
+            end_some_partially(schedule, rng, stats)
+            await read_statuses(schedule, guard)
+            await confirm_held_prices(guard, rng, stats)
     finally:
         await client.close()
+        await sandbox_client.close()
+
+
+def raise_a_price(schedule: Schedule, rng: random.Random, stats: Stats) -> None:
+    """The vendor raises a live price, above any operator's or confirmed price."""
+    service_id = rng.choice(list(SERVICES))
+    sim = schedule.simulator
+    sim.set_unit_price(service_id, sim.unit_price(service_id) * rng.choice([1.5, 5]), sandbox=False)
+    schedule.rises += 1
+    stats.faults["price:rise"] += 1
+
+
+async def order_in_sandbox(
+    schedule: Schedule, sandbox: SpendGuard, orders: list[Any], stats: Stats
+) -> None:
+    """Orders in the sandbox, at its lower prices, which a person confirmed there."""
+    for service_id in SERVICES:
+        price = TRUE_PRICES[service_id] * SANDBOX_PRICE_FACTOR
+        await sandbox.confirm_price(service_id, price, confirmed_by="faults")
+    await burst(schedule, sandbox, orders)
+    stats.faults["sandbox:orders"] += len(orders)
+
+
+def end_some_partially(schedule: Schedule, rng: random.Random, stats: Stats) -> None:
+    """A running order ends partial: the vendor refunds what it did not deliver."""
+    sim = schedule.simulator
+    for order in sim.orders(schedule.api_key):
+        if order.count > 1 and rng.random() < 0.2:
+            try:
+                sim.set_order_outcome(order.order_id, partial_at=rng.randrange(order.count))
+                sim.advance(0)  # settled at the next read
+            except ValueError:  # already final
+                continue
+            stats.faults["order:partial_refund"] += 1
+
+
+async def read_statuses(schedule: Schedule, guard: SpendGuard) -> None:
+    """A front-end reads the placed orders' statuses, as HA and the CLI do."""
+    for order_id, _ in schedule.placed_costs:
+        try:
+            status = await guard.client.get_order_status(order_id)
+        except HappyFollowerError:
+            continue
+        await guard.note_cost(order_id, status.cost)
+
+
+async def confirm_held_prices(guard: SpendGuard, rng: random.Random, stats: Stats) -> None:
+    """Half the time a person confirms the price a held service was seen to charge."""
+    await guard.refresh()
+    for service_id in guard.held_services():
+        offer = guard.price_offer(service_id)
+        if offer is not None and rng.random() < 0.5:
+            await guard.confirm_price(service_id, offer[0], confirmed_by="faults")
+            stats.faults["price:confirmed_after_hold"] += 1
 
 
 async def start_runner(schedule: Schedule, orders: list[Any]) -> asyncio.subprocess.Process:
@@ -315,10 +413,13 @@ async def kill_runner(
 
 
 def fold(records: list[AuditRecord]) -> dict[str, tuple[AuditRecord, AuditRecord | None]]:
-    """attempt id -> (its attempt line, its outcome line or None)."""
+    """attempt id -> (its attempt line, its outcome line or None), of the live API."""
     attempts: dict[str, tuple[AuditRecord, AuditRecord | None]] = {}
+    kept = (AuditEvent.REFUSED, AuditEvent.PRICE, AuditEvent.PRICE_HOLD)
     for line in records:
-        assert line.attempt_id is not None or line.event is AuditEvent.REFUSED, line
+        assert line.attempt_id is not None or line.event in kept, line
+        if line.sandbox:
+            continue
         if line.event is AuditEvent.ATTEMPT:
             assert line.attempt_id not in attempts
             attempts[line.attempt_id or ""] = (line, None)
@@ -327,6 +428,45 @@ def fold(records: list[AuditRecord]) -> dict[str, tuple[AuditRecord, AuditRecord
             assert outcome is None, f"two outcomes for {line.attempt_id}"
             attempts[line.attempt_id or ""] = (first, line)
     return attempts
+
+
+def never_reserved_while_held(records: list[AuditRecord], where: str) -> None:
+    """I10: between a hold and a person's price, no attempt of that service is written."""
+    held: set[tuple[bool, int | None]] = set()
+    for line in records:
+        key = (line.sandbox, line.service_id)
+        if line.event is AuditEvent.PRICE_HOLD:
+            held.add(key)
+        elif line.event is AuditEvent.PRICE:
+            held.discard(key)
+        elif line.event is AuditEvent.ATTEMPT:
+            assert key not in held, (where, "reserved while held", line)
+
+
+def rise_allowance(
+    vendor: dict[int, Any], attempts: dict[str, tuple[AuditRecord, AuditRecord | None]]
+) -> float:
+    """What the documentation allows a price rise to cost above the cap: each order's
+    charge above its bound (orders placed before the higher charge was seen)."""
+    bounds: dict[int, float | None] = {}
+    unknown: dict[tuple[int | None, str | None, int | None], list[float | None]] = {}
+    for first, outcome in attempts.values():
+        if outcome is not None and outcome.event is AuditEvent.PLACED:
+            bounds[outcome.order_id or 0] = first.cost_bound
+        elif outcome is not None and outcome.event is AuditEvent.OUTCOME_UNKNOWN:
+            unknown.setdefault((first.service_id, first.link, first.count), []).append(
+                first.cost_bound
+            )
+    excess = 0.0
+    for order_id, order in vendor.items():
+        if order_id in bounds:
+            bound = bounds[order_id]
+        else:  # an unknown outcome: the smallest bound of its kind (the lenient reading)
+            candidates = unknown.get((order.service_id, order.link, order.count), [None])
+            bound = min((b for b in candidates if b is not None), default=None)
+        if bound is not None:
+            excess += max(0.0, order.cost - bound)
+    return excess
 
 
 async def check(schedule: Schedule) -> int:
@@ -339,17 +479,23 @@ async def check(schedule: Schedule) -> int:
         assert len(interrupted) <= schedule.kills, where
         attempts = fold(final.records)
         usage = final.usage()
+        never_reserved_while_held(final.records, where)
     outcomes = Counter(
         outcome.event if outcome is not None else "pending" for _, outcome in attempts.values()
     )
     vendor = {order.order_id: order for order in sim.orders(schedule.api_key)}
     charge = schedule.credit + schedule.topped_up - sim.credit(schedule.api_key)
     assert abs(charge - sum(order.cost for order in vendor.values())) < 1e-6, where
+    allowance = rise_allowance(vendor, attempts)
+    if schedule.rises == 0:  # operator prices are upper bounds, confirmed prices true
+        assert allowance == 0, (where, allowance)
 
     # I1: bounded spend and orders, and the ledger never counts less than was charged.
     if caps.max_spend_per_day is not None:
-        assert charge <= caps.max_spend_per_day + 1e-9, (where, charge)
-        assert usage.spent + usage.reserved >= charge - 1e-9, (where, usage, charge)
+        assert charge <= caps.max_spend_per_day + allowance + 1e-9, (where, charge, allowance)
+        assert usage.spent + usage.reserved >= charge - allowance - 1e-9, (where, usage, charge)
+        sandbox_charge = sum(order.cost for order in sim.orders(schedule.api_key, sandbox=True))
+        assert sandbox_charge <= caps.max_spend_per_day + 1e-9, (where, sandbox_charge)
     if caps.max_orders_per_day is not None:
         assert len(vendor) <= caps.max_orders_per_day, where
     # I4: at most one POST per attempt. An attempt may have none: its process was killed
@@ -391,9 +537,10 @@ async def check(schedule: Schedule) -> int:
     assert outcomes[AuditEvent.PLACED] >= schedule.results["placed"], where
     if schedule.kills == 0:
         assert outcomes[AuditEvent.PLACED] == schedule.results["placed"], where
-    for order_id, cost in schedule.placed_costs:
-        if cost is not None:  # from the status (exact) or the credit (never less)
-            assert cost >= vendor[order_id].cost - 1e-9, where
+    if schedule.lie is StatusCost.TOTAL:
+        for order_id, cost in schedule.placed_costs:
+            if cost is not None:  # what its first status said: the charge then
+                assert cost >= vendor[order_id].cost - 1e-9, where
     return len(vendor)
 
 
@@ -418,6 +565,11 @@ async def run_schedules(sim: Simulator, tmp_path: Path, count: int, two_processe
         )
         sim.requests.clear()
         sim.clear_faults()
+        schedule.lie = rng.choice(LIES)
+        sim.dialect = Dialect(status_cost=schedule.lie)
+        for service_id, price in TRUE_PRICES.items():
+            sim.set_unit_price(service_id, price, sandbox=False)
+            sim.set_unit_price(service_id, price * SANDBOX_PRICE_FACTOR, sandbox=True)
         if two_processes:
             await run_two_processes(schedule, rng, stats)
             stats.process_schedules += 1
