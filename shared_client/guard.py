@@ -222,7 +222,7 @@ def cost_anomaly(reported: float | None, bound: float | None) -> str | None:
     if reported is None:
         return "the status gave no cost"
     if not math.isfinite(reported) or reported <= 0:
-        return f"the status gave a cost of {display_text(reported, 20)}"
+        return f"the status gave a cost of {reported:g}"
     if bound is not None and reported < bound:
         return (
             f"the status gave a cost of {reported:g}, below the order's bound of {bound:g} "
@@ -750,7 +750,7 @@ class SpendGuard:
         try:
             credit_after = float(await self.client.get_credit())
         except HappyFollowerError as err:
-            _LOGGER.warning("Order %s placed; the credit after it is unknown: %s", order_id, err)
+            _LOGGER.warning("Order %s placed; its cost is not known yet: %s", order_id, err)
             return status, None
         return status, max(0.0, credit_before - credit_after)
 

@@ -22,7 +22,7 @@ import pytest
 from shared_client.ledger import AuditEvent, AuditRecord
 from shared_client.simulator import Simulator
 
-LINK = "https://www.instagram.com/mehdifeizi"
+LINK = "https://www.instagram.com/mehdifeizi/"  # as the input policy writes it
 START = datetime(2026, 3, 21, 12, 0, tzinfo=UTC)  # Nowruz, noon
 
 

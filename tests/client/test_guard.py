@@ -183,6 +183,8 @@ async def test_no_caps_places_writes_ahead_and_learns_the_cost(
         "confirmed_by": "user at the CLI prompt",
         "process": this_process(),
         "reason": None,
+        "unit_price": None,
+        "anomaly": None,
     }
     assert len(attempt["attempt_id"]) == 32
     assert outcome["event"] == "placed"
@@ -284,23 +286,23 @@ async def test_spend_cap_with_operator_prices(
 ) -> None:
     guard = make_guard(client, ledger_path, clock, max_spend_per_day=600, unit_prices={10: 2.5})
     assert guard.unit_price(10) == (2.5, "operator's price per unit")
-    first = await place(guard, 100)  # bound 250, real cost 200
+    first = await place(guard, 100)  # bound 250, real cost 200: it counts at its bound
     assert first.cost == 200
     assert read_lines(ledger_path)[0]["cost_bound"] == 250
-    await place(guard, 160)  # 200 + 400 = 600: at the cap, allowed
-    assert guard.usage() == Usage(orders=2, spent=520, reserved=0, unbounded=0)
-    # 520 spent + a bound of 2.5 * 40 = 100 > 600
-    with pytest.raises(HappyFollowerSpendCapError, match="may cost up to 100") as caught:
-        await place(guard, 40)
+    await place(guard, 140)  # 250 + 350 = 600: at the cap, allowed
+    assert guard.usage() == Usage(orders=2, spent=480, reserved=120, unbounded=0)
+    # 600 counted + a bound of 2.5 * 4 = 10 > 600
+    with pytest.raises(HappyFollowerSpendCapError, match="may cost up to 25") as caught:
+        await place(guard, 10)
     assert caught.value.cap == "max_spend_per_day"
     assert str(caught.value) == (
-        "this order may cost up to 100, and 520 is spent or reserved in the last 24 hours; "
-        "together above the spend cap of 600. Order less, wait, or raise the cap"
+        "this order may cost up to 25; in the last 24 hours 480 was spent and 120 is reserved "
+        "for orders whose cost is not settled, so 0 of the spend cap of 600 is left. Order "
+        "less, wait, or raise the cap"
     )
     refused = read_lines(ledger_path)[-1]
-    assert (refused["event"], refused["cost_bound"], refused["count"]) == ("refused", 100, 40)
-    await place(guard, 32)  # 520 + 80 = 600
-    assert order_posts(simulator) == 3
+    assert (refused["event"], refused["cost_bound"], refused["count"]) == ("refused", 25, 10)
+    assert order_posts(simulator) == 2
     assert 100_000 - simulator.credit(api_key) <= 600
     clock.advance(hours=24, seconds=1)
     assert guard.usage() == Usage(0, 0, 0, 0)
@@ -316,14 +318,19 @@ async def test_learned_price_bounds_the_next_order(
         await guard.quote(10, LINK, 100)  # refused before a person is asked
     with pytest.raises(HappyFollowerSpendCapError, match="cannot be bounded"):
         await place(guard, 100)
-    # An order placed without a spend cap teaches the price (200 for 100).
+    # An order placed without a spend cap shows the price (200 for 100): it is offered to
+    # a person, and bounds orders once a person confirms it (issue 14, I10).
     await place(make_guard(client, ledger_path, clock), 100)
     await guard.refresh()
-    assert guard.unit_price(10) == (2.0, "highest price per unit of earlier orders")
-    assert guard.unit_price(11) is None
+    assert guard.unit_price(10) is None
+    assert guard.price_offer(10) == (2.0, "charged per unit by order 1")
+    assert guard.price_offer(11) is None
+    with pytest.raises(HappyFollowerSpendCapError, match="cannot be bounded"):
+        await guard.quote(10, LINK, 150)
+    await guard.confirm_price(10, guard.price_offer(10)[0], confirmed_by="tests")  # type: ignore[index]
     second = await guard.quote(10, LINK, 150)
     assert second.cost_bound == 300
-    assert second.cost_basis == "highest price per unit of earlier orders"
+    assert second.cost_basis == "price per unit confirmed by tests"
     await place(guard, 150)
     assert read_lines(ledger_path)[-2]["cost_bound"] == 300
     assert order_posts(simulator) == 2
@@ -335,14 +342,15 @@ async def test_learned_price_is_the_highest_of_earlier_orders(
     guard = make_guard(client, ledger_path, clock)
     first = await place(guard, 100)
     await place(guard, 50)
-    await guard.note_cost(first.order_id, 300)  # ignored: its cost is known already
-    assert guard.unit_price(10) == (2.0, "highest price per unit of earlier orders")
+    await guard.note_cost(first.order_id, 300)  # a higher cost counts, but teaches no price
+    assert guard.price_offer(10) == (2.0, "charged per unit by order 1")
     simulator.inject("status", Fault.SERVER_ERROR_HTML, times=3)
     third = await place(guard, 10)
     assert third.cost is None
     await guard.note_cost(third.order_id, 45)  # settles its cost, but teaches no price:
-    assert guard.usage().spent == 200 + 100 + 45  # a later status may be of a partial order
-    assert guard.unit_price(10) == (2.0, "highest price per unit of earlier orders")
+    assert guard.usage().spent == 300 + 100 + 45  # a later status may be of a partial order
+    assert guard.price_offer(10) == (2.0, "charged per unit by order 1")
+    assert guard.unit_price(10) is None  # offered, never a bound by itself
     # The operator's price wins over what was learned.
     priced = SpendGuard(
         client, Ledger(ledger_path), SpendCaps(unit_prices={10: 1.0}), source="t", clock=clock
@@ -367,8 +375,9 @@ async def test_nothing_bounds_the_cost_refuses_under_a_spend_cap(
     assert caught.value.cap == "cost_unknown"
     assert str(caught.value) == (
         "the cost of this order cannot be bounded, so the spend cap cannot be checked: no "
-        "price is known for service 10. Set the service's price per unit (it is also learned "
-        "from the status of an order placed without a spend cap), or lift the spend cap"
+        "price per unit that a person stands behind is known for service 10. Set the "
+        "service's price per unit, or confirm the price it was seen to charge, or lift the "
+        "spend cap"
     )
     assert order_posts(simulator) == 0
     assert not any(request.endpoint == "credit" for request in simulator.requests)
@@ -429,10 +438,10 @@ async def test_cost_from_the_credit_when_the_status_cannot_be_read(
     assert (placed.cost, placed.estimated_cost) == (None, 200)
     assert read_lines(ledger_path)[-1]["cost_estimate"] == 200
     assert "its status could not be read" in caplog.text
-    # An estimate from the credit never counts below the bound (3 x 100).
+    # An estimate from the credit never counts below the bound (3 x 100), nor a status.
     assert guard.usage() == Usage(orders=1, spent=0, reserved=300, unbounded=0)
     await guard.note_cost(placed.order_id, 200)
-    assert guard.usage() == Usage(orders=1, spent=200, reserved=0, unbounded=0)
+    assert guard.usage() == Usage(orders=1, spent=200, reserved=100, unbounded=0)
 
 
 async def test_a_deposit_during_an_order_never_lets_spend_pass_the_cap(
@@ -470,32 +479,37 @@ async def test_note_cost_settles_a_bound(
     assert "its cost is not known yet" in caplog.text
     assert guard.usage() == Usage(orders=1, spent=0, reserved=300, unbounded=0)
     lines_before = len(read_lines(ledger_path))
-    for ignored in (None, math.nan, math.inf, -1.0):
-        await guard.note_cost(placed.order_id, ignored)
+    for _ in range(2):  # each anomaly is written once, and none changes the count
+        for ignored in (None, math.nan, math.inf, -1.0):
+            assert await guard.note_cost(placed.order_id, ignored) is not None
     await guard.note_cost(placed.order_id + 1, 5)  # no such order
-    assert len(read_lines(ledger_path)) == lines_before
+    assert len(read_lines(ledger_path)) == lines_before + 4
+    assert guard.usage() == Usage(orders=1, spent=0, reserved=300, unbounded=0)
+    lines_before += 4
 
-    await guard.note_cost(placed.order_id, 200)
-    assert guard.usage() == Usage(orders=1, spent=200, reserved=0, unbounded=0)
+    assert await guard.note_cost(placed.order_id, 200) is not None  # below its bound of 300
+    assert guard.usage() == Usage(orders=1, spent=200, reserved=100, unbounded=0)
     cost = read_lines(ledger_path)[-1]
     assert cost["event"] == "cost"
     assert cost["attempt_id"] == read_lines(ledger_path)[0]["attempt_id"]
     assert (cost["order_id"], cost["cost"], cost["service_id"], cost["count"]) == (1, 200, 10, 100)
     assert cost["link"] == LINK
     assert cost["reason"] == "from the order's status"
-    await guard.note_cost(placed.order_id, 0)  # known already: nothing more
+    await guard.note_cost(placed.order_id, 200)  # known already: nothing more
     assert len(read_lines(ledger_path)) == lines_before + 1
     assert guard.orders()[0].cost == 200
 
 
-async def test_note_cost_of_zero_settles(
+async def test_a_cost_of_zero_settles_nothing(
     simulator: Simulator, client: HappyFollowerClient, clock: Clock, ledger_path: Path
 ) -> None:
+    """The vendor's 0 is an anomaly (issue 14, I9): an unbounded order stays unbounded."""
     guard = make_guard(client, ledger_path, clock)
     simulator.inject("status", Fault.SERVER_ERROR_HTML, times=3)
     placed = await place(guard, 100)
-    await guard.note_cost(placed.order_id, 0)
-    assert guard.usage() == Usage(orders=1, spent=0, reserved=0, unbounded=0)
+    assert await guard.note_cost(placed.order_id, 0) == "the status gave a cost of 0"
+    assert guard.usage() == Usage(orders=1, spent=0, reserved=0, unbounded=1)
+    assert guard.orders()[0].anomalies == ("the status gave a cost of 0",)
 
 
 async def test_note_cost_stays_in_its_environment(
@@ -1097,7 +1111,9 @@ async def test_two_guards_on_one_file_never_pass_a_cap_together(
     assert all(isinstance(r, HappyFollowerSpendCapError) for r in results if r not in placed)
     charged = 100_000 - simulator.credit(api_key)
     assert charged <= 1000
-    assert len(placed) == len(simulator.orders(api_key)) == 4  # 4 x ~200 fit under 1000
+    # 4 x ~200 fit under 1000, fewer when an order's credit drop took in the other
+    # process's order (the estimate only ever raises a count, and then holds the service).
+    assert 2 <= len(placed) == len(simulator.orders(api_key)) <= 4
     await first.refresh()
     await second.refresh()
     assert first.usage() == second.usage()
@@ -1420,4 +1436,4 @@ async def test_cost_lines_find_their_order_by_attempt_or_by_order_id(
     Ledger(ledger_path).transact(lambda _old: lines)
     guard = make_guard(client, ledger_path, clock)
     await guard.refresh()
-    assert guard.usage() == Usage(orders=2, spent=150, reserved=0, unbounded=1)
+    assert guard.usage() == Usage(orders=2, spent=150, reserved=150, unbounded=1)

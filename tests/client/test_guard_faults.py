@@ -145,6 +145,7 @@ class Schedule:
     topped_up: float = 0.0  # credit added while orders were in flight
     interrupted: int = 0
     lie: StatusCost = StatusCost.TOTAL
+    sandbox_results: Counter[str] = field(default_factory=Counter)  # apart from the live ones
     rises: int = 0  # price rises during the schedule
 
     def sandbox_client(self) -> HappyFollowerClient:
@@ -220,7 +221,7 @@ async def burst(
     schedule: Schedule, guard: SpendGuard, orders: list[tuple[int, str, int, bool]]
 ) -> None:
     results = await asyncio.gather(*(place(schedule, guard, order) for order in orders))
-    schedule.results.update(results)
+    (schedule.sandbox_results if guard.client.sandbox else schedule.results).update(results)
 
 
 async def top_up_in_flight(
@@ -501,7 +502,9 @@ async def check(schedule: Schedule) -> int:
     # I4: at most one POST per attempt. An attempt may have none: its process was killed
     # before sending, or the client gave up before the request reached the simulator (then
     # it failed or its outcome is unknown, never placed).
-    posts = order_posts(sim)
+    posts = sum(
+        1 for request in sim.requests if request.endpoint == "order" and not request.sandbox
+    )
     not_placed = outcomes[AuditEvent.FAILED] + outcomes[AuditEvent.OUTCOME_UNKNOWN]
     assert posts <= len(attempts) <= posts + not_placed + schedule.kills, (where, posts, outcomes)
     # I3: every vendor order has an attempt: its placed line, or an unknown outcome.
