@@ -163,7 +163,6 @@ DIALECTS: Final[Mapping[str, Dialect]] = {
         not_enough_credit_message="You do not have enough funds for this order"
     ),
     "echo-credentials": Dialect(echo_credentials=True),
-    **{f"cost-{kind.value.replace('_', '-')}": Dialect(status_cost=kind) for kind in StatusCost},
 }
 
 
