@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from shared_client import HappyFollowerClient
 from shared_client.errors import HappyFollowerLedgerError
@@ -29,27 +29,32 @@ _LOGGER = logging.getLogger(__name__)
 
 SOURCE: Final = "mcp"
 SIMULATED_CREDIT: Final = 50_000
-CONFIRMATION_TTL: Final = 600.0  # seconds a pending confirmation stays valid
+CONFIRMATION_TTL: Final = 600.0  # seconds a confirmation question stays answerable
 
-OrderKey = tuple[int, str, int]  # (service_id, link, count) exactly as the tool got them
+OrderKey = tuple[int, str, int]  # (service_id, link, count)
+Closed = Literal["used", "superseded", "expired"]  # why an answer to a question no longer counts
 
 
 @dataclass(frozen=True, slots=True)
-class Ticket:
-    """One pending confirmation: its code, and whether the person was warned that the
-    order may duplicate one whose outcome is unknown."""
+class Dialog:
+    """One confirmation question as it was shown: its ticket code, the order it asks about
+    (as the guard validated it), its full text, and whether that text warned that the order
+    may duplicate one whose outcome is unknown."""
 
-    ticket_id: str
-    expires_at: float
+    ticket: str
+    order: OrderKey
+    message: str
     duplicate_warned: bool
+    expires_at: float
 
 
 class ConfirmationBook:
-    """Pending confirmations, each bound to one exact order and redeemable once.
+    """The confirmation questions shown to people, each with its own ticket.
 
-    The confirmation question shows the ticket id, and a recorded answer only
-    counts for the exact question it answered. Redeeming removes the ticket, so a
-    replayed answer meets a new ticket, hence a new question, and places nothing.
+    An answer counts for the question it answers only, once, and only while that question
+    is the newest for its order: opening a question supersedes the open ones for the same
+    order, so an answer to an older dialog never confirms a newer one. Closed questions are
+    remembered for one more TTL, so that a late answer is refused with its reason.
     """
 
     def __init__(
@@ -57,24 +62,55 @@ class ConfirmationBook:
     ) -> None:
         self._ttl = ttl
         self._clock = clock
-        self._tickets: dict[OrderKey, Ticket] = {}
+        self._dialogs: dict[str, Dialog] = {}  # by ticket, oldest first
+        self._closed: dict[str, Closed] = {}
 
-    def ticket_for(self, order: OrderKey, *, duplicate_warned: bool = False) -> str:
-        """The pending ticket of this order, or a new one (also when the warning changed)."""
+    def open(
+        self, order: OrderKey, render: Callable[[str], str], *, duplicate_warned: bool
+    ) -> Dialog:
+        """A new question for this order, its text ``render(ticket)``; the open questions
+        for the same order are superseded."""
         now = self._clock()
-        self._tickets = {key: t for key, t in self._tickets.items() if t.expires_at > now}
-        ticket = self._tickets.get(order)
-        if ticket is None or ticket.duplicate_warned != duplicate_warned:
-            ticket = Ticket(secrets.token_hex(3).upper(), now + self._ttl, duplicate_warned)
-            self._tickets[order] = ticket
-        return ticket.ticket_id
+        self._forget(now)
+        for ticket, dialog in self._dialogs.items():
+            if dialog.order == order and ticket not in self._closed:
+                self._closed[ticket] = "superseded"
+        ticket = secrets.token_hex(3).upper()
+        while ticket in self._dialogs:
+            ticket = secrets.token_hex(3).upper()
+        dialog = Dialog(ticket, order, render(ticket), duplicate_warned, now + self._ttl)
+        self._dialogs[ticket] = dialog
+        return dialog
 
-    def redeem(self, order: OrderKey) -> Ticket | None:
-        """Use up this order's ticket; None when there is none (used or expired)."""
-        ticket = self._tickets.pop(order, None)
-        if ticket is None or ticket.expires_at <= self._clock():
-            return None
-        return ticket
+    def find(self, order: OrderKey, shown: Callable[[str], bool]) -> Dialog | None:
+        """The newest question remembered for this order (open or closed) whose text passes
+        ``shown``; None when there is none."""
+        self._forget(self._clock())
+        for dialog in reversed(self._dialogs.values()):
+            if dialog.order == order and shown(dialog.message):
+                return dialog
+        return None
+
+    def status(self, dialog: Dialog) -> Closed | None:
+        """None while an answer to this question would count; otherwise why it would not."""
+        if self._dialogs.get(dialog.ticket) is not dialog:
+            return "expired"  # forgotten: it expired a TTL ago or more
+        if dialog.ticket in self._closed:
+            return self._closed[dialog.ticket]
+        return "expired" if dialog.expires_at <= self._clock() else None
+
+    def redeem(self, dialog: Dialog) -> Closed | None:
+        """Close this question because it was answered. None when it was still open (the
+        answer counts); otherwise why the answer does not count."""
+        why = self.status(dialog)
+        if why is None:
+            self._closed[dialog.ticket] = "used"
+        return why
+
+    def _forget(self, now: float) -> None:
+        for ticket in [t for t, d in self._dialogs.items() if d.expires_at + self._ttl <= now]:
+            del self._dialogs[ticket]
+            self._closed.pop(ticket, None)
 
 
 class Backend:

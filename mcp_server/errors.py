@@ -6,7 +6,9 @@ messages never do) or a validation library's raw dump.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import ValidationError
@@ -18,13 +20,24 @@ from shared_client.errors import (
     HappyFollowerNotEnoughCreditError,
     HappyFollowerSandboxUnsupportedError,
     HappyFollowerSpendCapError,
+    Refusal,
 )
 from shared_client.validation import display_text
 
 from .models import Environment
 
 # Spend-cap refusals an operator's price per unit can resolve.
-_PRICE_CAPS = frozenset({"cost_unknown", "max_spend_per_day"})
+_PRICE_CAPS = frozenset({Refusal.COST_UNKNOWN, Refusal.PRICE_CHANGED, Refusal.MAX_SPEND_PER_DAY})
+# ... and those a price the user confirms can resolve.
+_CONFIRMABLE = frozenset({Refusal.COST_UNKNOWN, Refusal.PRICE_CHANGED})
+OPERATOR_PRICES = (
+    "the operator sets prices per unit with --unit-prices or HAPPY_FOLLOWER_UNIT_PRICES, "
+    "e.g. 10=2,11=3"
+)
+type PriceOffers = Callable[[int], tuple[float, str] | None]
+# How the tool being run finds the price a service was seen to charge: set (by tools.py)
+# only while a tool runs on a server where confirm_price is enabled.
+_PRICE_OFFERS: ContextVar[PriceOffers | None] = ContextVar("price_offers", default=None)
 _HINTS: tuple[tuple[type[HappyFollowerError], str], ...] = (
     (HappyFollowerNotEnoughCreditError, " (check get_credit; order less or top up the account)"),
     (
@@ -46,17 +59,49 @@ def tool_error(err: HappyFollowerError, environment: Environment) -> ToolError:
         )
     if isinstance(err, HappyFollowerLedgerError) and "Nothing was sent" not in message:
         message = f"Nothing was sent. {message}"
-    if isinstance(err, HappyFollowerSpendCapError) and err.cap in _PRICE_CAPS:
-        message += (
-            " (the operator sets prices per unit with --unit-prices or "
-            "HAPPY_FOLLOWER_UNIT_PRICES, e.g. 10=2,11=3)"
-        )
+    if isinstance(err, HappyFollowerSpendCapError):
+        message += _price_hint(err)
     for error_type, hint in _HINTS:
         if isinstance(err, error_type):
             message += hint
     if environment == "simulated":
         message = f"[SIMULATED] {message}"
     return ToolError(message)
+
+
+@contextmanager
+def offering_prices(offers: PriceOffers) -> Iterator[None]:
+    """While inside, a refusal that a price the user confirms can resolve names the price
+    the service was seen to charge and the confirm_price tool."""
+    token = _PRICE_OFFERS.set(offers)
+    try:
+        yield
+    finally:
+        _PRICE_OFFERS.reset(token)
+
+
+def _price_hint(err: HappyFollowerSpendCapError) -> str:
+    """What resolves a refusal about prices: the operator's price, or the user's confirmation
+    of the price the service was seen to charge. The one place of this text."""
+    if err.cap not in _PRICE_CAPS or "unbounded" in err.amounts:
+        return ""  # unbounded: earlier orders' costs are unknown, no price resolves that
+    offers, service_id = _PRICE_OFFERS.get(), int(err.amounts.get("service_id", 0))
+    offer = offers(service_id) if offers is not None and err.cap in _CONFIRMABLE else None
+    if offer is None:
+        return f" ({OPERATOR_PRICES})"
+    price, seen = offer
+    return (
+        f" ({OPERATOR_PRICES}; or the user can confirm the price service {service_id} was "
+        f"seen to charge, {amount_text(price)} per unit ({seen}): call confirm_price with "
+        f"service_id {service_id}; it asks the user, and only their yes makes that price "
+        "bound this service's orders)"
+    )
+
+
+def amount_text(amount: float) -> str:
+    """An amount as short as it reads exactly (``2``, ``2.5``; never a rounded figure)."""
+    short = f"{amount:g}"
+    return short if float(short) == amount else repr(amount)
 
 
 async def guarded[T](environment: Environment, call: Callable[[], Awaitable[T]]) -> T:

@@ -62,10 +62,10 @@ class ServiceItem(BaseModel):
     )
     unit_price: float | None = Field(
         default=None,
-        description="Price per unit this server bounds an order's cost with: the operator's "
-        "price for the service, else the highest an earlier order of it cost here (the API "
-        "lists no prices); None when unknown (under a spend cap the service then cannot be "
-        "ordered until the operator sets its price)",
+        description="Price per unit this server bounds an order's cost with (the API lists no "
+        "prices): the operator's price for the service or one the user confirmed with "
+        "confirm_price, the higher of the two; None when no person stands behind a price "
+        "(under a spend cap the service then cannot be ordered until one does)",
     )
 
 
@@ -86,6 +86,14 @@ class OrderStatusResult(VendorTextResult):
     old_count: int | None = Field(description="The page's count before delivery started")
     cost: float | None = Field(description="What the order cost, in the account's currency")
     link: str
+    cost_anomaly: str | None = Field(
+        default=None,
+        description="Set when the cost this status gives is not simply the order's cost "
+        "(missing, zero, negative, below the most it was allowed to cost, or above it): the "
+        "server's caps count the order at the larger of its bound and any cost reported, and "
+        "a charge above the bound stops the service's orders until the user confirms a price. "
+        "Tell the user",
+    )
     vendor_text: list[str] = Field(
         default=["status", "status_title", "link"], description=VENDOR_TEXT
     )
@@ -105,6 +113,11 @@ class LedgerOrder(BaseModel):
     cost_bound: float | None = Field(description="The most it may cost, reserved before sending")
     confirmed_by: str | None
     source: str = Field(description="Which front-end placed it: mcp, cli, home_assistant")
+    anomalies: list[str] = Field(
+        default_factory=list,
+        description="What was wrong with the costs its statuses gave (it counts at its bound "
+        "at least, whatever they said)",
+    )
 
 
 class OrdersResult(ToolResult):
@@ -135,6 +148,17 @@ class PlaceOrderResult(ToolResult):
     confirmed_by: Literal["user", "operator"] = Field(
         description="user: confirmed through the client; operator: unconfirmed orders allowed"
     )
+    cost_bound: float | None = Field(
+        default=None,
+        description="The most the order was allowed to cost (count x the price per unit that "
+        "bounds the service), reserved against the spend cap; it counts at least this much. "
+        "None when no price bounded it (no spend cap is set)",
+    )
+    cost_anomaly: str | None = Field(
+        default=None,
+        description="Set when the cost its first status gave is not simply the order's cost "
+        "(missing, zero, negative, below the bound, or above it). Tell the user",
+    )
 
 
 class OrderActionResult(ToolResult):
@@ -149,4 +173,38 @@ class OrderConfirmation(BaseModel):
     confirm: bool = Field(
         title="Place this order",
         description="Yes places the order and spends credit; it cannot be undone.",
+    )
+
+
+class PriceConfirmation(BaseModel):
+    """What the user is asked to fill in before a price per unit bounds a service's orders."""
+
+    confirm: bool = Field(
+        title="Use this price",
+        description="Yes: orders of this service then reserve their count times this price "
+        "against the spend cap.",
+    )
+
+
+class PriceResult(ToolResult):
+    service_id: int
+    unit_price: float = Field(
+        description="The price per unit the user confirmed (in the account's currency), now "
+        "in the audit ledger"
+    )
+    seen_from: str | None = Field(
+        description="Where the vendor was seen to charge this price (an order of the service); "
+        "None when the price was given in the call"
+    )
+    bounding_unit_price: float = Field(
+        description="The price per unit that bounds the service's orders from now on: the "
+        "higher of the operator's price and the one confirmed"
+    )
+    bounding_basis: str = Field(description="Where bounding_unit_price comes from")
+    hold_lifted: bool = Field(
+        description="True when the service's orders had stopped because it charged more than "
+        "an order's bound: this confirmation lets them go again"
+    )
+    confirmed_by: Literal["user"] = Field(
+        description="Always user: only the user can stand behind a price, through the client"
     )

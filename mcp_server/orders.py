@@ -1,15 +1,31 @@
 """The tools that change something at Happy Follower: place, cancel and re-check orders.
 
-Placing an order runs in two steps: the resolver ``confirm`` checks the order and asks
-the user (MCP elicitation), then the handler places it through the spend guard. This
-module does not use ``from __future__ import annotations``: the SDK reads the handlers'
-annotations at registration.
+Placing an order runs in two steps: the resolvers check the order and ask the user (MCP
+elicitation), then the handler places it through the spend guard. This module does not use
+``from __future__ import annotations``: the SDK reads the handlers' annotations at
+registration.
+
+An answer counts for the question it answered (invariant I12), in both protocol eras:
+- Every question shown is a ``Dialog`` with its own ticket, on its last line. A new question
+  for an order supersedes the open ones for the same order; a ticket counts once.
+- 2025 clients (legacy) answer inside the same ``tools/call``, as the reply to its
+  ``elicitation/create`` request: the call holds its own dialog and redeems that ticket.
+- 2026-07-28 clients answer by calling the tool again with the answer and the SDK's sealed
+  ``request_state``, which holds a digest of the exact question asked. The resolver finds the
+  dialog with that digest; the SDK takes the answer only if the question is the same text.
+An answer to an older dialog or a reused one is refused and audited: it never confirms a
+newer question, whatever their texts. The guard still refuses a possible duplicate that the
+answered question did not warn of.
 """
 
+import base64
+import hashlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Final, Literal, NoReturn
 
+from mcp.server.elicitation import render_elicitation_schema
 from mcp.server.mcpserver import (
     AcceptedElicitation,
     Context,
@@ -18,14 +34,17 @@ from mcp.server.mcpserver import (
     Resolve,
 )
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.request_state import compact_json
 from mcp.shared.exceptions import MCPError
+from mcp_types import ElicitRequestFormParams
+from mcp_types.version import is_version_at_least
 
 from shared_client import HappyFollowerError
 from shared_client.errors import HappyFollowerOrderOutcomeUnknownError
 from shared_client.guard import OrderQuote, PlacedOrder
 
 from .arguments import Link, OrderId, ServiceId, count_type
-from .backend import Backend, OrderKey
+from .backend import Backend, Closed, Dialog, OrderKey
 from .errors import guarded, tool_error
 from .models import OrderActionResult, OrderConfirmation, PlaceOrderResult
 from .reads import COST_HELP
@@ -71,39 +90,120 @@ def can_elicit(ctx: Context) -> bool:
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
+INPUT_REQUIRED_VERSION: Final = "2026-07-28"  # answers arrive in a retry from here on
+_QUESTION_SCHEMA: Final = render_elicitation_schema(OrderConfirmation)
+REFUSALS: Final[dict[Closed, tuple[str, str]]] = {
+    # why -> (audit reason, what the model is told); {ticket} is the dialog's code
+    "superseded": (
+        "confirmation {ticket} answered after a newer question for the same order",
+        "Nothing was placed: this answer is to an older confirmation question (code "
+        "{ticket}); a newer question for the same order was shown since, and only the newest "
+        "one counts. Answer that one, or call place_order again to ask the user again.",
+    ),
+    "used": (
+        "confirmation {ticket} already used",
+        "Nothing was placed: confirmation {ticket} was already used (each counts once). "
+        "Call place_order again to ask the user again.",
+    ),
+    "expired": (
+        "confirmation {ticket} expired",
+        "Nothing was placed: confirmation {ticket} has expired. Call place_order again to ask "
+        "the user again.",
+    ),
+}
+
+
 def confirmation_message(backend: Backend, quote: OrderQuote, ticket: str) -> str:
-    """The question the user answers: the guard's fixed lines, then this ticket's code.
-    The same text for the same ticket, so a recorded answer counts for this question only."""
+    """The question the user answers: the guard's fixed lines, then this dialog's code."""
     lines = quote.confirmation_lines(_WHERE[backend.environment])
-    lines.append(f"Confirmation {ticket}: valid for this order only, once.")
+    lines.append(
+        f"Confirmation {ticket}: valid once, for this order only; a newer question for the "
+        "same order replaces it."
+    )
     return "\n".join(lines)
 
 
-def make_confirm(
-    backend: Backend,
-) -> Callable[[int, str, int, Context], Awaitable[Elicit[OrderConfirmation] | str]]:
-    async def confirm(
-        service_id: int, link: str, count: int, ctx: Context
-    ) -> Elicit[OrderConfirmation] | str:
-        """Resolver: check the order (input, service, caps), then ask the user to confirm
-        exactly what will be sent. Refusals are audited by the guard."""
-        return await before_sending(lambda: ask(service_id, link, count, ctx))
+def question_digest(message: str) -> str:
+    """What the SDK's ``request_state`` records of a confirmation question asked: its
+    digest of the rendered ``elicitation/create`` params (``_request_digest`` in
+    ``mcp.server.mcpserver.resolve``; a test pins the two together). Were they ever to
+    differ, no dialog would be found and the SDK would ask again: nothing is placed."""
+    params = ElicitRequestFormParams(message=message, requested_schema=_QUESTION_SCHEMA)
+    rendered = compact_json(params.model_dump(mode="json", by_alias=True, exclude_none=True))
+    digest = hashlib.sha256(rendered.encode()).digest()[:16]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
-    async def ask(
-        service_id: int, link: str, count: int, ctx: Context
-    ) -> Elicit[OrderConfirmation] | str:
+
+def asked_digests(ctx: Context) -> set[str]:
+    """On a 2026-07-28 retry, the digests of the questions it answers (from the SDK's
+    sealed ``request_state``, which only the SDK mints); empty otherwise."""
+    version = ctx.protocol_version
+    if version is None or not is_version_at_least(version, INPUT_REQUIRED_VERSION):
+        return set()
+    if not ctx.input_responses:  # no answer: nothing to find, ask anew
+        return set()
+    try:
+        state = json.loads(ctx.request_state or "{}")
+    except ValueError:
+        return set()
+    if not isinstance(state, dict):
+        return set()
+    asked, outcomes = state.get("asked"), state.get("outcomes")
+    digests = list(asked.values()) if isinstance(asked, dict) else []
+    if isinstance(outcomes, dict):  # answers recorded in an earlier round
+        digests += [o.get("q") for o in outcomes.values() if isinstance(o, dict)]
+    return {q for q in digests if isinstance(q, str)}
+
+
+def make_open_dialog(
+    backend: Backend,
+) -> Callable[[int, str, int, Context], Awaitable[Dialog | str]]:
+    async def open_dialog(service_id: int, link: str, count: int, ctx: Context) -> Dialog | str:
+        """Resolver: check the order (input, service, caps) and give the question to ask:
+        the dialog this call answers (a 2026 retry) or a new one. Refusals are audited."""
+        return await before_sending(lambda: dialog_for(service_id, link, count, ctx))
+
+    async def dialog_for(service_id: int, link: str, count: int, ctx: Context) -> Dialog | str:
         quote = await guarded(
             backend.environment, lambda: backend.guard.quote(service_id, link, count)
         )
         if can_elicit(ctx):
-            ticket = backend.confirmations.ticket_for(
-                (service_id, link, count), duplicate_warned=quote.possible_duplicate is not None
+            book = backend.confirmations
+            order = (quote.order.service_id, quote.order.link, quote.order.count)
+
+            def render(ticket: str) -> str:
+                return confirmation_message(backend, quote, ticket)
+
+            asked = asked_digests(ctx)  # empty unless a 2026 retry carries an answer
+            answered = (
+                book.find(order, lambda text: question_digest(text) in asked) if asked else None
             )
-            return Elicit(confirmation_message(backend, quote, ticket), OrderConfirmation)
+            # A closed dialog is asked as it was shown, so that its answer is refused (and
+            # audited); an open one only while the order still reads the same.
+            if answered is not None and (
+                book.status(answered) is not None or render(answered.ticket) == answered.message
+            ):
+                return answered
+            warned = quote.possible_duplicate is not None
+            return book.open(order, render, duplicate_warned=warned)
         if backend.settings.allow_unconfirmed_orders:
             return OPERATOR_APPROVAL
         reason = "the client cannot ask the user to confirm (no elicitation support)"
         await refuse(backend, (service_id, link, count), reason, NO_ELICITATION)
+
+    return open_dialog
+
+
+def make_confirm(
+    open_dialog: Callable[[int, str, int, Context], Awaitable[Dialog | str]],
+) -> Callable[[Dialog | str], Awaitable[Elicit[OrderConfirmation] | str]]:
+    async def confirm(
+        dialog: Annotated[Dialog | str, Resolve(open_dialog)],
+    ) -> Elicit[OrderConfirmation] | str:
+        """Resolver: ask the user the dialog's question, word for word."""
+        if isinstance(dialog, Dialog):
+            return Elicit(dialog.message, OrderConfirmation)
+        return dialog
 
     return confirm
 
@@ -122,10 +222,17 @@ async def before_sending[T](call: Callable[[], Awaitable[T]]) -> T:
         ) from None
 
 
-async def refuse(backend: Backend, order: OrderKey, reason: str, message: str) -> NoReturn:
+async def refuse(
+    backend: Backend,
+    order: OrderKey,
+    reason: str,
+    message: str,
+    *,
+    confirmed_by: str | None = None,
+) -> NoReturn:
     """Audit an order refused here (nothing was sent) and tell the model why."""
     try:
-        await backend.guard.record_refusal(*order, reason=reason)
+        await backend.guard.record_refusal(*order, reason=reason, confirmed_by=confirmed_by)
     except HappyFollowerError as err:
         _LOGGER.error("A refused order could not be audited: %s", err)
         message += f" (The refusal could not be written to the audit ledger: {err})"
@@ -133,24 +240,28 @@ async def refuse(backend: Backend, order: OrderKey, reason: str, message: str) -
 
 
 async def approval(
-    backend: Backend, order: OrderKey, confirmation: ElicitationResult[Any]
+    backend: Backend,
+    order: OrderKey,
+    dialog: Dialog | str,
+    confirmation: ElicitationResult[Any],
 ) -> tuple[Literal["user", "operator"], bool]:
     """Who approved the order, and whether they saw a duplicate warning; refuses (and
-    audits) anything but a fresh yes."""
+    audits) anything but a yes to an open question, which this answer closes."""
     data: object = confirmation.data if isinstance(confirmation, AcceptedElicitation) else None
-    if data == OPERATOR_APPROVAL:
+    if not isinstance(dialog, Dialog):  # OPERATOR_APPROVAL: no question was asked
         return "operator", False
+    closed = backend.confirmations.redeem(dialog)
     if isinstance(data, OrderConfirmation) and data.confirm:
-        ticket = backend.confirmations.redeem(order)
-        if ticket is None:
+        if closed is not None:
+            reason, message = REFUSALS[closed]
             await refuse(
                 backend,
                 order,
-                "confirmation already used or expired",
-                "Nothing was placed: this confirmation was already used or has expired. "
-                "Call place_order again to ask the user again.",
+                reason.format(ticket=dialog.ticket),
+                message.format(ticket=dialog.ticket),
+                confirmed_by=CONFIRMED_BY["user"],
             )
-        return "user", ticket.duplicate_warned
+        return "user", dialog.duplicate_warned
     answer = "confirm: no" if data is not None else confirmation.action
     await refuse(
         backend,
@@ -185,17 +296,21 @@ def _simulated(backend: Backend) -> str:
 
 
 def make_place_order(backend: Backend) -> Callable[..., Awaitable[PlaceOrderResult]]:
-    confirm = make_confirm(backend)
+    open_dialog = make_open_dialog(backend)
+    confirm = make_confirm(open_dialog)
     Count = count_type(backend.settings.caps.max_count_per_order)
 
     async def place_order(
         service_id: ServiceId,
         link: Link,
         count: Count,  # type: ignore[valid-type]
+        dialog: Annotated[Dialog | str, Resolve(open_dialog)],
         confirmation: Annotated[ElicitationResult[OrderConfirmation], Resolve(confirm)],
     ) -> PlaceOrderResult:
         order: OrderKey = (service_id, link, count)
-        approved_by, warned = await before_sending(lambda: approval(backend, order, confirmation))
+        approved_by, warned = await before_sending(
+            lambda: approval(backend, order, dialog, confirmation)
+        )
         placed = await place(backend, order, approved_by, warned)
         return PlaceOrderResult(
             order_id=placed.order_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from shared_client.errors import HappyFollowerLedgerError
 from shared_client.guard import LedgerOrder as GuardLedgerOrder
@@ -33,16 +34,30 @@ async def services(backend: Backend) -> ServicesResult:
 
 
 async def order_status(backend: Backend, order_id: int) -> OrderStatusResult:
-    """One order's status, as ``OrderStatus.summary`` gives it. A cost it shows settles the
-    order's reserved bound in the ledger."""
+    """One order's status, as ``OrderStatus.summary`` gives it. Every read goes to the guard
+    with the cost it gave, as it gave it (none included): a higher cost counts, and what is
+    wrong with it (the guard's one rule) is written to the ledger and shown."""
     status = await guarded(backend.environment, lambda: backend.client.get_order_status(order_id))
-    if status.cost is not None:
-        try:
-            await backend.guard.note_cost(order_id, float(status.cost))
-        except HappyFollowerLedgerError as err:
-            # The bound stays reserved: the caps stay on the safe side.
-            _LOGGER.warning("Cost of order %s not written to the ledger: %s", order_id, err)
-    return OrderStatusResult(**status.summary(order_id), **backend.result_fields)
+    anomaly = None
+    try:
+        anomaly = await backend.guard.note_cost(order_id, _as_float(status.cost))
+    except HappyFollowerLedgerError as err:
+        # The order keeps counting at its bound: the caps stay on the safe side.
+        _LOGGER.warning("Cost of order %s not written to the ledger: %s", order_id, err)
+    return OrderStatusResult(
+        **status.summary(order_id), cost_anomaly=anomaly, **backend.result_fields
+    )
+
+
+def _as_float(cost: float | None) -> float | None:
+    """A status's cost for the guard; a whole number too large for a float is infinite
+    (an anomaly), not a crash."""
+    if cost is None:
+        return None
+    try:
+        return float(cost)
+    except OverflowError:
+        return math.inf
 
 
 async def orders(backend: Backend, limit: int) -> OrdersResult:
@@ -77,6 +92,7 @@ def _listed(order: GuardLedgerOrder) -> LedgerOrder:
         cost_bound=order.cost_bound,
         confirmed_by=order.confirmed_by,
         source=order.source,
+        anomalies=list(order.anomalies),
     )
 
 

@@ -12,14 +12,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from mcp_types import ToolAnnotations
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
-from . import orders, reads
+from . import orders, prices, reads
 from .app import ACCOUNT_URI, ORDER_CARD_URI
 from .backend import Backend
+from .errors import PriceOffers, offering_prices
 from .settings import Settings, SettingsError
 
 _READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
@@ -32,6 +34,13 @@ _CANCEL = ToolAnnotations(
 )
 _RECHECK = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+)
+# Writes a price to the local ledger only (nothing reaches Happy Follower): not read-only,
+# so read-only mode drops it; not destructive (it replaces no order, spends nothing by
+# itself, and a later confirmation replaces it); idempotent (the same price again changes
+# nothing the caps count).
+_LOCAL_WRITE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
 
 
@@ -80,6 +89,12 @@ TOOLS: Final = (
     ),
     ToolSpec("cancel_order", "Cancel order", _CANCEL, orders.make_cancel_order),
     ToolSpec("recheck_order", "Re-check order", _RECHECK, orders.make_recheck_order),
+    ToolSpec(
+        prices.CONFIRM_PRICE,
+        "Confirm a price per unit (asks the user)",
+        _LOCAL_WRITE,
+        prices.make_confirm_price,
+    ),
 )
 TOOL_NAMES: Final = tuple(spec.name for spec in TOOLS)
 READ_ONLY_TOOLS: Final = tuple(spec.name for spec in TOOLS if spec.read_only)
@@ -102,9 +117,26 @@ def enabled_tools(settings: Settings) -> list[ToolSpec]:
     ]
 
 
+class _Tool(Tool):
+    """The SDK's tool, whose refusals may point to confirm_price: while it runs, a refusal
+    that a price the user confirms can resolve names the price seen (``errors``)."""
+
+    price_offers: PriceOffers | None = Field(default=None, exclude=True)
+
+    async def run(
+        self, arguments: dict[str, Any], context: Context[Any, Any], convert_result: bool = False
+    ) -> Any:
+        if self.price_offers is None:
+            return await super().run(arguments, context, convert_result)
+        with offering_prices(self.price_offers):
+            return await super().run(arguments, context, convert_result)
+
+
 def build_tool(spec: ToolSpec, backend: Backend) -> Tool:
     """The SDK's tool for one spec, refusing arguments the tool does not take."""
-    tool = Tool.from_function(
+    enabled = {enabled_spec.name for enabled_spec in enabled_tools(backend.settings)}
+    offers = backend.guard.price_offer if prices.CONFIRM_PRICE in enabled else None
+    tool = _Tool.from_function(
         spec.make_handler(backend),
         name=spec.name,
         title=spec.title,
@@ -117,6 +149,7 @@ def build_tool(spec: ToolSpec, backend: Backend) -> Tool:
             "fn_metadata": tool.fn_metadata.model_copy(update={"arg_model": strict}),
             # What pydantic writes for extra="forbid", without building the schema twice.
             "parameters": {**tool.parameters, "additionalProperties": False},
+            "price_offers": offers,
         }
     )
 

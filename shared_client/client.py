@@ -68,7 +68,11 @@ class HappyFollowerClient:
 
     ``session``: an ``aiohttp.ClientSession`` to use (never closed by the client);
     without one the client creates and closes its own. ``sandbox`` selects the
-    vendor's sandbox root; ``base_url`` overrides the root (for the simulator).
+    vendor's sandbox root; ``base_url`` overrides the root (a mirror, a proxy, the
+    simulator) and stands for the chosen environment. The vendor's own roots are
+    recognised however they are spelled: the other environment's is refused
+    (``ApiRootError``, a ``HappyFollowerInputError``), and ``base_url`` holds the
+    canonical form (``protocol.api_root_for``).
     """
 
     def __init__(
@@ -86,21 +90,22 @@ class HappyFollowerClient:
             raise HappyFollowerInputError(
                 "an API key is required (see your Happy Follower account)"
             )
-        root = base_url or (protocol.SANDBOX_API_ROOT if sandbox else protocol.LIVE_API_ROOT)
-        url = URL(root.rstrip("/"))
-        if url.user is not None or url.password is not None:
-            # Never echoed: it may hold a password. The API key is the only credential.
-            raise HappyFollowerInputError(
-                "base_url must not contain a user name or password: the API key is the only "
-                "credential, and it is sent as a header"
-            )
-        if url.scheme not in ("http", "https") or not url.host:
-            raise HappyFollowerInputError(f"base_url must be an http(s) URL, got {root!r}")
+        if base_url is not None and not isinstance(base_url, str):
+            raise HappyFollowerInputError(f"base_url must be text, got {type(base_url).__name__}")
+        try:
+            # Live or sandbox is decided here, once, from the canonical root.
+            root = protocol.api_root_for(base_url, sandbox=sandbox, subject="base_url")
+        except protocol.ApiRootError as err:
+            if err.reason is protocol.ApiRootRefusal.CREDENTIALS:
+                raise  # never echoed: it may hold a password
+            raise protocol.ApiRootError(
+                err.reason, f"{err.detail} (got {base_url!r})", subject="base_url"
+            ) from None
         self._api_key = api_key.strip()
         self._session = session
         self._owns_session = session is None
         self.sandbox = sandbox
-        self.base_url = str(url)
+        self.base_url = root
         self._request_timeout = request_timeout
         self._read_retries = max(0, read_retries)
         self._retry_backoff = retry_backoff

@@ -32,12 +32,15 @@ rotation writes the same chunk again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import re
 import socket
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import IO
@@ -125,9 +128,380 @@ def default_ledger_path(name: str) -> Path:
     return Path(state) / "happy-follower" / name
 
 
-#LEDGER#
+# A rotation is due when the active file holds more lines that no longer matter than
+# this, and more than lines that still matter (so rewriting those is paid for).
+ARCHIVE_AFTER = 1000
+# How long the lines of an order attempt stay in the active file, from its first line:
+# twice the caps' 24-hour window, so that late lines still find their attempt.
+KEEP_ACTIVE = timedelta(hours=48)
+# The start of a line kept in the active file whose original is in the archive.
+_COPY_MARK = b'{"archived":"'
+_CHUNK_NAME = re.compile(r"(\d{6,})-\d{8}T\d{6}Z-[0-9a-f]{8}\.jsonl")
+_SETTLED = frozenset({AuditEvent.PLACED, AuditEvent.FAILED, AuditEvent.OUTCOME_UNKNOWN})
+_KEPT = frozenset({AuditEvent.PRICE, AuditEvent.PRICE_HOLD})
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ledger:
+    """The ledger files. Synchronous: async callers run it in a thread.
+
+    ``archive_after`` and ``clock`` (what a rotation takes as now) are for tests.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        archive_after: int = ARCHIVE_AFTER,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.path = path
+        self.lock_path = path.with_name(f"{path.name}.lock")
+        self.archive_path = path.with_name(f"{path.name}.archive")
+        self._archive_after = archive_after
+        self._clock = clock
+        self._records: list[AuditRecord] = []  # of the active file
+        self._offset = 0  # bytes of the active file already parsed into _records
+        self._lines = 0  # lines (blank ones too) in those bytes, to name a damaged one
+        self._identity: tuple[int, int] | None = None  # (device, inode) parsed so far
+
+    def read(self) -> list[AuditRecord]:
+        """The active file's records, oldest first, including what other processes
+        appended (every line the caps may need; ``history`` has them all). Proves the
+        ledger can be locked, read and written (HappyFollowerLedgerError otherwise)."""
+        return self.transact(lambda _records: [])
+
+    def transact(
+        self, decide: Callable[[list[AuditRecord]], list[AuditRecord]]
+    ) -> list[AuditRecord]:
+        """Under the exclusive lock: read the active file's records, let ``decide`` return
+        the records to append, append them flushed to disk, and return the active file's
+        records (old and new). Moves lines to the archive first when a rotation is due.
+
+        Raises HappyFollowerLedgerError when the ledger cannot be locked, read or written,
+        or holds a damaged line; ``decide`` is not called then.
+        """
+        try:
+            with self._locked():
+                file = self.path.open("a+b")
+                try:
+                    self._catch_up(file)
+                    live = self._rotation_due()
+                    if live is not None:
+                        file.close()  # Windows replaces no open file
+                        self._rotate(live)
+                        file = self.path.open("a+b")
+                    new = decide(list(self._records))
+                    if new:
+                        self._append(file, new)
+                finally:
+                    file.close()
+                return list(self._records)
+        except OSError as err:
+            raise self._unusable(err) from None
+
+    def history(self) -> list[AuditRecord]:
+        """Every line ever appended, oldest first: the archive's, then the active file's
+        (a line kept in both is listed once). For listings: the caps need ``read`` only.
+
+        Raises HappyFollowerLedgerError as ``read`` does, and when a chunk of the archive
+        holds a damaged line.
+        """
+        try:
+            with self._locked():
+                with self.path.open("a+b") as file:
+                    self._catch_up(file)
+                    file.seek(0)
+                    lines = _lines_of(file.read(self._offset), self._records)
+                if lines is None:  # pragma: no cover - a writer that ignores the lock
+                    raise OSError("it changed while it was read; try again")
+                active = [(line, record) for line, record in lines if not _is_copy(line)]
+                chunks = self._chunks()
+                if chunks and _is_unfinished(chunks[-1][1], [line for line, _ in active]):
+                    chunks.pop()
+                records: list[AuditRecord] = []
+                for _, chunk in chunks:
+                    records.extend(self._parse(chunk.read_bytes().split(b"\n"), 1, chunk))
+                records.extend(record for _, record in active)
+                return records
+        except OSError as err:
+            raise self._unusable(err) from None
+
+    def _unusable(self, err: OSError) -> HappyFollowerLedgerError:
+        return HappyFollowerLedgerError(
+            f"The audit ledger {self.path} cannot be used ({err.strerror or err}). "
+            "Orders are refused until it can: check the folder exists and is writable "
+            "by this user, or choose another ledger file."
+        )
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.lock_path.open("a+b") as lock:
+            _lock(lock)
+            try:
+                yield
+            finally:
+                _unlock(lock)
+
+    def _catch_up(self, file: IO[bytes]) -> None:
+        stat = os.fstat(file.fileno())
+        identity = (stat.st_dev, stat.st_ino)
+        if identity != self._identity or stat.st_size < self._offset:
+            # Another file (rotated, moved aside, replaced) or truncated: read it from
+            # the start.
+            self._records, self._offset, self._lines, self._identity = [], 0, 0, identity
+        file.seek(self._offset)
+        data = file.read()
+        complete = data.rfind(b"\n") + 1
+        if complete < len(data):
+            # A line without its newline is a write that a crash cut short: the order it
+            # would have announced was never sent (sending waits for the flushed line), and
+            # an outcome it would have recorded leaves its attempt counted at its bound.
+            _LOGGER.warning("Dropping an unfinished last line of the ledger %s", self.path)
+            file.truncate(self._offset + complete)
+        lines = data[:complete].split(b"\n")[:-1]
+        # Kept only once every line parsed.
+        self._records.extend(self._parse(lines, self._lines + 1, self.path))
+        self._offset += complete
+        self._lines += len(lines)
+
+    def _parse(self, lines: list[bytes], first: int, file: Path) -> list[AuditRecord]:
+        """The records of ``lines`` (blank ones skipped), the first being line ``first``
+        of ``file``. Never skips a damaged line: it may be an order, and skipping it would
+        let the caps count fewer than were placed."""
+        parsed: list[AuditRecord] = []
+        for number, line in enumerate(lines, start=first):
+            if not line.strip():
+                continue
+            try:
+                parsed.append(AuditRecord.model_validate_json(_original(line)))
+            except ValidationError:
+                if file != self.path:
+                    raise HappyFollowerLedgerError(
+                        f"The archive of the audit ledger {self.path} has a damaged line "
+                        f"(line {number} of {file.name}): fix or remove that line by hand."
+                    ) from None
+                raise HappyFollowerLedgerError(
+                    f"The audit ledger {self.path} has a damaged line (line {number}). "
+                    "Orders are refused until it is repaired: "
+                    "fix or remove that line by hand, or move the file aside to start a new "
+                    "ledger (today's orders are then no longer counted by the caps)."
+                ) from None
+        return parsed
+
+    def _append(self, file: IO[bytes], records: list[AuditRecord]) -> None:
+        data = b"".join(record.model_dump_json().encode() + b"\n" for record in records)
+        file.seek(0, os.SEEK_END)
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+        self._records.extend(records)
+        self._offset += len(data)
+        self._lines += len(records)
+
+    def _chunks(self) -> list[tuple[int, Path]]:
+        """The archive's chunks by number, oldest first."""
+        try:
+            names = os.listdir(self.archive_path)
+        except FileNotFoundError:
+            return []
+        found = ((_CHUNK_NAME.fullmatch(name), name) for name in names)
+        return sorted((int(match[1]), self.archive_path / name) for match, name in found if match)
+
+    def _rotation_due(self) -> list[bool] | None:
+        """Which records still matter, when more do not than ``max(archive_after, those
+        that do)``; else None."""
+        if len(self._records) <= self._archive_after:
+            return None  # too few not to matter, whatever they are
+        live = _live_lines(self._records, self._clock())
+        kept = sum(live)
+        return live if len(live) - kept > max(self._archive_after, kept) else None
+
+    def _rotate(self, live: list[bool]) -> None:
+        """Move every line written since the last rotation to a new archive chunk, then
+        replace the active file with the lines that still matter (``live``), copies of
+        lines now archived marked as such. The chunk is on disk before the active file is
+        replaced: a crash in between leaves lines twice, never nowhere. A rotation that
+        fails leaves the ledger as it was, and orders go on."""
+        with self.path.open("rb") as file:
+            stat = os.fstat(file.fileno())
+            lines = _lines_of(file.read(self._offset), self._records)
+        if (stat.st_dev, stat.st_ino) != self._identity or lines is None:
+            return  # pragma: no cover - a writer that ignores the lock
+        fresh = [(line, record) for line, record in lines if not _is_copy(line)]
+        chunk: Path | None = None
+        try:
+            if fresh:
+                chunk = self._next_chunk(fresh)
+                _replace(chunk, b"".join(line + b"\n" for line, _ in fresh))
+                _sync_folder(self.archive_path)
+            kept = [
+                line if _is_copy(line) or chunk is None else _copy(line, chunk.name)
+                for (line, _), keep in zip(lines, live, strict=True)
+                if keep
+            ]
+            data = b"".join(line + b"\n" for line in kept)
+            identity = _replace(self.path, data)
+        except OSError as err:
+            _LOGGER.warning(
+                "The audit ledger %s could not move old lines to its archive (%s): it keeps "
+                "them, and grows, until it can",
+                self.path,
+                err.strerror or err,
+            )
+            if chunk is not None:
+                # The active file was not replaced: it still holds every line of the
+                # chunk. Without it, the next rotation writes it again.
+                with suppress(OSError):
+                    chunk.unlink()
+            return
+        self._records = [record for record, keep in zip(self._records, live, strict=True) if keep]
+        self._offset, self._lines, self._identity = len(data), len(kept), identity
+        with suppress(OSError):  # at worst the old file comes back, beside its chunk
+            _sync_folder(self.path.parent)
+
+    def _next_chunk(self, fresh: list[tuple[bytes, AuditRecord]]) -> Path:
+        """Where the chunk of ``fresh`` goes: the newest chunk again when it is one a crash
+        left unfinished (its lines are still here), else a new one numbered after it."""
+        chunks = self._chunks()
+        number = 1
+        if chunks:
+            newest_number, newest = chunks[-1]
+            if _is_unfinished(newest, [line for line, _ in fresh]):
+                return newest
+            number = newest_number + 1
+        first, record = fresh[0]
+        at = record.at.astimezone(UTC)
+        digest = hashlib.sha256(first).hexdigest()[:8]
+        return self.archive_path / f"{number:06d}-{at:%Y%m%dT%H%M%SZ}-{digest}.jsonl"
+
+
+def _live_lines(records: list[AuditRecord], now: datetime) -> list[bool]:
+    """Which records still matter to the spend guard: every line of an order attempt whose
+    first line is less than KEEP_ACTIVE old, or that is not settled yet; every ``price``
+    and ``price_hold`` line. Never ``refused`` lines. Now is the earlier of the clock and
+    the newest line, so that one wrong clock (this process's or a line's) keeps more."""
+    if not records:
+        return []
+    since = min(now, max(record.at for record in records)) - KEEP_ACTIVE
+    first: dict[str, datetime] = {}
+    pending: set[str] = set()
+    settled: set[str] = set()
+    for record in records:
+        key = record.attempt_id
+        if key is None or record.event is AuditEvent.REFUSED or record.event in _KEPT:
+            continue
+        first.setdefault(key, record.at)
+        if record.event is AuditEvent.ATTEMPT:
+            pending.add(key)
+        elif record.event in _SETTLED:
+            settled.add(key)
+    unsettled = pending - settled
+    live: list[bool] = []
+    for record in records:
+        key = record.attempt_id
+        if record.event is AuditEvent.REFUSED:
+            live.append(False)
+        elif record.event in _KEPT:
+            live.append(True)
+        elif key is None:
+            live.append(record.at > since)
+        else:
+            live.append(first[key] > since or key in unsettled)
+    return live
+
+
+def _is_copy(line: bytes) -> bool:
+    return line.startswith(_COPY_MARK)
+
+
+def _copy(line: bytes, chunk: str) -> bytes:
+    """``line`` marked as a copy of a line archived in ``chunk``."""
+    return _COPY_MARK + chunk.encode() + b'",' + line.strip()[1:]
+
+
+def _original(line: bytes) -> bytes:
+    """The line a copy was made from (any other line as it is)."""
+    if not _is_copy(line):
+        return line
+    end = line.find(b'",', len(_COPY_MARK))
+    return b"{" + line[end + 2 :] if end >= 0 else line
+
+
+def _lines_of(data: bytes, records: list[AuditRecord]) -> list[tuple[bytes, AuditRecord]] | None:
+    """The non-blank lines of ``data`` with their records (None when they do not pair)."""
+    lines = [line for line in data.split(b"\n")[:-1] if line.strip()]
+    if len(lines) != len(records):
+        return None
+    return list(zip(lines, records, strict=True))
+
+
+def _is_unfinished(chunk: Path, fresh: list[bytes]) -> bool:
+    """True when ``chunk`` holds only lines still in the active file, as they start it: a
+    rotation wrote it and stopped before replacing the active file."""
+    data = chunk.read_bytes()
+    return bool(data) and b"".join(line + b"\n" for line in fresh).startswith(data)
+
+
+def _replace(path: Path, data: bytes) -> tuple[int, int]:
+    """Replace ``path`` with a file of ``data`` all at once (written and flushed to disk
+    first, under a temporary name), and return its (device, inode). Nothing replaced when
+    this raises. Flushing the rename is the caller's (``_sync_folder``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with temporary.open("wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+            stat = os.fstat(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with suppress(OSError):
+            temporary.unlink()
+        raise
+    return stat.st_dev, stat.st_ino
+
+
+if sys.platform == "win32":  # pragma: no cover - the tests run on Linux
+    import msvcrt
+
+    def _lock(file: IO[bytes]) -> None:
+        file.seek(0)
+        msvcrt.locking(file.fileno(), msvcrt.LK_LOCK, 1)
+
+    def _unlock(file: IO[bytes]) -> None:
+        file.seek(0)
+        msvcrt.locking(file.fileno(), msvcrt.LK_UNLCK, 1)
+
+    def _sync_folder(_folder: Path) -> None:
+        """Windows cannot open a folder to flush it; NTFS journals the rename."""
+
+else:
+    import fcntl
+
+    def _lock(file: IO[bytes]) -> None:
+        fcntl.flock(file.fileno(), fcntl.LOCK_EX)
+
+    def _unlock(file: IO[bytes]) -> None:
+        fcntl.flock(file.fileno(), fcntl.LOCK_UN)
+
+    def _sync_folder(folder: Path) -> None:
+        """Flush a rename in ``folder`` to disk."""
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
 
 __all__ = [
+    "ARCHIVE_AFTER",
+    "KEEP_ACTIVE",
     "MAX_REASON_LENGTH",
     "AuditEvent",
     "AuditRecord",

@@ -8,10 +8,167 @@ here, so a change to an assumption is a change to this file only.
 
 from __future__ import annotations
 
-from typing import Final
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final, Literal
+
+from yarl import URL
+
+from .errors import HappyFollowerInputError
+
+Environment = Literal["live", "sandbox"]
 
 LIVE_API_ROOT: Final = "https://www.happy-follower.com/api/v1"
 SANDBOX_API_ROOT: Final = "https://www.happy-follower.com/api/sandbox/v1"
+
+# The vendor's domain: its API roots are on it, with or without ``www.``. Any other
+# name under it is the vendor's too, so it is never taken for a mirror.
+VENDOR_DOMAIN: Final = "happy-follower.com"
+_VENDOR_ROOT_PATHS: Final[dict[str, Environment]] = {
+    "/api/v1": "live",
+    "/api/sandbox/v1": "sandbox",
+}
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+# Direction marks that a root copied from Persian text may carry; never part of a URL.
+_BIDI_MARKS: Final = dict.fromkeys(
+    map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+)
+_WHAT_TO_WRITE: Final = (
+    f"write {LIVE_API_ROOT} for the live API or {SANDBOX_API_ROOT} for the sandbox, "
+    "or leave it unset"
+)
+
+
+class ApiRootRefusal(StrEnum):
+    """Why an API root is refused (a front-end may say it in its own words)."""
+
+    INVALID = "invalid"  # not an http(s) address with a host (or a port out of range)
+    CREDENTIALS = "credentials"  # a user name or password in it
+    QUERY = "query"  # a query or fragment in it
+    INSECURE = "insecure"  # http:// on the vendor's host
+    NOT_A_VENDOR_ROOT = "not_a_vendor_root"  # on the vendor's host, but neither root
+    LIVE_ROOT_IN_SANDBOX = "live_root_in_sandbox"  # the live root, the sandbox chosen
+    SANDBOX_ROOT_IN_LIVE = "sandbox_root_in_live"  # the sandbox root, live chosen
+
+
+class ApiRootError(HappyFollowerInputError):
+    """An API root that cannot be used, refused before anything was sent.
+
+    ``reason`` says why; ``detail`` says it as a predicate ("must ...", "is ..."), so
+    that a front-end can name the setting itself. The message never repeats the root
+    (it may hold a password); a front-end may show it when ``reason`` allows.
+    """
+
+    def __init__(self, reason: ApiRootRefusal, detail: str, *, subject: str) -> None:
+        super().__init__(f"{subject} {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class ApiRoot:
+    """An API root in canonical form, and the vendor's environment it is, if it is one.
+
+    ``environment`` is None for another host (a mirror, a proxy, the simulator): the
+    environment is then the one the caller chose.
+    """
+
+    url: str
+    environment: Environment | None
+
+
+def classify_api_root(root: str, *, subject: str = "the API root") -> ApiRoot:
+    """Canonicalise an API root and say whose root it is, or raise ApiRootError.
+
+    Canonical form: scheme and host in lower case, the host's trailing dot and the
+    scheme's default port dropped, repeated and trailing slashes collapsed, an empty
+    query or fragment dropped. On the vendor's host (``www.`` optional) only its two
+    documented roots, over https, are accepted, and their canonical form is the one
+    documented; any other root there cannot be classified and is refused. A root with
+    a non-empty query or fragment, a user name or password, or a scheme other than
+    http(s) is refused on any host.
+    """
+    text = root.translate(_BIDI_MARKS).strip()
+    try:
+        url = URL(text)
+        port = url.explicit_port
+    except (ValueError, TypeError):
+        url, port = None, None
+    # A percent-encoded host name is refused: no resolver decodes it, and it could hide
+    # the vendor's name from the check below.
+    host = url.raw_host.rstrip(".") if url is not None and url.raw_host else ""
+    if url is None or url.scheme not in _DEFAULT_PORTS or not host or "%" in host:
+        raise ApiRootError(
+            ApiRootRefusal.INVALID,
+            "must be an http(s) address, e.g. http://127.0.0.1:8080/api/v1",
+            subject=subject,
+        )
+    if url.user is not None or url.password is not None:
+        raise ApiRootError(
+            ApiRootRefusal.CREDENTIALS,
+            "must not contain a user name or password: the API key is the only "
+            "credential, and it is sent as a header",
+            subject=subject,
+        )
+    if url.raw_query_string or url.raw_fragment:
+        raise ApiRootError(
+            ApiRootRefusal.QUERY,
+            "must not have a query (?...) or a fragment (#...)",
+            subject=subject,
+        )
+    if port == _DEFAULT_PORTS[url.scheme]:
+        port = None
+    path = re.sub("/{2,}", "/", url.raw_path).rstrip("/")
+    if host == VENDOR_DOMAIN or host.endswith(f".{VENDOR_DOMAIN}"):
+        if url.scheme != "https":
+            raise ApiRootError(
+                ApiRootRefusal.INSECURE,
+                "must be https:// on Happy Follower's host, or the API key would travel "
+                f"in clear: {_WHAT_TO_WRITE}",
+                subject=subject,
+            )
+        environment = _VENDOR_ROOT_PATHS.get(path)
+        if environment is None or port is not None or host.removeprefix("www.") != VENDOR_DOMAIN:
+            raise ApiRootError(
+                ApiRootRefusal.NOT_A_VENDOR_ROOT,
+                f"is on Happy Follower's host but is neither of its API roots: {_WHAT_TO_WRITE}",
+                subject=subject,
+            )
+        return ApiRoot(LIVE_API_ROOT if environment == "live" else SANDBOX_API_ROOT, environment)
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    return ApiRoot(f"{url.scheme}://{netloc}{path}", None)
+
+
+def api_root_for(root: str | None, *, sandbox: bool, subject: str = "the API root") -> str:
+    """The canonical API root to use for ``root`` in the chosen environment.
+
+    Unset (None or blank): the chosen environment's documented root. Another host
+    stands for the chosen environment. The vendor's root of the other environment is
+    refused (ApiRootError), as is anything ``classify_api_root`` refuses: whether orders
+    are live or sandbox is decided here, once, from the canonical root.
+    """
+    if root is None or not root.translate(_BIDI_MARKS).strip():
+        return SANDBOX_API_ROOT if sandbox else LIVE_API_ROOT
+    api_root = classify_api_root(root, subject=subject)
+    if sandbox and api_root.environment == "live":
+        raise ApiRootError(
+            ApiRootRefusal.LIVE_ROOT_IN_SANDBOX,
+            "is Happy Follower's live API root, but the sandbox is chosen: leave it unset "
+            f"(or write {SANDBOX_API_ROOT}) for the sandbox, or choose live",
+            subject=subject,
+        )
+    if not sandbox and api_root.environment == "sandbox":
+        raise ApiRootError(
+            ApiRootRefusal.SANDBOX_ROOT_IN_LIVE,
+            "is Happy Follower's sandbox API root, but live is chosen: choose the sandbox, "
+            f"or leave it unset (or write {LIVE_API_ROOT}) for the live API",
+            subject=subject,
+        )
+    return api_root.url
+
 
 # Paths exactly as documented, trailing slashes included.
 PATH_AUTH: Final = "/auth"

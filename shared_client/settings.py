@@ -9,7 +9,9 @@ extras install.
 ``--base-url`` / ``HAPPY_FOLLOWER_BASE_URL`` replaces the API root of the chosen
 environment: without ``--sandbox`` it stands for the live API (orders count as live,
 against the live caps); with ``--sandbox`` it stands for the sandbox API (cancel and
-recheck refused, orders count as sandbox). It is never silently the other one.
+recheck refused, orders count as sandbox). It is never silently the other one: the
+vendor's own roots are recognised however they are spelled (``protocol.api_root_for``,
+the rule the client applies), and a root on the vendor's host that is neither is refused.
 """
 
 from __future__ import annotations
@@ -28,13 +30,19 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
-from yarl import URL
 
 from .errors import HappyFollowerInputError
 from .guard import DEFAULT_CAPS, SpendCaps
 from .ledger import default_ledger_path
 from .models import to_number
-from .protocol import LIVE_API_ROOT, SANDBOX_API_ROOT
+from .protocol import (
+    LIVE_API_ROOT,
+    SANDBOX_API_ROOT,
+    ApiRootError,
+    ApiRootRefusal,
+    api_root_for,
+    classify_api_root,
+)
 from .validation import (
     DEFAULT_LINK_HOSTS,
     display_text,
@@ -110,17 +118,18 @@ def _hosts(value: object) -> object:
 
 
 def _base_url(value: object) -> object:
+    """The root in canonical form; whether it suits --sandbox is checked with both known."""
     if isinstance(value, str):
         text = value.strip()
         if not text:
             return None
         try:
-            url = URL(text)
-        except ValueError:
-            url = None
-        if url is None or url.scheme not in ("http", "https") or not url.host:
-            raise ValueError("must be an http(s) address, e.g. http://127.0.0.1:8080/api/v1")
-        return text.rstrip("/")
+            return classify_api_root(text).url
+        except ApiRootError as err:
+            if err.reason is ApiRootRefusal.CREDENTIALS:
+                # Refused below, where the message does not echo what may be a password.
+                return text
+            raise ValueError(err.detail) from None
     return value
 
 
@@ -193,18 +202,23 @@ class HappyFollowerSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _environment_and_root_agree(self) -> Self:
-        """--base-url naming the vendor's root of the other environment is a mistake."""
-        root = (self.base_url or "").rstrip("/")
-        if self.sandbox and root == LIVE_API_ROOT:
-            raise ValueError(
-                "--base-url is the vendor's live API root but --sandbox is set: drop one "
-                "(for the sandbox, leave --base-url unset)"
-            )
-        if not self.sandbox and root == SANDBOX_API_ROOT:
-            raise ValueError(
-                "--base-url is the vendor's sandbox API root but --sandbox is not set: add "
-                "--sandbox (or HAPPY_FOLLOWER_SANDBOX=true), or leave --base-url unset"
-            )
+        """--base-url naming the vendor's root of the other environment is a mistake,
+        however it is spelled: the client's own rule (``protocol.api_root_for``) decides."""
+        try:
+            api_root_for(self.base_url, sandbox=self.sandbox)
+        except ApiRootError as err:
+            if err.reason is ApiRootRefusal.LIVE_ROOT_IN_SANDBOX:
+                raise ValueError(
+                    "--base-url is the vendor's live API root but --sandbox is set: drop one "
+                    f"(for the sandbox, leave --base-url unset or write {SANDBOX_API_ROOT})"
+                ) from None
+            if err.reason is ApiRootRefusal.SANDBOX_ROOT_IN_LIVE:
+                raise ValueError(
+                    "--base-url is the vendor's sandbox API root but --sandbox is not set: add "
+                    f"--sandbox (or {ENV_PREFIX}SANDBOX=true), or leave --base-url unset "
+                    f"(or write {LIVE_API_ROOT}) for the live API"
+                ) from None
+            raise ValueError(f"--base-url ({ENV_PREFIX}BASE_URL) {err.detail}") from None
         return self
 
     @classmethod

@@ -1,20 +1,21 @@
 """The input policy shared by the client, the CLI, Home Assistant and the MCP server.
 
 Everything that would spend credit or address an order is checked here, before
-anything is sent. Persian (۰-۹) and Arabic-Indic (٠-٩) digits are accepted, since
-users of an Iranian service type them. ``display_text`` neutralises text from the
-vendor or a language model before a person sees it.
+anything is sent, and an order's link is written in one canonical spelling: an order is
+what it targets, however its link was typed. Persian (۰-۹) and Arabic-Indic (٠-٩)
+digits are accepted, since users of an Iranian service type them. ``display_text``
+neutralises text from the vendor or a language model before a person sees it.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import unquote
 
 from yarl import URL
 
@@ -106,24 +107,111 @@ def parse_unit_prices(text: str) -> dict[int, float]:
     return prices
 
 
-def _link_problem(text: str, hosts: Collection[str] | None) -> str | None:
+# Instagram's website answers at these hosts; a link to any of them is written with the first.
+_INSTAGRAM_SITE = frozenset(
+    {"www.instagram.com", "instagram.com", "m.instagram.com", "instagr.am", "www.instagr.am"}
+)
+_INSTAGRAM = "https://www.instagram.com"
+type TargetKind = Literal["profile", "post", "reel", "story", "link"]
+# /p/CODE, /tv/CODE (IGTV, now a post), /reel/CODE, /reels/CODE: the spelling of each kind.
+_MEDIA_PATHS: dict[str, tuple[TargetKind, str]] = {
+    "p": ("post", "p"),
+    "tv": ("post", "p"),
+    "reel": ("reel", "reel"),
+    "reels": ("reel", "reel"),
+}
+# Instagram's own pages: never what an order is for (a follower order to /explore/ is a
+# mistake), so a link to one is refused. A one-segment path is otherwise a handle.
+_NOT_TARGETS = frozenset({"explore", "accounts", "direct", "about", "legal"})
+_NOT_HANDLES = _NOT_TARGETS | {"stories", *_MEDIA_PATHS}
+_AUTHORITY = re.compile(r"[a-z][a-z0-9+.-]*://([^/?#]*)", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What a link says, read once: for validation, its canonical form and its target."""
+
+    url: URL
+    host: str  # lower case, without a trailing dot
+    kind: TargetKind
+    name: str  # the handle (profile, story) or the code (post, reel) as written; "" otherwise
+    path: str  # the canonical path, percent-encoded as it is sent
+    link: str  # the canonical link
+
+    @property
+    def own_page(self) -> bool:
+        """A page of Instagram's own (/explore/, /accounts/...), never an order's target."""
+        # On Instagram's site the canonical path starts with "/": its first segment follows.
+        return self.host in _INSTAGRAM_SITE and self.path.split("/")[1].lower() in _NOT_TARGETS
+
+    @property
+    def identity(self) -> str:
+        """The target: the canonical link, but a reel's media under /p/ as any other post's.
+
+        Instagram serves one media under /p/CODE/ and /reel/CODE/ alike (one shortcode, one
+        like count), so both spellings name one target; the link keeps the kind the person
+        chose, since a reel's services may expect /reel/ and a photo has no /reel/ page.
+        """
+        if self.kind == "reel":
+            return f"{_INSTAGRAM}/p/{self.name}/"
+        return self.link
+
+
+def _read(text: str) -> _Reading | None:
+    """The one reading of a link's text (None: not a web address at all). It never refuses:
+    ``_link_problem`` decides what is acceptable, ``link_target`` shows whatever was read."""
+    try:
+        url = URL(text)
+    except ValueError:
+        return None
+    host = (url.raw_host or "").lower().rstrip(".")
+    if host in _INSTAGRAM_SITE and url.scheme in ("http", "https"):
+        kind, name, parts = _instagram_target([part for part in url.raw_path.split("/") if part])
+        path = "".join(f"/{part}" for part in parts) + "/"
+        return _Reading(url, host, kind, name, path, _INSTAGRAM + path)
+    # Another host: only what is the same for every web address (scheme and host in lower
+    # case, no trailing dot, no fragment); its path and query mean what its owner decides.
+    port = "" if url.explicit_port is None else f":{url.explicit_port}"
+    query = f"?{url.raw_query_string}" if url.raw_query_string else ""
+    link = f"{url.scheme}://{host}{port}{url.raw_path}{query}"
+    return _Reading(url, host, "link", "", url.raw_path, link)
+
+
+def _instagram_target(parts: list[str]) -> tuple[TargetKind, str, tuple[str, ...]]:
+    """The target of a path on Instagram's website: its kind, its name and the segments of
+    its canonical path. Handles are lower-cased (Instagram's are case-insensitive); codes
+    keep their case (a shortcode is case-sensitive). Share parameters and fragments are not
+    part of any target: the caller drops the query."""
+    words = [part.lower() for part in parts]
+    media = _MEDIA_PATHS.get(words[-2]) if len(parts) in (2, 3) else None
+    # /p/CODE/ and /handle/p/CODE/: Instagram links a post both ways.
+    if media and (len(parts) == 2 or words[0] not in _NOT_HANDLES):
+        return media[0], parts[-1], (media[1], parts[-1])
+    if len(parts) in (2, 3) and words[0] == "stories" and words[1] != "highlights":
+        return "story", words[1], ("stories", words[1], *parts[2:])
+    if len(parts) == 1 and words[0] not in _NOT_HANDLES:
+        return "profile", words[0], (words[0],)
+    return "link", "", tuple(parts)
+
+
+def _link_problem(text: str, reading: _Reading | None, hosts: Collection[str] | None) -> str | None:
     """What is wrong with the link, or None."""
     if len(text) > MAX_LINK_LENGTH:
         return f"is longer than {MAX_LINK_LENGTH} characters"
     if not text.isascii() or not text.isprintable() or " " in text:
         return "may hold only visible ASCII characters (no spaces, no hidden characters)"
-    try:
-        url = URL(text)
-    except ValueError:
+    if reading is None:
         return "is not a valid web address"
-    host = (url.raw_host or "").lower().rstrip(".")
+    url, host = reading.url, reading.host
+    typed = _AUTHORITY.match(text)  # as typed: yarl forgets an empty user name (https://@x/)
+    authority = typed[1] if typed else ""
     rules = (
         (
             url.scheme in ("http", "https") and bool(host),
             "must start with https:// (or http://) and a host name",
         ),
         (
-            url.raw_user is None and url.raw_password is None,
+            url.raw_user is None and url.raw_password is None and "@" not in authority,
             "must not contain a user name or password",
         ),
         (url.explicit_port is None, "must not name a port"),
@@ -132,30 +220,72 @@ def _link_problem(text: str, hosts: Collection[str] | None) -> str | None:
             f"must be on {' or '.join(hosts or ())} (the operator can allow more hosts)",
         ),
         ("." in host, "has no valid host name"),
+        (
+            not reading.own_page,
+            "is one of Instagram's own pages, not a profile, post, reel or story",
+        ),
+        # What is sent is the canonical link: it keeps to the same bound.
+        (len(reading.link) <= MAX_LINK_LENGTH, f"is longer than {MAX_LINK_LENGTH} characters"),
     )
     return next((problem for holds, problem in rules if not holds), None)
 
 
-def instagram_link(value: object, hosts: Collection[str] | None = DEFAULT_LINK_HOSTS) -> str:
-    """Return value (stripped) as a link to one of ``hosts`` or their subdomains, exactly as
-    it will be sent; raise HappyFollowerInputError otherwise.
-
-    ``hosts`` are compared with the link's host in its IDNA (ASCII) form, so lookalike
-    Unicode hosts never match; ``None`` allows any host (the raw client's shape check).
-    """
+def _valid_reading(value: object, hosts: Collection[str] | None) -> _Reading:
+    """The reading of a link that passes every rule, or HappyFollowerInputError."""
     if not isinstance(value, str) or not value.strip():
         raise HappyFollowerInputError(
             "link must be the address of an Instagram page or post", field="link"
         )
     text = value.strip()
     allowed = None if hosts is None else tuple(normalise_host(host) for host in hosts)
-    problem = _link_problem(text, allowed)
-    if problem:
+    reading = _read(text)
+    problem = _link_problem(text, reading, allowed)
+    if problem or reading is None:
         raise HappyFollowerInputError(
             f"link {problem}: give the full address, e.g. https://www.instagram.com/yourpage",
             field="link",
         )
-    return text
+    return reading
+
+
+def instagram_link(value: object, hosts: Collection[str] | None = DEFAULT_LINK_HOSTS) -> str:
+    """Return value as a link to one of ``hosts`` or their subdomains, in its canonical
+    form (see ``canonical_link``): what a person confirms, the ledger records and the
+    service receives. Raise HappyFollowerInputError for anything else.
+
+    ``hosts`` are compared with the link's host in its IDNA (ASCII) form, so lookalike
+    Unicode hosts never match; ``None`` allows any host (the raw client's shape check).
+    """
+    return _valid_reading(value, hosts).link
+
+
+def canonical_link(link: str, hosts: Collection[str] | None = DEFAULT_LINK_HOSTS) -> str:
+    """The one spelling of a valid link, for comparing links written at any time (ledger
+    lines written before links were canonical included). Never raises: text that is no
+    valid link for ``hosts`` comes back stripped and otherwise unchanged.
+
+    On Instagram's website (instagram.com, www., m., instagr.am): https://www.instagram.com
+    and the target's path with a trailing slash, no query (share parameters such as igsh or
+    utm_source) and no fragment: a profile as /handle/ in lower case, a post as /p/CODE/
+    (also for /tv/CODE and /handle/p/CODE), a reel as /reel/CODE/ (also for /reels/CODE and
+    /handle/reel/CODE), a story as /stories/handle/ID/; codes keep their case. Another page
+    of the site keeps its path. On any other host: the scheme and host in lower case, the
+    host without a trailing dot, no fragment; the path and query as they are.
+    """
+    try:
+        return _valid_reading(link, hosts).link
+    except HappyFollowerInputError:
+        return link.strip()
+
+
+def target_identity(link: str, hosts: Collection[str] | None = DEFAULT_LINK_HOSTS) -> str:
+    """What an order is for: equal for two links exactly when they name one target. It is
+    ``canonical_link`` except that a reel is named as /p/CODE/, since Instagram serves one
+    media under both. Never raises: other text comes back stripped and unchanged."""
+    try:
+        return _valid_reading(link, hosts).identity
+    except HappyFollowerInputError:
+        return link.strip()
 
 
 def normalise_host(host: str) -> str:
@@ -172,12 +302,6 @@ def normalise_host(host: str) -> str:
     return name
 
 
-type TargetKind = Literal["profile", "post", "reel", "story", "link"]
-_MEDIA_PATHS: dict[str, TargetKind] = {"p": "post", "tv": "post", "reel": "reel", "reels": "reel"}
-# Instagram's own pages, which a one-segment path would otherwise take for a handle.
-_NOT_HANDLES = frozenset({"explore", "accounts", "direct", "about", "legal", "stories"})
-
-
 @dataclass(frozen=True, slots=True)
 class LinkTarget:
     """What an order's link points at, for a person to recognise the order."""
@@ -188,23 +312,18 @@ class LinkTarget:
 
 def link_target(link: str | None, max_length: int = 40) -> LinkTarget:
     """The profile, post, reel or story an Instagram link points at; else the link itself
-    (kind "link"), shortened. One reading for Home Assistant's names and the MCP App."""
-    try:
-        url = URL((link or "").strip())
-        host = (url.raw_host or "").lower().removeprefix("www.")
-    except ValueError:
+    (kind "link"), shortened. One reading for Home Assistant's names and the MCP App, the
+    same for every spelling of one link (it reads links as ``canonical_link`` does)."""
+    reading = _read((link or "").strip())
+    if reading is None:
         return LinkTarget("link", display_text(link or "?", max_length))
-    segments = [segment for segment in url.path.split("/") if segment]
-    if any(host == known or host.endswith(f".{known}") for known in DEFAULT_LINK_HOSTS):
-        # /p/CODE/ and /handle/p/CODE/: Instagram links posts both ways.
-        for media, code in itertools.pairwise(segments[:3]):
-            if media in _MEDIA_PATHS:
-                return LinkTarget(_MEDIA_PATHS[media], display_text(code, max_length))
-        if len(segments) >= 2 and segments[0] == "stories" and segments[1] != "highlights":
-            return LinkTarget("story", "@" + display_text(segments[1], max_length - 1))
-        if len(segments) == 1 and segments[0].lower() not in _NOT_HANDLES:
-            return LinkTarget("profile", "@" + display_text(segments[0], max_length - 1))
-    return LinkTarget("link", display_text(f"{host}{url.path}" or (link or "?"), max_length))
+    name = unquote(reading.name)
+    if reading.kind in ("profile", "story"):
+        return LinkTarget(reading.kind, "@" + display_text(name, max_length - 1))
+    if reading.kind != "link":
+        return LinkTarget(reading.kind, display_text(name, max_length))
+    shown = f"{reading.host.removeprefix('www.')}{unquote(reading.path)}"
+    return LinkTarget("link", display_text(shown or link or "?", max_length))
 
 
 def switch(value: str, name: str) -> bool:
@@ -219,11 +338,18 @@ def switch(value: str, name: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
-    """A validated order, ready to send."""
+    """A validated order, ready to send: its link is canonical (``canonical_link``), the one
+    spelling a person confirms, the ledger records and the service receives."""
 
     service_id: int
     link: str
     count: int
+
+    @property
+    def target_identity(self) -> str:
+        """What the order is for, the same for every spelling of its target: compare it with
+        ``target_identity(line.link, hosts)`` of a ledger line to find the same order."""
+        return target_identity(self.link, None)
 
 
 def validate_order(
@@ -233,7 +359,8 @@ def validate_order(
     *,
     link_hosts: Collection[str] | None = DEFAULT_LINK_HOSTS,
 ) -> OrderRequest:
-    """Validate the three inputs of an order; raises HappyFollowerInputError."""
+    """Validate the three inputs of an order, its link made canonical; raises
+    HappyFollowerInputError."""
     return OrderRequest(
         service_id=positive_int(service_id, "service_id"),
         link=instagram_link(link, link_hosts),

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any, override
 
 from homeassistant.config_entries import (
@@ -17,9 +21,6 @@ from homeassistant.const import CONF_API_KEY
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -38,6 +39,14 @@ from shared_client.errors import (
     HappyFollowerResponseError,
 )
 from shared_client.guard import DEFAULT_CAPS
+from shared_client.models import to_number
+from shared_client.protocol import (
+    LIVE_API_ROOT,
+    SANDBOX_API_ROOT,
+    ApiRootError,
+    ApiRootRefusal,
+)
+from shared_client.validation import parse_unit_prices, positive_int, to_ascii_digits
 
 from . import create_client
 from .const import (
@@ -82,6 +91,20 @@ _FORM_ERRORS: tuple[tuple[type[HappyFollowerError], str], ...] = (
     (HappyFollowerResponseError, "invalid_response"),
     (HappyFollowerApiError, "service_error"),
 )
+
+
+# What the form says about an API root the client refuses (protocol.api_root_for
+# decides: the vendor's roots however spelled, live or sandbox), by the reason.
+_API_ROOT_ERRORS: dict[ApiRootRefusal, dict[str, str]] = {
+    ApiRootRefusal.LIVE_ROOT_IN_SANDBOX: {"base": "api_root_is_live"},
+    ApiRootRefusal.SANDBOX_ROOT_IN_LIVE: {"base": "api_root_is_sandbox"},
+    ApiRootRefusal.NOT_A_VENDOR_ROOT: {"base": "api_root_not_vendor_root"},
+    ApiRootRefusal.INSECURE: {"base": "api_root_insecure"},
+    ApiRootRefusal.CREDENTIALS: {"base": "api_root_extra_parts"},
+    ApiRootRefusal.QUERY: {"base": "api_root_extra_parts"},
+}
+# The vendor's two roots, which those errors tell the user to write.
+_ROOTS = {"live_root": LIVE_API_ROOT, "sandbox_root": SANDBOX_API_ROOT}
 
 
 def _account_schema(*, key_required: bool = True) -> vol.Schema:
@@ -146,6 +169,8 @@ class HappyFollowerConfigFlow(ConfigFlow, domain=DOMAIN):
         """Try the credentials; return form errors (empty when they work)."""
         try:
             client = create_client(self.hass, data)
+        except ApiRootError as err:
+            return dict(_API_ROOT_ERRORS.get(err.reason, {"base": "invalid_api_root"}))
         except HappyFollowerInputError:
             return {"base": "invalid_api_root"}
         try:
@@ -180,7 +205,7 @@ class HappyFollowerConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(_account_schema(), user_input),
             errors=errors,
-            description_placeholders={"url": SIGNUP_URL},
+            description_placeholders={"url": SIGNUP_URL, **_ROOTS},
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
@@ -202,7 +227,7 @@ class HappyFollowerConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="reauth_confirm",
             data_schema=vol.Schema({vol.Required(CONF_API_KEY): _API_KEY_SELECTOR}),
             errors=errors,
-            description_placeholders={"title": entry.title, "url": SIGNUP_URL},
+            description_placeholders={"title": entry.title, "url": SIGNUP_URL, **_ROOTS},
         )
 
     async def async_step_reconfigure(
@@ -231,66 +256,270 @@ class HappyFollowerConfigFlow(ConfigFlow, domain=DOMAIN):
                 {**current, **(user_input or {})},
             ),
             errors=errors,
-            description_placeholders={"url": SIGNUP_URL, "title": entry.title},
+            description_placeholders={"url": SIGNUP_URL, "title": entry.title, **_ROOTS},
         )
 
 
-def _whole(minimum: int, maximum: int) -> vol.All[Any]:
-    return vol.All(
-        NumberSelector(
-            NumberSelectorConfig(min=minimum, max=maximum, step=1, mode=NumberSelectorMode.BOX)
-        ),
-        vol.Coerce(int),
+# The options. Every cap, price and amount is a text field read by the library's number
+# reader (shared_client.models.to_number): a browser's number box empties what it cannot
+# read (Persian digits, "۱٬۰۰۰"), and an emptied field used to arrive as "no cap".
+#
+# Lifting a cap, or removing every unit price, is a word a person types: "none" (the word
+# the command line and the MCP server take) or its Persian, as the field descriptions say.
+# An empty or missing field never lifts anything: it keeps what is saved, with a form error
+# unless nothing was saved there (a field with no cap shows empty, so submitting it as shown
+# keeps it so). Home Assistant hands a submission it could not read to the flow as {}.
+NO_CAP_WORDS = frozenset({"none", "بدون سقف"})
+NO_PRICES_WORDS = frozenset({"none", "بدون قیمت"})
+MAX_COUNT_PER_ORDER = 10_000_000
+MAX_ORDERS_PER_DAY = 1_000
+MAX_RETENTION_HOURS = 24 * 30
+# Control, format (bidi overrides, direction marks, zero-width), private-use, unassigned
+# characters and line separators: a value holding one is refused, not cleaned.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
+_LINE_BREAKS = frozenset("\n\r")
+_ZWNJ = frozenset("\u200c")  # the zero-width non-joiner of Persian words, in a unit's name
+# Arabic yeh and kaf, as an Arabic keyboard types the words' Persian letters.
+_PERSIAN_LETTERS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک"})
+# Unit prices: pairs on lines, or separated by a comma or semicolon (Latin or Arabic) that
+# is followed by the next "service =", so a comma grouping a price's digits stays in it.
+_PRICE_SEPARATOR = re.compile(r"[\n\r;؛]+|[,،](?=\s*[0-9]+\s*=)")
+
+
+class _Refused(Exception):
+    """A field's value cannot be saved; ``error`` is the form error's translation key."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class _FieldText(TextSelector):
+    """A text field that also takes what an API client may send for it: null (read as an
+    empty field) and a JSON number (read by the same reader as typed text)."""
+
+    @override
+    def __call__(self, data: Any) -> Any:
+        if data is None or (isinstance(data, int | float) and not isinstance(data, bool)):
+            return data
+        return super().__call__(data)
+
+
+def _options_schema() -> vol.Schema:
+    """Every field optional: a missing one is the step's to judge (kept or refused with a
+    translated error), never the schema's default and never an untranslated schema error."""
+    number = _FieldText(TextSelectorConfig())
+    return vol.Schema(
+        {
+            vol.Optional(CONF_CREDIT_UNIT): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(CREDIT_UNIT_SUGGESTIONS),
+                    custom_value=True,
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
+            ),
+            vol.Optional(CONF_LOW_CREDIT_THRESHOLD): number,
+            vol.Optional(CONF_MAX_COUNT_PER_ORDER): number,
+            vol.Optional(CONF_MAX_ORDERS_PER_DAY): number,
+            vol.Optional(CONF_MAX_SPEND_PER_DAY): number,
+            vol.Optional(CONF_UNIT_PRICES): _FieldText(TextSelectorConfig(multiline=True)),
+            vol.Optional(CONF_FINAL_RETENTION_HOURS): number,
+        }
     )
 
 
-OPTIONS_SCHEMA = vol.Schema(
-    {
-        vol.Required(CONF_CREDIT_UNIT, default=DEFAULT_CREDIT_UNIT): SelectSelector(
-            SelectSelectorConfig(
-                options=list(CREDIT_UNIT_SUGGESTIONS),
-                custom_value=True,
-                mode=SelectSelectorMode.DROPDOWN,
-            )
-        ),
-        vol.Required(CONF_LOW_CREDIT_THRESHOLD, default=DEFAULT_LOW_CREDIT_THRESHOLD): vol.All(
-            NumberSelector(NumberSelectorConfig(min=0, mode=NumberSelectorMode.BOX)),
-            vol.Coerce(float),
-        ),
-        # Cap defaults: the one set shared with the CLI and the MCP server.
-        vol.Required(CONF_MAX_COUNT_PER_ORDER, default=DEFAULT_CAPS.max_count_per_order): _whole(
-            1, 10_000_000
-        ),
-        vol.Required(CONF_MAX_ORDERS_PER_DAY, default=DEFAULT_CAPS.max_orders_per_day): _whole(
-            1, 1_000
-        ),
-        # Empty: no spend cap (the API lists no prices to choose a default from).
-        vol.Optional(CONF_MAX_SPEND_PER_DAY): vol.All(
-            NumberSelector(NumberSelectorConfig(min=0, mode=NumberSelectorMode.BOX)),
-            vol.Coerce(float),
-        ),
-        vol.Optional(CONF_UNIT_PRICES): TextSelector(TextSelectorConfig(multiline=True)),
-        vol.Required(CONF_FINAL_RETENTION_HOURS, default=DEFAULT_FINAL_RETENTION_HOURS): _whole(
-            0, 24 * 30
-        ),
-    }
+def _as_text(number: float) -> str:
+    """A saved number as the form shows it: plain digits, no exponent."""
+    if isinstance(number, float):
+        if number.is_integer() and abs(number) < 2**53:
+            return str(int(number))
+        return format(Decimal(repr(number)), "f")
+    return str(number)
+
+
+def _prices_text(prices: Mapping[int, float]) -> str:
+    return "\n".join(f"{service} = {_as_text(price)}" for service, price in prices.items())
+
+
+# What an entry without options has: the one set of cap defaults shared with the CLI and
+# the MCP server, no unit prices, and the integration's own defaults.
+_DEFAULTS: dict[str, Any] = {
+    CONF_CREDIT_UNIT: DEFAULT_CREDIT_UNIT,
+    CONF_LOW_CREDIT_THRESHOLD: DEFAULT_LOW_CREDIT_THRESHOLD,
+    CONF_MAX_COUNT_PER_ORDER: DEFAULT_CAPS.max_count_per_order,
+    CONF_MAX_ORDERS_PER_DAY: DEFAULT_CAPS.max_orders_per_day,
+    CONF_MAX_SPEND_PER_DAY: DEFAULT_CAPS.max_spend_per_day,
+    CONF_UNIT_PRICES: "",
+    CONF_FINAL_RETENTION_HOURS: DEFAULT_FINAL_RETENTION_HOURS,
+}
+
+
+def _saved(options: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: options.get(key, default) for key, default in _DEFAULTS.items()}
+
+
+def _shown(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The saved options as the form's fields show them; no cap and no prices: empty."""
+    shown: dict[str, Any] = {}
+    for key, value in _saved(options).items():
+        if value is None or value == "":
+            continue
+        if key == CONF_UNIT_PRICES:
+            try:
+                shown[key] = _prices_text(parse_unit_prices(str(value)))
+            except HappyFollowerInputError:
+                shown[key] = str(value)  # damaged: shown as it is, refused until fixed
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            shown[key] = _as_text(value)
+        else:
+            shown[key] = str(value)
+    return shown
+
+
+def _typed(user_input: Mapping[str, Any], key: str) -> Any:
+    """A field's value, or None when it is missing or empty."""
+    value = user_input.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return value
+
+
+def _visible(text: str, *, allowed: frozenset[str] = frozenset()) -> str:
+    """The text without surrounding spaces, refused if it holds a hidden character."""
+    if any(
+        unicodedata.category(char) in _HIDDEN_CATEGORIES and char not in allowed for char in text
+    ):
+        raise _Refused("hidden_characters")
+    return text.strip()
+
+
+def _word(text: str) -> str:
+    return " ".join(text.casefold().translate(_PERSIAN_LETTERS).split())
+
+
+def _number(value: object, invalid: str, not_finite: str = "not_finite") -> int | float:
+    """A finite number, Persian digits and grouping included; an int when whole."""
+    if isinstance(value, str):
+        value = _visible(value)
+    try:
+        number = to_number(value)
+        float(number)  # an int too large for a float is too large for any cap
+    except OverflowError:
+        raise _Refused(not_finite) from None
+    except ValueError as err:
+        raise _Refused(not_finite if "finite" in str(err) else invalid) from None
+    return number
+
+
+def _cap(value: object, *, invalid: str, whole: bool, most: float) -> int | float | None:
+    """A cap as typed: a number above 0 (whole, at most ``most``), or a no-cap word."""
+    if isinstance(value, str) and _word(_visible(value)) in NO_CAP_WORDS:
+        return None
+    number = _number(value, invalid)
+    if number <= 0 or number > most or (whole and not isinstance(number, int)):
+        raise _Refused(invalid)
+    return number if whole else float(number)
+
+
+def _unit_prices(value: object) -> str:
+    """Unit prices as typed, saved as "service = price" lines; "" for a no-prices word."""
+    if not isinstance(value, str):
+        raise _Refused("invalid_unit_prices")
+    text = _visible(value, allowed=_LINE_BREAKS)
+    if _word(text) in NO_PRICES_WORDS:
+        return ""
+    prices: dict[int, float] = {}
+    for item in _PRICE_SEPARATOR.split(to_ascii_digits(text)):
+        if not item.strip():
+            continue
+        service, equals, price = item.partition("=")
+        try:
+            service_id = positive_int(service, "service id")
+        except HappyFollowerInputError:
+            raise _Refused("invalid_unit_prices") from None
+        # nan, infinity: refused as any other price that is not above 0
+        amount = _number(price, "invalid_unit_prices", "invalid_unit_prices") if equals else 0
+        if amount <= 0:
+            raise _Refused("invalid_unit_prices")
+        prices[service_id] = float(amount)
+    if not prices:  # only separators: removing every price takes the word
+        raise _Refused("invalid_unit_prices")
+    return _prices_text(prices)
+
+
+def _credit_unit(value: object) -> str:
+    text = _visible(str(value), allowed=_ZWNJ)
+    if not text or len(text) > MAX_UNIT_LENGTH:
+        raise _Refused("invalid_unit")
+    return text
+
+
+def _threshold(value: object) -> float:
+    amount = _number(value, "invalid_threshold")
+    if amount < 0:
+        raise _Refused("invalid_threshold")
+    return float(amount)
+
+
+def _hours(value: object) -> int:
+    number = _number(value, "invalid_hours")
+    if not isinstance(number, int) or not 0 <= number <= MAX_RETENTION_HOURS:
+        raise _Refused("invalid_hours")
+    return number
+
+
+# Each field: how it is read, and the error when it is missing or empty while something
+# is saved there.
+_FIELDS: tuple[tuple[str, Callable[[Any], Any], str], ...] = (
+    (CONF_CREDIT_UNIT, _credit_unit, "invalid_unit"),
+    (CONF_LOW_CREDIT_THRESHOLD, _threshold, "value_missing"),
+    (
+        CONF_MAX_COUNT_PER_ORDER,
+        partial(_cap, invalid="invalid_whole_cap", whole=True, most=MAX_COUNT_PER_ORDER),
+        "cap_missing",
+    ),
+    (
+        CONF_MAX_ORDERS_PER_DAY,
+        partial(_cap, invalid="invalid_whole_cap", whole=True, most=MAX_ORDERS_PER_DAY),
+        "cap_missing",
+    ),
+    # Zero or a non-finite amount would turn the cap off without a word.
+    (
+        CONF_MAX_SPEND_PER_DAY,
+        partial(_cap, invalid="invalid_amount", whole=False, most=math.inf),
+        "cap_missing",
+    ),
+    (CONF_UNIT_PRICES, _unit_prices, "unit_prices_missing"),
+    (CONF_FINAL_RETENTION_HOURS, _hours, "value_missing"),
 )
 
 
-def _options_errors(options: dict[str, Any]) -> dict[str, str]:
-    """Form errors of the options: the unit's length, and caps the guard accepts."""
-    unit = options[CONF_CREDIT_UNIT]
-    if not unit or len(unit) > MAX_UNIT_LENGTH:
-        return {CONF_CREDIT_UNIT: "invalid_unit"}
-    spend = options.get(CONF_MAX_SPEND_PER_DAY)
-    if spend is not None and not 0 < spend < math.inf:
-        # Zero or a non-finite amount would turn the cap off without a word.
-        return {CONF_MAX_SPEND_PER_DAY: "invalid_amount"}
-    try:
-        spend_caps(options)
-    except (HappyFollowerInputError, ValueError):
-        return {CONF_UNIT_PRICES: "invalid_unit_prices"}
-    return {}
+def _read_options(
+    user_input: Mapping[str, Any], options: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The options to save from a submission, and the form errors (nothing is saved while
+    there is one). A field that is missing or empty keeps what is saved: silently where
+    nothing is saved there (no cap, no prices), else with an error that says so."""
+    saved = _saved(options)
+    new: dict[str, Any] = {**options}
+    errors: dict[str, str] = {}
+    for key, read, missing in _FIELDS:
+        value = _typed(user_input, key)
+        try:
+            if value is not None:
+                new[key] = read(value)
+            elif saved[key] is None or saved[key] == "":
+                new[key] = saved[key]  # nothing was saved there, and nothing is
+            else:
+                raise _Refused(missing)
+        except _Refused as refused:
+            errors[key] = refused.error
+    if not errors:
+        try:
+            spend_caps(new)  # what the guard will read
+        except (HappyFollowerInputError, ValueError):
+            errors["base"] = "invalid_caps"
+    return new, errors
 
 
 class HappyFollowerOptionsFlow(OptionsFlowWithReload):
@@ -298,14 +527,18 @@ class HappyFollowerOptionsFlow(OptionsFlowWithReload):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         errors: dict[str, str] = {}
+        shown = _shown(self.config_entry.options)
         if user_input is not None:
-            options = {**user_input, CONF_CREDIT_UNIT: str(user_input[CONF_CREDIT_UNIT]).strip()}
-            if not (errors := _options_errors(options)):
+            options, errors = _read_options(user_input, self.config_entry.options)
+            if not errors:
                 return self.async_create_entry(data=options)
+            # What was typed stays for the person to correct; an empty or missing field
+            # shows the saved value again, as its error says.
+            for key in user_input:
+                if (value := _typed(user_input, key)) is not None:
+                    shown[key] = value if isinstance(value, str) else str(value)
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(
-                OPTIONS_SCHEMA, user_input or self.config_entry.options
-            ),
+            data_schema=self.add_suggested_values_to_schema(_options_schema(), shown),
             errors=errors,
         )

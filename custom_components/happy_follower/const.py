@@ -54,6 +54,8 @@ EVENT_CREDIT_LOW: Final = f"{DOMAIN}_credit_low"
 
 ISSUE_LOW_CREDIT: Final = "low_credit"
 ISSUE_INTERRUPTED_ORDERS: Final = "interrupted_orders"
+# A service charged more than an order's bound: its orders stop until a person confirms.
+ISSUE_PRICE_CHANGED: Final = "price_changed"
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_ORDER_ID: Final = "order_id"
@@ -61,6 +63,7 @@ ATTR_SERVICE_ID: Final = "service_id"
 ATTR_LINK: Final = "link"
 ATTR_COUNT: Final = "count"
 ATTR_CONFIRM_DUPLICATE: Final = "confirm_possible_duplicate"
+ATTR_UNIT_PRICE: Final = "unit_price"
 
 SOURCE: Final = "home_assistant"
 SIGNUP_URL: Final = "https://www.happy-follower.com"

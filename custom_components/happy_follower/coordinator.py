@@ -22,7 +22,7 @@ from shared_client.errors import (
     HappyFollowerError,
     HappyFollowerRateLimitError,
 )
-from shared_client.guard import SpendGuard
+from shared_client.guard import PlacedOrder, SpendGuard
 from shared_client.models import OrderStatus
 from shared_client.validation import display_text
 
@@ -47,6 +47,7 @@ from .const import (
     STATUS_SPELLINGS,
 )
 from .errors import translation_for
+from .repairs import async_sync_price_holds
 from .store import HappyFollowerStore, TrackedOrder
 
 
@@ -199,7 +200,11 @@ class OrdersCoordinator(DataUpdateCoordinator[dict[int, TrackedOrder]]):
         self.client = client
         self.store = store
         self.guard = guard
-        self._costs_learned: dict[int, float] = {}  # for the guard, at the next commit
+        # Costs of status reads, as read (None: no cost), for the guard at the next commit;
+        # the last one the guard took of each order; the anomalies already logged.
+        self._costs_learned: dict[int, float | None] = {}
+        self._costs_noted: dict[int, float | None] = {}
+        self._anomalies_logged: set[tuple[int, str]] = set()
         self._refused: set[int] = set()  # orders whose refusal was already logged
 
     @property
@@ -266,8 +271,12 @@ class OrdersCoordinator(DataUpdateCoordinator[dict[int, TrackedOrder]]):
         order.status = status
         if not order.link and status.link:
             order.link = status.link
-        if self.store.count_cost(order):
-            self._costs_learned[order.order_id] = order.counted_cost
+        self.store.count_cost(order)  # the spent sensor's own total
+        # The guard sees every status's cost as it is (None too: a missing cost is an
+        # anomaly); a cost it already took of this order changes nothing there.
+        cost = None if status.cost is None else float(status.cost)
+        if order.order_id not in self._costs_noted or self._costs_noted[order.order_id] != cost:
+            self._costs_learned[order.order_id] = cost
         base: dict[str, object] = {
             "config_entry_id": self.config_entry.entry_id,
             "order_id": order.order_id,
@@ -305,14 +314,36 @@ class OrdersCoordinator(DataUpdateCoordinator[dict[int, TrackedOrder]]):
         await self._note_costs()
 
     async def _note_costs(self) -> None:
-        """Tell the guard the real costs learned: they settle the bounds it reserved."""
+        """Tell the guard the costs the statuses gave: a higher one counts, an odd one is
+        an anomaly (logged once here), and a charge above an order's bound holds its
+        service (a repair issue)."""
         costs, self._costs_learned = self._costs_learned, {}
         for order_id, cost in costs.items():
             try:
-                await self.guard.note_cost(order_id, cost)
+                anomaly = await self.guard.note_cost(order_id, cost)
             except HappyFollowerError as err:
                 # Its bound keeps counting against the cap for 24 hours: the safe side.
+                # Not marked as noted: the next status read tries again.
                 LOGGER.warning("Could not note the cost of order %s: %s", order_id, err)
+                continue
+            self._costs_noted[order_id] = cost
+            if anomaly is not None and (order_id, anomaly) not in self._anomalies_logged:
+                self._anomalies_logged.add((order_id, anomaly))
+                LOGGER.warning("Happy Follower order %s: %s", order_id, anomaly)
+        if costs:
+            tracked = self.store.orders
+            self._costs_noted = {k: v for k, v in self._costs_noted.items() if k in tracked}
+            self._anomalies_logged = {item for item in self._anomalies_logged if item[0] in tracked}
+        async_sync_price_holds(self.hass, self.config_entry, self.guard)
+
+    def note_placed(self, placed: PlacedOrder) -> None:
+        """The guard placed this order and read its first status itself: that cost is
+        noted and its anomaly was logged (by the guard)."""
+        if placed.status is not None:
+            cost = placed.status.cost
+            self._costs_noted[placed.order_id] = None if cost is None else float(cost)
+        if placed.anomaly is not None:
+            self._anomalies_logged.add((placed.order_id, placed.anomaly))
 
     def _drop_expired(self, now: datetime) -> bool:
         """Untrack orders final for longer than the retention; True if any was."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from shared_client.errors import (
@@ -41,12 +43,27 @@ _KEYS: tuple[tuple[type[HappyFollowerError], str], ...] = (
 )
 
 
+def amount_text(value: float) -> str:
+    """An amount as the messages show it: whole numbers without a decimal point, others
+    to six places at most, never in exponent notation (a cap in Rial is in the millions)."""
+    if float(value).is_integer():
+        return str(int(value))
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text if text not in ("0", "-0") else f"{value:g}"
+
+
+def _amounts(amounts: Mapping[str, float]) -> dict[str, str]:
+    return {name: amount_text(value) for name, value in amounts.items()}
+
+
 def _input_translation(err: HappyFollowerInputError) -> tuple[str, dict[str, str]]:
     """The shared input policy refused something; say which field in the user's language."""
     if isinstance(err, HappyFollowerUnknownServiceError):
         return "unknown_service", {"details": display_text(err)}
     if err.field == "link":
         return "invalid_link", {}
+    if err.field == "unit_price":
+        return "invalid_price", {}
     if err.field is not None:
         return "invalid_number", {"field": err.field}
     return "invalid_input", {"details": display_text(err)}
@@ -68,7 +85,8 @@ def translation_for(err: HappyFollowerError) -> tuple[str, dict[str, str]]:
         # The service's own message (often Persian); the client already removed secrets.
         return "api_error", {"message": display_text(err.service_message)}
     if isinstance(err, HappyFollowerSpendCapError):
-        return f"cap_{err.cap}", {}
+        # The figures the guard decided with (spent, reserved, the bound, the cap, ...).
+        return f"cap_{err.cap}", _amounts(err.amounts)
     if isinstance(err, HappyFollowerInputError):
         return _input_translation(err)
     return "cannot_connect", {}
@@ -77,11 +95,14 @@ def translation_for(err: HappyFollowerError) -> tuple[str, dict[str, str]]:
 def to_ha_error(
     err: HappyFollowerError, placeholders: dict[str, str] | None = None
 ) -> HomeAssistantError:
-    """Return the translated Home Assistant error an action raises for ``err``."""
+    """Return the translated Home Assistant error an action raises for ``err``.
+
+    ``placeholders`` are the action's own (what was asked for); the error's figures win
+    over them, as they are what the guard decided with."""
     key, values = translation_for(err)
     error_type = ServiceValidationError if isinstance(err, _USER_ERRORS) else HomeAssistantError
     return error_type(
         translation_domain=DOMAIN,
         translation_key=key,
-        translation_placeholders={**values, **(placeholders or {})},
+        translation_placeholders={**(placeholders or {}), **values},
     )

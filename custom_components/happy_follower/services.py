@@ -33,11 +33,13 @@ from .const import (
     ATTR_LINK,
     ATTR_ORDER_ID,
     ATTR_SERVICE_ID,
+    ATTR_UNIT_PRICE,
     DOMAIN,
     LOGGER,
 )
 from .coordinator import HappyFollowerConfigEntry, credit_unit, status_key
-from .errors import to_ha_error
+from .errors import amount_text, to_ha_error
+from .repairs import async_sync_price_holds
 from .spending import async_confirmed_by
 
 # Home Assistant (2026.9+) runs voluptuous as its successor probatio; type-check
@@ -54,6 +56,7 @@ SERVICE_GET_ORDER_STATUS = "get_order_status"
 SERVICE_LIST_SERVICES = "list_services"
 SERVICE_TRACK_ORDER = "track_order"
 SERVICE_UNTRACK_ORDER = "untrack_order"
+SERVICE_CONFIRM_PRICE = "confirm_price"
 
 # Numbers may arrive as text (Persian digits included): the shared validators decide,
 # so that every refusal is a translated error rather than a bare schema message.
@@ -66,6 +69,13 @@ PLACE_ORDER_SCHEMA = ENTRY_SCHEMA.extend(
         vol.Required(ATTR_LINK): cv.string,
         vol.Required(ATTR_COUNT): _NUMBER,
         vol.Optional(ATTR_CONFIRM_DUPLICATE, default=False): cv.boolean,
+    }
+)
+CONFIRM_PRICE_SCHEMA = ENTRY_SCHEMA.extend(
+    {
+        vol.Required(ATTR_SERVICE_ID): _NUMBER,
+        # Omitted (or left empty): the price the service was seen to charge.
+        vol.Optional(ATTR_UNIT_PRICE): vol.Any(None, _NUMBER),
     }
 )
 
@@ -115,7 +125,11 @@ async def _place_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> Se
         if isinstance(err, HappyFollowerOrderOutcomeUnknownError):
             # Never retried: a retry could buy the same thing twice.
             LOGGER.warning("An order's outcome is unknown; it was not sent again: %s", err)
+        # A hold written by another program shows here as well as in the refusal.
+        async_sync_price_holds(call.hass, entry, data.guard)
         raise _action_error(entry, err, **_order_placeholders(entry, call)) from err
+    # The guard read the first status (and logged its anomaly): not noted twice.
+    data.orders.note_placed(placed)
     await data.orders.async_track(
         placed.order_id,
         status=placed.status,
@@ -124,7 +138,41 @@ async def _place_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> Se
         link=placed.link,
     )
     await data.credit.async_refresh()
-    return {"order_id": placed.order_id, "cost": placed.cost}
+    return {
+        "order_id": placed.order_id,
+        "cost": placed.cost,
+        # What the caps count it at, at least; what was wrong with the cost its status
+        # gave (None when nothing was), in the guard's words.
+        "cost_bound": placed.cost_bound,
+        "anomaly": placed.anomaly,
+    }
+
+
+async def _confirm_price(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
+    """A person stands behind a price per unit of a service: it bounds its orders under a
+    spend cap, and lifts a hold. Without a price, the one the service was seen to charge."""
+    guard = entry.runtime_data.guard
+    given = call.data.get(ATTR_UNIT_PRICE)
+    try:
+        service_id = positive_int(call.data[ATTR_SERVICE_ID], ATTR_SERVICE_ID)
+        if given is None or (isinstance(given, str) and not given.strip()):
+            await guard.refresh()  # the offer of the ledger as it is now
+            offer = guard.price_offer(service_id)
+            if offer is None:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="no_price_offered",
+                    translation_placeholders={"service_id": str(service_id)},
+                )
+            given = offer[0]
+        unit_price = await guard.confirm_price(
+            service_id, given, confirmed_by=await async_confirmed_by(call.hass, call.context)
+        )
+    except HappyFollowerError as err:
+        raise _action_error(entry, err) from err
+    LOGGER.info("Price per unit %s of service %s confirmed", amount_text(unit_price), service_id)
+    async_sync_price_holds(call.hass, entry, guard)
+    return {"service_id": service_id, "unit_price": unit_price}
 
 
 def _order_placeholders(entry: HappyFollowerConfigEntry, call: ServiceCall) -> dict[str, str]:
@@ -135,7 +183,7 @@ def _order_placeholders(entry: HappyFollowerConfigEntry, call: ServiceCall) -> d
         "count": display_text(call.data[ATTR_COUNT], 20),
         "max_count": str(caps.max_count_per_order),
         "max_orders": str(caps.max_orders_per_day),
-        "max_spend": f"{caps.max_spend_per_day or 0:g}",
+        "max_spend": amount_text(caps.max_spend_per_day or 0),
         "unit": credit_unit(entry),
     }
 
@@ -227,10 +275,12 @@ def async_setup_services(hass: HomeAssistant) -> None:
     async def handle(handler: _Handler, call: ServiceCall) -> ServiceResponse:
         return await handler(_loaded_entry(hass, call), call)
 
-    # Spending and canceling are for administrators (and automations and scripts).
+    # Spending, canceling and standing behind a price are for administrators (and
+    # automations and scripts).
     admin_actions: list[tuple[str, _Handler, vol.Schema, SupportsResponse]] = [
         (SERVICE_PLACE_ORDER, _place_order, PLACE_ORDER_SCHEMA, SupportsResponse.OPTIONAL),
         (SERVICE_CANCEL_ORDER, _cancel_order, ORDER_SCHEMA, SupportsResponse.NONE),
+        (SERVICE_CONFIRM_PRICE, _confirm_price, CONFIRM_PRICE_SCHEMA, SupportsResponse.OPTIONAL),
     ]
     for name, handler, schema, supports_response in admin_actions:
         async_register_admin_service(

@@ -12,6 +12,7 @@ from shared_client.simulator import DEFAULT_SERVICES, Simulator
 from .conftest import CliRunner
 
 LINK = "https://www.instagram.com/cli.test"
+SENT = LINK + "/"  # LINK as the input policy writes it (its canonical form)
 STATUS_FIELDS = {
     "order_id",
     "status",
@@ -59,7 +60,7 @@ async def test_order_with_yes_text(cli: CliRunner) -> None:
     result = await cli.run("order", "10", LINK, "100", "--yes")
     assert result.code == ExitCode.OK
     (order,) = cli.simulator.orders(cli.api_key)
-    assert (order.service_id, order.link, order.count) == (10, LINK, 100)
+    assert (order.service_id, order.link, order.count) == (10, SENT, 100)
     # The hint keeps the options in effect, so it can be pasted as it is.
     # Which service, for which page or post: orders a person can tell apart.
     assert result.stdout == (
@@ -79,14 +80,14 @@ async def test_order_json_and_persian_digits(cli: CliRunner) -> None:
         "order_id": order.order_id,
         "service_id": 10,
         "service_name": "لایک ایرانی(سرعت متوسط)",
-        "link": LINK,
+        "link": SENT,
         "count": 50,
         "cost": 100,
         "estimated_cost": None,
     }
     assert order.count == 50
     posts = [r for r in cli.simulator.requests if r.endpoint == "order"]
-    assert [r.form for r in posts] == [{"serviceId": "10", "link": LINK, "count": "50"}]
+    assert [r.form for r in posts] == [{"serviceId": "10", "link": SENT, "count": "50"}]
 
 
 async def test_status(cli: CliRunner, client: HappyFollowerClient) -> None:
@@ -109,7 +110,7 @@ async def test_status(cli: CliRunner, client: HappyFollowerClient) -> None:
     assert status["status"] == "registered"
     assert (status["count"], status["remain"], status["delivered"]) == (100, 100, 0)
     assert status["cost"] == 200
-    assert status["link"] == LINK
+    assert status["link"] == SENT
     assert status["is_final"] is False
     assert unknown.code == ExitCode.REFUSED
     assert "/status/" in unknown.error

@@ -15,6 +15,7 @@ from shared_client.simulator import Fault
 from .conftest import CliResult, CliRunner
 
 LINK = "https://www.instagram.com/cli.test"
+SENT = LINK + "/"  # LINK as the input policy writes it (its canonical form)
 
 
 async def run_on_terminal(cli: CliRunner, answer: str, *args: str) -> CliResult:
@@ -62,7 +63,7 @@ async def test_declined_on_a_terminal_is_cancelled(cli: CliRunner) -> None:
     # exactly as it will be sent, the count, and where the money goes.
     assert f"Place this Happy Follower order? (LIVE, {cli.simulator.base_url})" in result.stdout
     assert "Service: 10 - لایک ایرانی(سرعت متوسط)" in result.stdout
-    assert f"Link: {LINK}" in result.stdout
+    assert f"Link: {SENT}\n" in result.stdout
     assert "Count: 100" in result.stdout
     assert "This spends credit. [y/N]" in result.stdout
     assert cli.order_posts() == 0
@@ -139,7 +140,7 @@ async def test_ledger_has_a_line_per_attempt_and_no_secret(cli: CliRunner) -> No
     assert len(records) == 6  # an attempt written ahead, then its outcome, for each
     # Every field on every line (tests/client/test_ledger.py pins the list itself).
     assert all(set(record) == set(AuditRecord.model_fields) for record in records)
-    assert all(record["source"] == "cli" and record["link"] == LINK for record in records)
+    assert all(record["source"] == "cli" and record["link"] == SENT for record in records)
     attempts = records[0::2]
     assert [r["event"] for r in attempts] == ["attempt"] * 3
     assert all(r["confirmed_by"] == "--yes" for r in attempts)

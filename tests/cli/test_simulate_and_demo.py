@@ -113,7 +113,7 @@ async def test_demo_terminal_only_runs_to_completion(cli: CliRunner) -> None:
         assert step in out
     # The tour's order goes through the spend guard and shows what a person confirms.
     assert "   through the spend guard, which shows this for you to confirm:\n" in out
-    assert "     Link: https://www.instagram.com/happy.follower.demo\n" in out
+    assert "     Link: https://www.instagram.com/happy.follower.demo/\n" in out
     bars = [line for line in out.splitlines() if line.startswith("   [")]
     assert len(bars) >= 3
     assert "registered" in bars[0]

@@ -25,6 +25,7 @@ from .conftest import CliRunner
 from .test_order_safety import run_on_terminal
 
 LINK = "https://www.instagram.com/cli.safety"
+SENT = LINK + "/"  # LINK as the input policy writes it (its canonical form)
 # 100 likes of service 10 cost 200 in the simulator.
 ORDER = ("order", "10", LINK, "100", "--yes")
 
@@ -177,7 +178,7 @@ async def test_5_a_hostile_service_name_draws_no_lines(hostile: CliRunner) -> No
     result = await run_on_terminal(hostile, "n", "order", "10", LINK, "100")
     assert result.code == ExitCode.CANCELLED
     lines = result.stdout.splitlines()
-    assert [line for line in lines if line.startswith("Link:")] == [f"Link: {LINK}"]
+    assert [line for line in lines if line.startswith("Link:")] == [f"Link: {SENT}"]
     assert [line for line in lines if line.startswith("Count:")] == ["Count: 100"]
     (service,) = [line for line in lines if line.startswith("Service:")]
     assert "evil.example" in service  # shown, on its own line, flattened
@@ -313,7 +314,7 @@ async def test_orders_lists_attempts_and_usage_as_json(cli: CliRunner) -> None:
     (order,) = data["orders"]
     assert (order["outcome"], order["order_id"], order["cost"]) == ("placed", 1, 200.0)
     assert order["confirmed_by"] == "--yes"
-    assert json.dumps(data).count(LINK) == 1
+    assert json.dumps(data).count(SENT) == 1
     text = (await cli.run("orders")).stdout
     assert "placed           order 1         service 10  x100  @cli.safety  cost 200" in text
     assert "(confirmed by --yes, cli)" in text

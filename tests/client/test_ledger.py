@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import socket
@@ -10,12 +11,14 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from shared_client import HappyFollowerLedgerError
 from shared_client.ledger import (
+    KEEP_ACTIVE,
     MAX_REASON_LENGTH,
     AuditEvent,
     AuditRecord,
@@ -25,7 +28,15 @@ from shared_client.ledger import (
     this_process,
 )
 
-from .guard_support import LINK, START, dead_process, read_lines, record, write_file
+from .guard_support import (
+    LINK,
+    START,
+    Clock,
+    dead_process,
+    read_lines,
+    record,
+    write_file,
+)
 
 GOOD = b'{"at":"2026-03-21T12:00:00Z","event":"placed","source":"t","sandbox":false}\n'
 
@@ -153,6 +164,12 @@ def test_blank_lines_are_skipped(path: Path) -> None:
         b'{"event":"placed","source":"t","sandbox":false}',
         b"[1, 2]",
         b"\xff\xfe",
+        # A time without a zone cannot be compared with the others.
+        b'{"at":"2026-03-21T12:00:00","event":"placed","source":"t","sandbox":false}',
+        b'{"at":"2026-03-21T12:00:00Z","event":"placed","source":"t","sandbox":false,'
+        b'"count":"many"}',
+        b'{"at":"2026-03-21T12:00:00Z","event":"placed","source":"t","sandbox":"x"}',
+        b'{"archived":"000001-20260321T120000Z-00000000.jsonl",oops}',
     ],
 )
 def test_a_damaged_line_refuses_everything(path: Path, line: bytes) -> None:
@@ -213,7 +230,7 @@ def test_the_lock_is_exclusive(path: Path) -> None:
     ledger = Ledger(path)
     ledger.read()
     done = threading.Event()
-    with path.open("a+b") as holder:
+    with ledger.lock_path.open("a+b") as holder:
         fcntl.flock(holder.fileno(), fcntl.LOCK_EX)  # as another process would hold it
         worker = threading.Thread(
             target=lambda: (
@@ -238,7 +255,7 @@ def test_the_lock_is_released_after_an_error(path: Path) -> None:
 
     with pytest.raises(RuntimeError):
         ledger.transact(fail)
-    with path.open("a+b") as other:
+    with ledger.lock_path.open("a+b") as other:
         fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
 
 
@@ -249,7 +266,7 @@ def test_the_lock_holds_across_processes(path: Path) -> None:
             sys.executable,
             "-c",
             "import fcntl, sys, time\n"
-            f"f = open({str(path)!r}, 'a+b')\n"
+            f"f = open({str(Ledger(path).lock_path)!r}, 'a+b')\n"
             "fcntl.flock(f.fileno(), fcntl.LOCK_EX)\n"
             "print('locked', flush=True)\n"
             "time.sleep(0.5)\n",
@@ -292,7 +309,10 @@ def test_record_defaults_and_secrets() -> None:
         "confirmed_by",
         "process",
         "reason",
+        "unit_price",
+        "anomaly",
     }
+    assert (line.unit_price, line.anomaly) == (None, None)
     assert [event.value for event in AuditEvent] == [
         "attempt",
         "placed",
@@ -300,6 +320,8 @@ def test_record_defaults_and_secrets() -> None:
         "outcome_unknown",
         "refused",
         "cost",
+        "price",
+        "price_hold",
     ]
     assert MAX_REASON_LENGTH == 300
 
@@ -402,3 +424,335 @@ def test_a_damaged_line_is_named_after_every_line_read_before(path: Path) -> Non
     write_file(path, b"{oops}\n", append=True)
     with pytest.raises(HappyFollowerLedgerError, match=r"damaged line \(line 5\)"):
         ledger.read()
+
+
+# --- the lock file, rotation and the archive ------------------------------------------
+
+DAY = timedelta(days=1)
+
+
+def order_lines(at: datetime, key: str) -> list[AuditRecord]:
+    """One order as the guard writes it: attempt, placed, then its cost a minute later."""
+    return [
+        record(AuditEvent.ATTEMPT, at=at, attempt_id=key, service_id=10, link=LINK, count=10),
+        record(AuditEvent.PLACED, at=at, attempt_id=key, order_id=hash(key) % 10**6),
+        record(AuditEvent.COST, at=at + timedelta(minutes=1), attempt_id=key, cost=20.0),
+    ]
+
+
+def price(at: datetime, event: AuditEvent = AuditEvent.PRICE) -> AuditRecord:
+    return record(event, at=at, service_id=10, unit_price=2.0)
+
+
+def refusal(at: datetime) -> AuditRecord:
+    return record(AuditEvent.REFUSED, at=at, service_id=10, reason="over the cap")
+
+
+def chunks(ledger: Ledger) -> list[str]:
+    return sorted(path.name for path in ledger.archive_path.iterdir())
+
+
+def test_the_lock_file_is_what_is_locked(path: Path) -> None:
+    ledger = Ledger(path, archive_after=1, clock=lambda: START + 3 * DAY)
+    assert ledger.lock_path == path.with_name("orders.jsonl.lock")
+    assert ledger.archive_path == path.with_name("orders.jsonl.archive")
+    ledger.transact(lambda _old: [refusal(START), refusal(START)])
+    lock = ledger.lock_path.stat().st_ino
+    with path.open("a+b") as other:  # the ledger file itself: not what processes lock
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        ledger.read()  # rotates: the active file is replaced, not the lock file
+    assert ledger.read() == []
+    assert len(chunks(ledger)) == 1
+    assert ledger.lock_path.stat().st_ino == lock
+    assert ledger.lock_path.read_bytes() == b""
+    with ledger.lock_path.open("a+b") as holder:
+        fcntl.flock(holder.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        done = threading.Event()
+        worker = threading.Thread(target=lambda: (ledger.history(), done.set()))
+        worker.start()
+        assert not done.wait(0.3)  # the history is read under the lock too
+        fcntl.flock(holder.fileno(), fcntl.LOCK_UN)
+        assert done.wait(5)
+    worker.join()
+
+
+def test_what_stays_in_the_active_file_and_when_it_rotates(path: Path) -> None:
+    clock = Clock(START + 3 * DAY)
+    ledger = Ledger(path, archive_after=4, clock=clock)
+    old = START
+    recent = START + 3 * DAY - timedelta(hours=1)
+    kept = [
+        price(old),
+        price(old, AuditEvent.PRICE_HOLD),
+        record(AuditEvent.ATTEMPT, at=old, attempt_id="pending"),  # not settled yet
+        *order_lines(recent, "recent")[:2],
+        record(AuditEvent.PLACED, at=recent, order_id=7),  # before write-ahead: alone
+    ]
+    archived = [
+        *order_lines(old, "old"),
+        record(AuditEvent.COST, at=recent, attempt_id="old", cost=21.0),  # late, same order
+        record(AuditEvent.PLACED, at=old, order_id=8),
+        refusal(recent),  # refusals never matter to the caps, whatever their age
+    ]
+    appended = [kept[0], *archived[:3], kept[1], kept[2], *archived[3:], *kept[3:]]
+    ledger.transact(lambda _old: list(appended))
+    # 6 lines no longer matter, 6 do: not more than max(4, 6), no rotation.
+    assert ledger.read() == appended
+    assert not ledger.archive_path.exists()
+    appended.append(refusal(old))
+    ledger.transact(lambda _old: [refusal(old)])  # 7 > 6: due, for the next transaction
+    assert not ledger.archive_path.exists()
+    seen: list[list[AuditRecord]] = []
+    assert ledger.transact(lambda old: seen.append(old) or []) == kept
+    assert seen == [kept]  # rotated before deciding
+    assert ledger.history() == appended
+    (chunk,) = chunks(ledger)
+    archive = (ledger.archive_path / chunk).read_bytes()
+    assert archive == b"".join(line.model_dump_json().encode() + b"\n" for line in appended)
+    digest = hashlib.sha256(archive.splitlines()[0]).hexdigest()[:8]
+    assert chunk == f"000001-20260321T120000Z-{digest}.jsonl"
+    copies = path.read_bytes().splitlines()
+    assert [line.split(b",", 1)[0] for line in copies] == [
+        b'{"archived":"' + chunk.encode() + b'"'
+    ] * len(kept)
+    # Three days on: the recent order goes, the rest stays; the new chunk holds the new
+    # lines only (the copies' originals are in the first one).
+    clock.advance(days=3)
+    new = [*order_lines(clock.now, "newer"), *[refusal(clock.now)] * 4]
+    ledger.transact(lambda _old: new)
+    assert ledger.read() == [*kept[:3], *new[:3]]
+    assert chunks(ledger)[0] == chunk
+    assert chunks(ledger)[1].startswith(f"000002-{clock.now:%Y%m%dT%H%M%SZ}-")
+    assert ledger.history() == appended + new
+    assert Ledger(path).history() == appended + new
+
+
+def test_a_rotation_waits_for_more_than_archive_after_lines(path: Path) -> None:
+    ledger = Ledger(path, archive_after=3, clock=lambda: START)
+    ledger.transact(lambda _old: [price(START), *[refusal(START)] * 3])
+    assert len(ledger.read()) == 4  # 3 lines that no longer matter: not more than 3
+    assert not ledger.archive_path.exists()
+    ledger.transact(lambda _old: [refusal(START)])
+    assert ledger.read() == [price(START)]
+
+
+def test_the_48_hours_count_from_an_order_s_first_line(path: Path) -> None:
+    now = START + 3 * DAY
+    edge, inside = now - KEEP_ACTIVE, now - KEEP_ACTIVE + timedelta(microseconds=1)
+    stay = [
+        record(AuditEvent.ATTEMPT, at=inside, attempt_id="inside"),
+        record(AuditEvent.FAILED, at=inside, attempt_id="inside"),
+        record(AuditEvent.PLACED, at=inside, order_id=2),
+        record(AuditEvent.ATTEMPT, at=START, attempt_id="unsettled"),
+    ]
+    go = [
+        record(AuditEvent.ATTEMPT, at=edge, attempt_id="edge"),
+        record(AuditEvent.PLACED, at=now, attempt_id="edge"),  # late: goes with its attempt
+        record(AuditEvent.PLACED, at=edge, order_id=1),
+        record(AuditEvent.ATTEMPT, at=START, attempt_id="unknown"),
+        record(AuditEvent.OUTCOME_UNKNOWN, at=START, attempt_id="unknown"),
+    ]
+    ledger = Ledger(path, archive_after=0, clock=lambda: now + DAY)
+    ledger.transact(lambda _old: [*go[:2], *stay[:2], go[2], stay[2], *go[3:], stay[3]])
+    assert ledger.read() == stay
+
+
+def test_the_history_ignores_other_files_in_the_archive(path: Path) -> None:
+    ledger = Ledger(path, archive_after=0, clock=lambda: START)
+    lines = [refusal(START), refusal(START)]
+    ledger.transact(lambda _old: lines)
+    assert ledger.read() == []
+    (ledger.archive_path / "notes.txt").write_text("mine")
+    (ledger.archive_path / ".000002-20260321T120000Z-0123abcd.jsonl.tmp").write_bytes(GOOD)
+    (ledger.archive_path / "000002-20260321T120000Z-0123abcd.jsonl.bak").write_bytes(GOOD)
+    assert ledger.history() == lines
+    more = [refusal(START + DAY)] * 2
+    ledger.transact(lambda _old: more)
+    assert ledger.read() == []
+    assert len(list(ledger.archive_path.glob("000002-20260322T120000Z-*.jsonl"))) == 1
+    assert ledger.history() == lines + more
+
+
+def test_rotation_keeps_every_line_in_order(path: Path) -> None:
+    """Orders every three hours for ten days, refusals between them: the history is every
+    line appended, in order, whichever file holds it."""
+    clock = Clock()
+    ledger = Ledger(path, archive_after=20, clock=clock)
+    appended: list[AuditRecord] = []
+
+    def append(*lines: AuditRecord) -> None:
+        appended.extend(lines)
+        ledger.transact(lambda _old: list(lines))
+
+    append(price(START))
+    for step in range(80):
+        clock.now = START + timedelta(hours=3 * step)
+        attempt, placed, cost = order_lines(clock.now, f"order-{step}")
+        append(attempt)
+        append(placed, cost)
+        if step % 4 == 0:
+            append(refusal(clock.now))
+        if step % 20 == 19:
+            assert ledger.history() == appended
+    assert ledger.history() == appended
+    assert Ledger(path).history() == appended  # another process: the same
+    assert len(chunks(ledger)) >= 3
+    archived = sum(
+        len((ledger.archive_path / name).read_bytes().splitlines()) for name in chunks(ledger)
+    )
+    active = ledger.read()
+    copies = sum(line.startswith(b'{"archived":') for line in path.read_bytes().splitlines())
+    assert archived + len(active) - copies == len(appended)  # each line once
+    since = clock.now - KEEP_ACTIVE
+    matter = [
+        line
+        for line in appended
+        if line.event is AuditEvent.PRICE
+        or (line.event is not AuditEvent.REFUSED and line.at > since)
+    ]
+    assert [line for line in active if line in matter] == matter
+    assert len(active) <= len(matter) + max(20, len(matter)) + 3  # small, whatever came before
+
+
+def test_a_crash_between_the_chunk_and_the_active_file_loses_and_repeats_nothing(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock(START + 3 * DAY)
+    lines = [*order_lines(START, "old"), refusal(START), *order_lines(clock.now, "new")]
+    Ledger(path).transact(lambda _old: lines)
+    before = path.read_bytes()
+
+    class Crash(BaseException):
+        """The process dies here."""
+
+    replace = os.replace
+
+    def crash_on_the_active_file(source: Path, target: Path) -> None:
+        if target == path:
+            raise Crash
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", crash_on_the_active_file)
+    with pytest.raises(Crash):
+        Ledger(path, archive_after=1, clock=clock).read()
+    monkeypatch.undo()
+    assert path.read_bytes() == before  # untouched
+    (chunk,) = chunks(Ledger(path))
+    assert not list(path.parent.glob(".*.tmp"))
+    # The chunk holds lines still in the active file: listed once, not twice.
+    assert Ledger(path).history() == lines
+    # More lines before the next rotation; then it writes the same chunk again, longer.
+    more = [refusal(clock.now)]
+    Ledger(path).transact(lambda _old: more)
+    assert Ledger(path).history() == lines + more
+    ledger = Ledger(path, archive_after=1, clock=clock)
+    assert ledger.read() == lines[-3:]
+    assert chunks(ledger) == [chunk]
+    assert ledger.history() == lines + more
+    assert Ledger(path).history() == lines + more
+    ledger.transact(lambda _old: more)
+    assert Ledger(path).history() == [*lines, *more, *more]
+
+
+def test_a_rotation_that_fails_changes_nothing_and_orders_go_on(
+    path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = [refusal(START), refusal(START)]
+    Ledger(path).transact(lambda _old: lines)
+    replace = os.replace
+
+    def fail_on_the_active_file(source: Path, target: Path) -> None:
+        if target == path:
+            raise OSError(28, "No space left on device")
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", fail_on_the_active_file)
+    ledger = Ledger(path, archive_after=1)
+    with caplog.at_level(logging.WARNING):
+        assert ledger.transact(lambda _old: [refusal(START)]) == [*lines, refusal(START)]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"The audit ledger {path} could not move old lines to its archive (No space left on "
+        "device): it keeps them, and grows, until it can"
+    ]
+    assert chunks(ledger) == []  # the chunk written first is gone again
+    assert not list(path.parent.glob(".*.tmp"))
+    assert ledger.history() == [*lines, refusal(START)]
+    monkeypatch.undo()
+    assert ledger.read() == []
+    assert ledger.history() == [*lines, refusal(START)]
+
+
+def test_two_processes_see_each_others_lines_across_rotations(path: Path) -> None:
+    clock = Clock()
+    first, second = (Ledger(path, archive_after=5, clock=clock) for _ in range(2))
+    appended: list[AuditRecord] = []
+    for step in range(40):
+        clock.now = START + timedelta(hours=6 * step)
+        writer, reader = (first, second) if step % 3 else (second, first)
+        lines = [*order_lines(clock.now, f"o{step}"), refusal(clock.now)]
+        appended.extend(lines)
+        assert writer.transact(lambda _old, lines=lines: lines)[-4:] == lines
+        seen = reader.read()  # rotates, sometimes: the refusal goes then
+        assert seen == writer.read()
+        assert [line for line in seen if line.event is not AuditEvent.REFUSED][-3:] == lines[:3]
+    assert len(chunks(first)) >= 3
+    assert first.history() == second.history() == appended
+
+
+def test_copies_in_the_active_file_read_as_their_originals(path: Path) -> None:
+    """Older versions, which know nothing of the mark, read the same records."""
+    lines = [price(START), refusal(START), refusal(START)]
+    ledger = Ledger(path, archive_after=0, clock=lambda: START)
+    ledger.transact(lambda _old: lines)
+    assert ledger.read() == [lines[0]]
+    (copy,) = path.read_bytes().splitlines()
+    assert copy.startswith(b'{"archived":"000001-')
+    assert AuditRecord.model_validate_json(copy) == lines[0]
+    assert Ledger(path).read() == [lines[0]]
+    assert Ledger(path, archive_after=0).read() == [lines[0]]  # a copy is archived once
+    assert len(chunks(ledger)) == 1
+    assert Ledger(path).history() == lines
+
+
+def test_a_wrong_clock_does_not_empty_the_active_file(path: Path) -> None:
+    """Now is the earlier of the clock and the newest line: one wrong clock keeps more."""
+    lines = [*order_lines(START, "a"), *[refusal(START)] * 4]
+    Ledger(path).transact(lambda _old: lines)
+    assert Ledger(path, archive_after=0, clock=lambda: START + 400 * DAY).read() == lines[:3]
+    future = record(AuditEvent.FAILED, at=START + 400 * DAY, attempt_id="future")
+    more = [future, *[refusal(START)] * 5]
+    Ledger(path).transact(lambda _old: more)
+    assert Ledger(path, archive_after=0, clock=lambda: START).read() == [*lines[:3], future]
+    assert Ledger(path).history() == [*lines, *more]
+
+
+def test_a_damaged_line_after_a_rotation_is_named_in_the_active_file(path: Path) -> None:
+    ledger = Ledger(path, archive_after=2, clock=lambda: START + 3 * DAY)
+    ledger.transact(
+        lambda _old: [
+            *order_lines(START, "old"),
+            refusal(START),
+            *order_lines(START + 3 * DAY, "new"),
+        ]
+    )
+    assert len(ledger.read()) == 3  # rotated: three copies
+    write_file(path, GOOD + b'{"at":"2026-03-24T12:00:00","event":"placed"}\n', append=True)
+    for reader in (ledger, Ledger(path)):
+        with pytest.raises(HappyFollowerLedgerError, match=r"damaged line \(line 5\)"):
+            reader.read()
+
+
+def test_a_damaged_line_in_the_archive_is_named_by_the_history_only(path: Path) -> None:
+    ledger = Ledger(path, archive_after=0, clock=lambda: START)
+    ledger.transact(lambda _old: [refusal(START), refusal(START)])
+    assert ledger.read() == []
+    (name,) = chunks(ledger)
+    chunk = ledger.archive_path / name
+    write_file(chunk, chunk.read_bytes().replace(b'"sandbox":false', b'"sandbox":"x"', 1))
+    assert ledger.read() == []  # the caps never read the archive
+    with pytest.raises(HappyFollowerLedgerError) as caught:
+        ledger.history()
+    assert str(caught.value) == (
+        f"The archive of the audit ledger {path} has a damaged line (line 1 of {name}): fix "
+        "or remove that line by hand."
+    )

@@ -13,6 +13,7 @@ from shared_client.validation import (
     MAX_LINK_LENGTH,
     MAX_WHOLE_NUMBER,
     LinkTarget,
+    canonical_link,
     display_text,
     instagram_link,
     link_target,
@@ -20,11 +21,13 @@ from shared_client.validation import (
     parse_unit_prices,
     positive_int,
     switch,
+    target_identity,
     to_ascii_digits,
     validate_order,
 )
 
 LINK = "https://www.instagram.com/mehdifeizi"
+SENT = "https://www.instagram.com/mehdifeizi/"  # LINK in its canonical form
 BAD_NUMBERS: list[Any] = [
     0,
     -1,
@@ -98,11 +101,15 @@ def test_instagram_link_refuses(value: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "value",
-    [LINK, "http://instagram.com/p/Cx1/", "https://www.instagram.com/reel/abc/?igsh=x"],
+    ("value", "canonical"),
+    [
+        (LINK, SENT),
+        ("http://instagram.com/p/Cx1/", "https://www.instagram.com/p/Cx1/"),
+        ("https://www.instagram.com/reel/abc/?igsh=x", "https://www.instagram.com/reel/abc/"),
+    ],
 )
-def test_instagram_link_accepts(value: str) -> None:
-    assert instagram_link(f" {value} ") == value
+def test_instagram_link_accepts(value: str, canonical: str) -> None:
+    assert instagram_link(f" {value} ") == canonical
 
 
 @pytest.mark.parametrize("value", BAD_NUMBERS, ids=repr)
@@ -150,7 +157,7 @@ async def test_persian_digits_reach_the_wire_as_ascii(
     assert order_id == 1
     assert status.count == 100
     order, status_request = (r for r in simulator.requests if r.endpoint in ("order", "status"))
-    assert order.form == {"serviceId": "10", "link": LINK, "count": "100"}
+    assert order.form == {"serviceId": "10", "link": SENT, "count": "100"}
     assert status_request.path.endswith("/status/1/")
     assert [r.form for r in simulator.requests if r.endpoint in ("cancel", "recheck")] == [
         {"orderId": "1"},
@@ -160,7 +167,7 @@ async def test_persian_digits_reach_the_wire_as_ascii(
 
 def test_validate_order_returns_clean_values() -> None:
     order = validate_order("۲۰", f"  {LINK}\t", 50.0)
-    assert (order.service_id, order.link, order.count) == (20, LINK, 50)
+    assert (order.service_id, order.link, order.count) == (20, SENT, 50)
 
 
 @pytest.mark.parametrize("key", ["", "   ", None, 123])
@@ -200,6 +207,11 @@ CREDENTIAL_AND_PORT_LINKS: list[tuple[str, str]] = [
     ("https://www.instagram.com:8443/x", "must not name a port"),
     ("https://www.instagram.com:443/x", "must not name a port"),
     ("http://instagram.com:80/x", "must not name a port"),
+    # An empty user name or password is still one: the link is not what it seems.
+    ("https://@www.instagram.com/p/X/", "user name or password"),
+    ("https://:@www.instagram.com/p/X/", "user name or password"),
+    ("https://@:@www.instagram.com/p/X/", "user name or password"),
+    ("HTTPS://@instagram.com/x", "user name or password"),
 ]
 HIDDEN_CHARACTERS = [
     "\x00",  # NUL
@@ -261,28 +273,32 @@ def test_link_problems_say_what_is_wrong() -> None:
 
 
 def test_the_longest_link_is_accepted() -> None:
+    # The bound holds for the link as typed and for the canonical link that is sent.
     prefix = "https://www.instagram.com/"
-    longest = prefix + "a" * (2048 - len(prefix))
+    longest = prefix + "a" * (2048 - len(prefix) - 1) + "/"
     assert instagram_link(longest) == longest
-    with pytest.raises(HappyFollowerInputError):
-        instagram_link(longest + "a")
+    with pytest.raises(HappyFollowerInputError, match="longer than 2048"):
+        instagram_link(longest.removesuffix("/") + "aa")
+    # 2048 characters typed, 2049 once written with its trailing slash.
+    with pytest.raises(HappyFollowerInputError, match="longer than 2048"):
+        instagram_link(longest.removesuffix("/") + "a")
 
 
 @pytest.mark.parametrize(
-    "value",
+    ("value", "canonical"),
     [
-        "https://instagram.com/x",
-        "https://www.instagram.com/x",
-        "https://m.instagram.com/p?x=1#y",
-        "https://instagr.am/p/x",
-        "https://www.instagram.com./x",  # a trailing dot names the same host
-        "HTTPS://WWW.INSTAGRAM.COM/x",
-        "http://instagram.com",
+        ("https://instagram.com/x", "https://www.instagram.com/x/"),
+        ("https://www.instagram.com/x", "https://www.instagram.com/x/"),
+        ("https://m.instagram.com/p?x=1#y", "https://www.instagram.com/p/"),
+        ("https://instagr.am/p/x", "https://www.instagram.com/p/x/"),
+        ("https://www.instagram.com./x", "https://www.instagram.com/x/"),  # the same host
+        ("HTTPS://WWW.INSTAGRAM.COM/x", "https://www.instagram.com/x/"),
+        ("http://instagram.com", "https://www.instagram.com/"),
     ],
 )
-def test_instagram_hosts_and_subdomains_are_accepted(value: str) -> None:
-    assert instagram_link(value) == value
-    assert validate_order(10, value, 100).link == value
+def test_instagram_hosts_and_subdomains_are_accepted(value: str, canonical: str) -> None:
+    assert instagram_link(value) == canonical
+    assert validate_order(10, value, 100).link == canonical
 
 
 def test_operator_hosts_are_compared_after_idna() -> None:
@@ -488,7 +504,7 @@ async def test_guard_policy_links_send_nothing_through_the_client(
         ("http://[::1", LinkTarget("link", "http://[::1")),  # not a URL at all
         ("https://instagram.com/stories/bob", LinkTarget("story", "@bob")),
         # Only the first three segments are read for /p/, /reel/ ... (CODE or handle/p/CODE).
-        ("https://instagram.com/a/b/p/CODE", LinkTarget("link", "instagram.com/a/b/p/CODE")),
+        ("https://instagram.com/a/b/p/CODE", LinkTarget("link", "instagram.com/a/b/p/CODE/")),
     ],
 )
 def test_link_target_edges(link: str, expected: LinkTarget) -> None:
@@ -568,3 +584,199 @@ def test_unit_price_refusals_say_what_to_write_and_show_the_input_short() -> Non
     assert str(bad_price.value) == (
         f"the price of service 10 must be a finite number above 0, got '-{'1' * 18}…'"
     )
+
+
+# --- an order is what it targets: one canonical link for every spelling of it -------------
+
+PROFILE = "https://www.instagram.com/mehdi.feizi/"
+POST = "https://www.instagram.com/p/DAbc123_-x/"
+REEL = "https://www.instagram.com/reel/C0de_1/"
+STORY = "https://www.instagram.com/stories/mehdi.feizi/3141592653/"
+SPELLINGS: dict[str, list[str]] = {
+    PROFILE: [
+        PROFILE,
+        "https://www.instagram.com/mehdi.feizi",
+        "https://instagram.com/mehdi.feizi/",
+        "http://www.instagram.com/mehdi.feizi",
+        "https://m.instagram.com/mehdi.feizi/",
+        "https://WWW.Instagram.COM/Mehdi.Feizi/",  # handles are case-insensitive
+        "https://www.instagram.com./mehdi.feizi",
+        "https://instagram.com./MEHDI.FEIZI",
+        "HTTPS://instagr.am/mehdi.feizi",
+        "https://www.instagr.am/mehdi.feizi",
+        "https://www.instagram.com/mehdi.feizi/?igsh=MWZ0bHd4cXd1",
+        "https://www.instagram.com/mehdi.feizi?utm_source=qr&igshid=NGExMmI2YTkyZg==",
+        "https://www.instagram.com/mehdi.feizi/#posts",
+        "https://www.instagram.com/mehdi.feizi?",
+        "https://www.instagram.com//mehdi.feizi//",
+        "  https://www.instagram.com/mehdi.feizi  ",
+    ],
+    POST: [
+        POST,
+        "https://www.instagram.com/p/DAbc123_-x",
+        "https://instagram.com/p/DAbc123_-x/?igsh=abc&img_index=2",
+        "http://m.instagram.com/p/DAbc123_-x",
+        "https://www.instagram.com/tv/DAbc123_-x/",  # IGTV links are posts now
+        "https://www.instagram.com/mehdi.feizi/p/DAbc123_-x/",
+        "https://www.instagram.com/Mehdi.Feizi/p/DAbc123_-x/?utm_source=ig_web_copy_link",
+        "https://instagr.am/p/DAbc123_-x",
+        "https://WWW.INSTAGRAM.COM./p/DAbc123_-x/#comments",
+    ],
+    REEL: [
+        REEL,
+        "https://www.instagram.com/reel/C0de_1",
+        "https://www.instagram.com/reels/C0de_1/",
+        "https://instagram.com/reel/C0de_1/?igsh=MTc4MmM1YmI2Ng==",
+        "https://www.instagram.com/mehdi.feizi/reel/C0de_1/",
+        "http://m.instagram.com/reels/C0de_1?utm_source=ig_web_button_share_sheet",
+    ],
+    STORY: [
+        STORY,
+        "https://instagram.com/stories/Mehdi.Feizi/3141592653?utm_source=ig_story_item_share",
+        "http://m.instagram.com/stories/mehdi.feizi/3141592653#x",
+    ],
+}
+ALL_SPELLINGS = [(canonical, link) for canonical, links in SPELLINGS.items() for link in links]
+
+
+@pytest.mark.parametrize(("canonical", "link"), ALL_SPELLINGS)
+def test_every_spelling_of_a_target_is_one_link(canonical: str, link: str) -> None:
+    assert instagram_link(link) == canonical
+    assert canonical_link(link) == canonical
+    assert validate_order(10, link, 100).link == canonical
+    # The raw client checks the guard's order again: it sends the very same link.
+    assert instagram_link(canonical, None) == canonical
+    assert canonical_link(canonical) == canonical
+
+
+def test_a_reel_and_a_post_of_one_code_are_one_target() -> None:
+    """Instagram serves one media under /p/CODE/ and /reel/CODE/: one target, whichever
+    spelling it was ordered by. The link keeps the kind the person gave."""
+    reel, post = "https://instagram.com/reels/C0de_1?igsh=1", "https://www.instagram.com/p/C0de_1"
+    assert (canonical_link(reel), canonical_link(post)) == (
+        REEL,
+        "https://www.instagram.com/p/C0de_1/",
+    )
+    assert target_identity(reel) == target_identity(post) == "https://www.instagram.com/p/C0de_1/"
+    assert (
+        validate_order(10, reel, 5).target_identity == validate_order(10, post, 5).target_identity
+    )
+    for canonical, link in ALL_SPELLINGS:
+        assert target_identity(link) == target_identity(canonical)
+        assert validate_order(10, link, 5).target_identity == target_identity(canonical)
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("https://www.instagram.com/p/AbC/", "https://www.instagram.com/p/abc/"),  # codes: case
+        ("https://www.instagram.com/reel/AbC/", "https://www.instagram.com/p/abc/"),
+        ("https://www.instagram.com/mehdi/", "https://www.instagram.com/mehdi/p/X1/"),
+        ("https://www.instagram.com/mehdi/", "https://www.instagram.com/stories/mehdi/"),
+        (
+            "https://www.instagram.com/stories/mehdi/1/",
+            "https://www.instagram.com/stories/mehdi/2/",
+        ),
+        ("https://www.instagram.com/mehdi/", "https://www.instagram.com/mehdi_/"),
+        ("https://www.instagram.com/p/X1/", "https://www.instagram.com/p/X1/c/17/"),  # a comment
+    ],
+)
+def test_different_targets_stay_different(one: str, other: str) -> None:
+    assert canonical_link(one) != canonical_link(other)
+    assert target_identity(one) != target_identity(other)
+
+
+def test_a_lookalike_host_is_never_instagram() -> None:
+    lookalike = "https://WWW.Instagram.COM.evil.example/Mehdi/?igsh=1#x"
+    with pytest.raises(HappyFollowerInputError, match=r"must be on instagram\.com"):
+        instagram_link(lookalike)
+    assert canonical_link(lookalike) == lookalike  # unreadable for these hosts: unchanged
+    # Any host allowed (the raw client): only what is the same for every web address.
+    assert instagram_link(lookalike, None) == "https://www.instagram.com.evil.example/Mehdi/?igsh=1"
+    assert link_target(lookalike).kind == "link"
+
+
+@pytest.mark.parametrize(
+    ("link", "canonical"),
+    [
+        # The scheme, the path and the query are the host's: only their spelling of the
+        # host (case, trailing dot) and the fragment, which is never sent, change.
+        (
+            "https://Shop.Example.COM./Path/X?Q=1&igsh=2#frag",
+            "https://shop.example.com/Path/X?Q=1&igsh=2",
+        ),
+        ("http://example.com/a", "http://example.com/a"),
+        ("https://example.com", "https://example.com/"),
+        ("https://example.com/a?", "https://example.com/a"),
+        ("https://example.com/a/./b/../c", "https://example.com/a/c"),  # the same address
+        ("https://help.instagram.com/123?x=1#y", "https://help.instagram.com/123?x=1"),
+    ],
+)
+def test_other_hosts_keep_their_path_query_and_scheme(link: str, canonical: str) -> None:
+    hosts = ["example.com", "instagram.com"]
+    assert instagram_link(link, hosts) == canonical
+    assert canonical_link(link, hosts) == canonical
+    assert canonical_link(canonical, hosts) == canonical
+    assert instagram_link(canonical, None) == canonical
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://www.instagram.com/explore/",
+        "https://instagram.com/explore/tags/x/",
+        "https://www.instagram.com/EXPLORE",
+        "https://www.instagram.com/accounts/login/?next=/mehdi/",
+        "https://m.instagram.com/direct/inbox/",
+        "https://www.instagram.com/about/",
+        "https://www.instagram.com/legal/privacy/",
+    ],
+)
+def test_instagrams_own_pages_are_refused(link: str) -> None:
+    with pytest.raises(HappyFollowerInputError, match="is one of Instagram's own pages"):
+        instagram_link(link)
+    with pytest.raises(HappyFollowerInputError, match="is one of Instagram's own pages"):
+        validate_order(10, link, 100, link_hosts=None)
+    assert canonical_link(link) == link  # an old ledger line: unchanged, never an error
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://www.instagram.com/p/X/?igsh=\u200b",  # the query is dropped, not its checks
+        "https://www.instagram.com/p/X/#\u202e",
+        "https://www.instagram.com/p/X/?utm_source=a b",
+        "https://www.instagram.com/p/X/?x=" + "a" * 2048,
+    ],
+)
+def test_what_is_dropped_is_still_checked(link: str) -> None:
+    with pytest.raises(HappyFollowerInputError, match=r"^link "):
+        instagram_link(link)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "  not a link  ",
+        "http://[::1",
+        "https://evil.example/x",
+        "https://www.instagram.com/a\u202eb",
+        "https://@www.instagram.com/p/X/",
+        "https://www.instagram.com:8443/x",
+        "javascript:alert(1)",
+        "https://www.instagram.com/" + "a" * 3000,
+    ],
+)
+def test_canonical_link_returns_what_it_cannot_read_stripped(text: str) -> None:
+    assert canonical_link(f" {text}\n") == text.strip()
+    assert target_identity(f" {text}\n") == text.strip()
+
+
+async def test_the_client_sends_the_canonical_link(
+    simulator: Simulator, client: HappyFollowerClient
+) -> None:
+    await client.place_order(
+        service_id=10, link="HTTP://M.Instagram.com./MehdiFeizi?igsh=abc#top", count=100
+    )
+    assert [r.form["link"] for r in simulator.requests if r.endpoint == "order"] == [SENT]

@@ -24,9 +24,10 @@ from custom_components.happy_follower.const import (
     ENVIRONMENT_LIVE,
     ENVIRONMENT_SANDBOX,
 )
-from shared_client import HappyFollowerClient
+from shared_client import LIVE_API_ROOT, SANDBOX_API_ROOT, HappyFollowerClient
 from shared_client.simulator import Fault, Simulator
 
+from ..client.test_api_root import LIVE_SPELLINGS, SANDBOX_SPELLINGS
 from .conftest import entry_data
 
 
@@ -258,3 +259,106 @@ async def test_options_flow_error_recovery_and_reload(
     assert credit.attributes["device_class"] == "monetary"
     assert credit.attributes["state_class"] == "total"
     assert loaded_entry.runtime_data.guard.caps.max_orders_per_day == 3
+
+
+# --- live or sandbox, from the canonical API root (invariant I13) ---
+
+# A few spellings of each vendor root (host case, :443, trailing dot, no www, doubled
+# slashes, an empty fragment, all at once); tests/client/test_api_root.py has them all.
+SOME_LIVE = [LIVE_SPELLINGS[i] for i in (2, 4, 5, 6, 7, 10, -1)]
+SOME_SANDBOX = [SANDBOX_SPELLINGS[i] for i in (2, 4, 5, 6, 7, 10, -1)]
+
+# (environment, API root, form error): refused before anything is sent.
+ROOT_ERRORS: list[tuple[str, str, str]] = [
+    *((ENVIRONMENT_SANDBOX, root, "api_root_is_live") for root in SOME_LIVE),
+    *((ENVIRONMENT_LIVE, root, "api_root_is_sandbox") for root in SOME_SANDBOX),
+    (ENVIRONMENT_LIVE, "https://www.happy-follower.com/api/v2", "api_root_not_vendor_root"),
+    (ENVIRONMENT_SANDBOX, "https://api.happy-follower.com/api/v1", "api_root_not_vendor_root"),
+    (ENVIRONMENT_LIVE, "http://www.happy-follower.com/api/v1", "api_root_insecure"),
+    (ENVIRONMENT_SANDBOX, "http://happy-follower.com/api/sandbox/v1", "api_root_insecure"),
+    (ENVIRONMENT_LIVE, "https://user:pw@www.happy-follower.com/api/v1", "api_root_extra_parts"),
+    (ENVIRONMENT_LIVE, "http://127.0.0.1:8080/api/v1?x=1", "api_root_extra_parts"),
+    (ENVIRONMENT_LIVE, "http://[::1", "invalid_api_root"),  # a 500 with traceback before
+    (ENVIRONMENT_LIVE, "http://127.0.0.1:99999/api/v1", "invalid_api_root"),
+]
+
+
+@pytest.mark.parametrize(("environment", "root", "error"), ROOT_ERRORS)
+async def test_user_flow_refuses_an_api_root_with_a_form_error(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    api_key: str,
+    environment: str,
+    root: str,
+    error: str,
+) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    bad = {
+        CONF_API_KEY: api_key,
+        CONF_ENVIRONMENT: environment,
+        CONF_ADVANCED: {CONF_API_ROOT: root},
+    }
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], bad)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+    # The error text names the two roots to write.
+    assert result["description_placeholders"]["live_root"] == LIVE_API_ROOT
+    assert result["description_placeholders"]["sandbox_root"] == SANDBOX_API_ROOT
+    assert simulator.requests == []
+
+    # The chosen environment with the simulator's root (or none of the vendor's) works.
+    data = {**bad, CONF_ADVANCED: {CONF_API_ROOT: simulator.base_url}}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], data)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == data
+
+
+@pytest.mark.parametrize(("environment", "root", "error"), ROOT_ERRORS[::3])
+async def test_reconfigure_refuses_an_api_root_with_a_form_error(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    api_key: str,
+    loaded_entry: MockConfigEntry,
+    environment: str,
+    root: str,
+    error: str,
+) -> None:
+    before = dict(loaded_entry.data)
+    calls = len(simulator.requests)
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    bad = {CONF_ENVIRONMENT: environment, CONF_ADVANCED: {CONF_API_ROOT: root}}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], bad)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {"base": error}
+    assert result["description_placeholders"]["sandbox_root"] == SANDBOX_API_ROOT
+    assert len(simulator.requests) == calls
+    assert dict(loaded_entry.data) == before
+
+
+@pytest.mark.parametrize("environment", [ENVIRONMENT_LIVE, ENVIRONMENT_SANDBOX])
+@pytest.mark.parametrize("sandbox_path", [False, True])
+async def test_the_simulators_roots_are_accepted_in_either_environment(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    api_key: str,
+    environment: str,
+    sandbox_path: bool,
+) -> None:
+    """Another host than the vendor's stands for the chosen environment, as before."""
+    root = simulator.sandbox_base_url if sandbox_path else simulator.base_url
+    data = {
+        CONF_API_KEY: api_key,
+        CONF_ENVIRONMENT: environment,
+        CONF_ADVANCED: {CONF_API_ROOT: root.replace("/api/", "//api//") + "/"},
+    }
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}, data=data
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert entry.state is ConfigEntryState.LOADED
+    client = entry.runtime_data.client
+    assert (client.base_url, client.sandbox) == (root, environment == ENVIRONMENT_SANDBOX)
+    assert {request.sandbox for request in simulator.requests} == {sandbox_path}

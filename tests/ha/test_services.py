@@ -40,7 +40,8 @@ async def test_place_order_tracks_and_refreshes_credit(
     result = await call(
         hass, loaded_entry, "place_order", True, service_id="۱۰", link=LINK, count=100.0
     )
-    assert result == {"order_id": 1, "cost": 200}
+    # No price and no spend cap: nothing bounds it, and its cost was as reported.
+    assert result == {"order_id": 1, "cost": 200, "cost_bound": None, "anomaly": None}
     # One status read serves both the cost and the new order's entities.
     endpoints = [request.endpoint for request in simulator.requests[sent_before:]]
     assert endpoints.count("order") == 1
@@ -320,6 +321,6 @@ async def test_place_order_when_first_status_read_fails(
     result = await call(
         hass, loaded_entry, "place_order", True, service_id=10, link=LINK, count=100
     )
-    assert result == {"order_id": 1, "cost": None}
+    assert result == {"order_id": 1, "cost": None, "cost_bound": None, "anomaly": None}
     assert loaded_entry.runtime_data.store.orders[1].status is None
     assert hass.states.get("sensor.happy_follower_order_1_status").state == "unknown"

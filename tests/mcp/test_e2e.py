@@ -202,6 +202,12 @@ async def test_mcp_inspector_cli_lists_tools_and_gets_credit() -> None:
     tools = {tool["name"]: tool for tool in listed["tools"]}  # type: ignore[attr-defined]
     assert sorted(tools) == sorted(TOOL_NAMES)
     assert tools["place_order"]["annotations"]["destructiveHint"] is True
+    assert tools["confirm_price"]["annotations"] == {
+        "readOnlyHint": False,
+        "destructiveHint": False,
+        "idempotentHint": True,
+        "openWorldHint": False,
+    }
     assert called["isError"] is False
     assert called["structuredContent"] == {
         "environment": "simulated",

@@ -131,7 +131,10 @@ async def test_ledger_records_every_attempt_without_secrets(
         ({"read_only": True}, READS),
         ({"read_only": True, "tools": frozenset({"place_order", "get_credit"})}, ["get_credit"]),
         ({"tools": frozenset({"get_credit", "place_order"})}, ["get_credit", "place_order"]),
-        ({"exclude_tools": frozenset({"cancel_order", "place_order"})}, [*READS, "recheck_order"]),
+        (
+            {"exclude_tools": frozenset({"cancel_order", "place_order"})},
+            [*READS, "recheck_order", "confirm_price"],
+        ),
         (
             {"tools": frozenset({"get_credit", "list_orders"}), "exclude_tools": {"list_orders"}},
             ["get_credit"],

@@ -17,6 +17,7 @@ CALLS: list[tuple[str, dict[str, object]]] = [
     ("place_order", {"service_id": 10, "link": LINK, "count": 100}),
     ("get_order_status", {"order_id": 1}),
     ("list_orders", {}),
+    ("confirm_price", {"service_id": 10}),
     ("recheck_order", {"order_id": 1}),
     ("cancel_order", {"order_id": 1}),
     ("cancel_order", {"order_id": 1}),  # refused: already cancelled

@@ -10,6 +10,9 @@ from mcp_server import SettingsError, load_settings
 from mcp_server.__main__ import main
 from mcp_server.tools import enabled_tools
 from shared_client.guard import DEFAULT_CAPS, SpendCaps
+from shared_client.protocol import LIVE_API_ROOT, SANDBOX_API_ROOT
+
+from ..client.test_api_root import LIVE_SPELLINGS, SANDBOX_SPELLINGS
 
 KEY = {"HAPPY_FOLLOWER_API_KEY": "secret-api-key-123"}
 TOKEN = "t" * 32
@@ -205,3 +208,64 @@ def test_http_host_checking_covers_the_bound_address() -> None:
     assert "0.0.0.0:*" not in wildcard.allowed_hosts
     behind_tls = load_settings([*argv[:2], "--allowed-origins", "https://localhost"], env)
     assert "https://localhost" in transport_security(behind_tls).allowed_origins
+
+
+# --- live or sandbox, from the canonical API root (invariant I13) ---
+
+
+@pytest.mark.parametrize("root", LIVE_SPELLINGS)
+def test_the_live_root_however_spelled_is_refused_with_sandbox(root: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings(["--sandbox", "--base-url", root], KEY)
+    assert str(raised.value).startswith(
+        "--base-url is the vendor's live API root but --sandbox is set"
+    )
+    # The same spelling from the environment, with the environment's switch.
+    env = {**KEY, "HAPPY_FOLLOWER_BASE_URL": root, "HAPPY_FOLLOWER_SANDBOX": "1"}
+    with pytest.raises(SettingsError, match="vendor's live API root but --sandbox is set"):
+        load_settings([], env)
+    # Without --sandbox it is the live root, in its documented form.
+    assert load_settings(["--base-url", root], KEY).base_url == LIVE_API_ROOT
+
+
+@pytest.mark.parametrize("root", SANDBOX_SPELLINGS)
+def test_the_sandbox_root_however_spelled_is_refused_without_sandbox(root: str) -> None:
+    with pytest.raises(SettingsError, match="vendor's sandbox API root but --sandbox is not set"):
+        load_settings(["--base-url", root], KEY)
+    settings = load_settings(["--sandbox", "--base-url", root], KEY)
+    assert (settings.base_url, settings.environment) == (SANDBOX_API_ROOT, "sandbox")
+
+
+@pytest.mark.parametrize("sandbox", [[], ["--sandbox"]])
+@pytest.mark.parametrize(
+    ("root", "says"),
+    [
+        ("https://www.happy-follower.com/api/v2", "is on Happy Follower's host but is neither"),
+        ("https://api.happy-follower.com/api/v1", "is on Happy Follower's host but is neither"),
+        ("http://www.happy-follower.com/api/v1", "must be https:// on Happy Follower's host"),
+        ("http://[::1", "must be an http(s) address"),
+        ("http://127.0.0.1:99999/api/v1", "must be an http(s) address"),
+        ("http://127.0.0.1:9/api/v1#x", "must not have a query"),
+    ],
+)
+def test_roots_that_cannot_be_used_are_refused(root: str, says: str, sandbox: list[str]) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings([*sandbox, "--base-url", root], KEY)
+    assert str(raised.value).startswith(f"--base-url {says}")
+    if "neither" in says:
+        assert f"write {LIVE_API_ROOT} for the live API or {SANDBOX_API_ROOT}" in str(raised.value)
+
+
+def test_a_password_in_the_root_is_refused_and_never_shown() -> None:
+    env = {**KEY, "HAPPY_FOLLOWER_BASE_URL": "https://user:hunter2@mirror.example/api/v1"}
+    with pytest.raises(SettingsError, match="must not contain a user name or password") as raised:
+        load_settings([], env)
+    assert "hunter2" not in str(raised.value)
+
+
+@pytest.mark.parametrize("sandbox", [[], ["--sandbox"]])
+@pytest.mark.parametrize("path", ["/api/v1", "/api/sandbox/v1"])
+def test_the_simulators_roots_are_accepted_with_either_flag(sandbox: list[str], path: str) -> None:
+    settings = load_settings([*sandbox, "--base-url", f"HTTP://127.0.0.1:8787/{path}//"], KEY)
+    assert settings.base_url == f"http://127.0.0.1:8787{path}"
+    assert settings.sandbox is bool(sandbox)

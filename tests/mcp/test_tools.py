@@ -55,6 +55,13 @@ async def test_tools_listed_with_titles_schemas_and_honest_annotations(
         assert annotations.destructive_hint is True
     assert tools["place_order"].annotations.idempotent_hint is False  # type: ignore[union-attr]
     assert tools["recheck_order"].annotations.destructive_hint is False  # type: ignore[union-attr]
+    # confirm_price writes the local ledger only: a write (read-only mode drops it), neither
+    # destructive nor open-world, and the same price twice changes nothing.
+    price = tools["confirm_price"].annotations
+    assert price is not None
+    assert (price.read_only_hint, price.destructive_hint) == (False, False)
+    assert (price.idempotent_hint, price.open_world_hint) == (True, False)
+    assert "USER" in (tools["confirm_price"].description or "")
     # Inputs carry their limits; the count limit is the operator's cap.
     place = tools["place_order"].input_schema["properties"]
     assert place["count"]["maximum"] == 1000
@@ -107,6 +114,13 @@ async def test_order_lifecycle(harness: Harness, simulator: Simulator, mode: str
         assert listed["orders_last_24h"] == 1
         assert listed["spent_last_24h"] == 200
         assert [o["order_id"] for o in listed["orders"]] == [order_id]  # type: ignore[union-attr]
+        # The price it charged is only offered: it bounds orders once the user confirms it.
+        services = (await _call(client, "list_services"))["services"]
+        assert {"service_id": 10, "name": "لایک ایرانی(سرعت متوسط)", "unit_price": None} in (
+            services  # type: ignore[operator]
+        )
+        confirmed = await _call(client, "confirm_price", service_id=10)
+        assert confirmed["unit_price"] == 2
         services = (await _call(client, "list_services"))["services"]
         assert {"service_id": 10, "name": "لایک ایرانی(سرعت متوسط)", "unit_price": 2.0} in (
             services  # type: ignore[operator]
@@ -126,7 +140,7 @@ async def test_order_lifecycle(harness: Harness, simulator: Simulator, mode: str
         # An order that cannot be cancelled is an error the model can act on.
         text = await _error(client, "cancel_order", order_id=order_id)
         assert "این سفارش قابل لغو نیست" in text
-    assert len(answers.messages) == 1
+    assert len(answers.messages) == 2  # the order, then the price
     assert "LIVE: this spends real credit" in answers.messages[0]
     assert "Count: 100" in answers.messages[0]
     assert LINK in answers.messages[0]

@@ -25,6 +25,7 @@ from shared_client.cli import (
     ExitCode,
 )
 from shared_client.simulator import Fault, Simulator
+from shared_client.validation import canonical_link
 
 from .readme import REPO, prose, section
 from .test_names import readme_cli_lines, readme_exit_codes
@@ -171,7 +172,7 @@ def _check_line(
             (order,) = simulator.orders(api_key)
             assert (order.service_id, order.link, order.count) == (
                 int(args[1]),
-                args[2],
+                canonical_link(args[2]),  # the link as the input policy writes it
                 int(args[3]),
             )
             assert f"Order {order.order_id} placed" in run.stdout

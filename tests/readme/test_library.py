@@ -40,7 +40,7 @@ async def test_library_example_runs(simulator: Simulator, api_key: str) -> None:
     (order,) = simulator.orders(api_key)
     assert (order.service_id, order.link, order.count) == (
         10,
-        "https://www.instagram.com/yourpage",
+        "https://www.instagram.com/yourpage/",  # as the input policy writes it
         100,
     )
     assert lines[-1] == f"{p.STATUS_REGISTERED} 0.0 False"
