@@ -5,13 +5,14 @@ from __future__ import annotations
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_API_KEY, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
-from shared_client import HappyFollowerClient
+from shared_client import HappyFollowerClient, HappyFollowerInputError
 
 from .const import (
     CONF_ADVANCED,
@@ -61,7 +62,13 @@ def environment_key(client: HappyFollowerClient) -> str:
 
 async def async_setup_entry(hass: HomeAssistant, entry: HappyFollowerConfigEntry) -> bool:
     """Set up one Happy Follower account."""
-    client = create_client(hass, dict(entry.data))
+    try:
+        client = create_client(hass, dict(entry.data))
+    except HappyFollowerInputError:
+        # A root saved before the rule that refuses it (issue 14, I13): fixed by reconfigure.
+        raise ConfigEntryError(
+            translation_domain=DOMAIN, translation_key="api_root_refused"
+        ) from None
     store = HappyFollowerStore(hass, entry.entry_id, environment_key(client))
     await store.async_load()
     # Before anything can spend: a ledger that cannot be written is reported now.

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.const import CONF_API_KEY, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
@@ -15,7 +15,13 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.happy_follower.const import DOMAIN
+from custom_components.happy_follower.const import (
+    CONF_ADVANCED,
+    CONF_API_ROOT,
+    CONF_ENVIRONMENT,
+    DOMAIN,
+    ENVIRONMENT_SANDBOX,
+)
 from shared_client.simulator import Fault, Simulator
 
 CREDIT = "sensor.happy_follower_credit"
@@ -161,3 +167,23 @@ async def test_remove_entry_deletes_storage(
     await hass.config_entries.async_remove(loaded_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert key not in hass_storage
+
+
+async def test_a_saved_root_now_refused_is_a_translated_setup_error(
+    hass: HomeAssistant, simulator: Simulator, api_key: str
+) -> None:
+    """An entry saved with the live root spelled another way and the sandbox environment
+    (accepted before issue 14's I13) does not set up: a clear error, no traceback."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Happy Follower",
+        data={
+            CONF_API_KEY: api_key,
+            CONF_ENVIRONMENT: ENVIRONMENT_SANDBOX,
+            CONF_ADVANCED: {CONF_API_ROOT: "https://HAPPY-follower.com:443/api//v1/"},
+        },
+    )
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert entry.error_reason_translation_key == "api_root_refused"
