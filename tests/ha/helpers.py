@@ -15,6 +15,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.happy_follower.const import DOMAIN
 
 LINK = "https://www.instagram.com/mehdifeizi"
+SENT = LINK + "/"  # LINK as the input policy writes it (its canonical form)
 
 
 async def call(

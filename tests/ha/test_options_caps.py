@@ -6,7 +6,10 @@ the guard itself (``runtime_data.guard.caps``) after the reload the options caus
 
 from __future__ import annotations
 
+import json
 import logging
+import unicodedata
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +31,7 @@ from custom_components.happy_follower.const import (
 from custom_components.happy_follower.spending import spend_caps
 from shared_client.guard import SpendCaps
 
+INTEGRATION = Path(__file__).resolve().parents[2] / "custom_components" / "happy_follower"
 # What is saved before each test: every cap set, two prices.
 SAVED: dict[str, Any] = {
     CONF_CREDIT_UNIT: "Toman",
@@ -406,3 +410,13 @@ async def test_over_http_nothing_breaks_and_nothing_is_dropped(
     await hass.async_block_till_done()
     assert _caps(loaded_entry).max_spend_per_day == 1200.0
     assert not [record for record in caplog.records if record.exc_info]
+
+
+def test_persian_form_errors_end_with_a_persian_letter() -> None:
+    """Home Assistant shows a form error in a left-to-right box: a closing period or
+    guillemet after Persian text would jump to the start of the line."""
+    errors = json.loads((INTEGRATION / "translations" / "fa.json").read_text(encoding="utf-8"))[
+        "options"
+    ]["error"]
+    for key, text in errors.items():
+        assert unicodedata.bidirectional(text[-1]) == "AL", key

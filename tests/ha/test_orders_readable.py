@@ -27,7 +27,7 @@ from custom_components.happy_follower.entity import order_device_info, order_tar
 from custom_components.happy_follower.store import TrackedOrder
 from shared_client.simulator import Simulator
 
-from .helpers import LINK, call, place, tick
+from .helpers import SENT, call, place, tick
 
 POST = "https://www.instagram.com/p/DAbc123xyz/"
 SPENT = "sensor.happy_follower_spent"
@@ -68,7 +68,7 @@ async def test_order_devices_named_after_what_was_ordered(
     status = hass.states.get(f"sensor.happy_follower_order_{first}_status")
     assert status.attributes["order_id"] == first
     assert status.attributes["service_id"] == 10
-    assert status.attributes["link"] == LINK
+    assert status.attributes["link"] == SENT
 
     # Untracking removes the order's device (no stale devices).
     await call(hass, loaded_entry, "untrack_order", order_id=first)

@@ -24,7 +24,7 @@ from custom_components.happy_follower.const import (
 from shared_client.guard import AuditEvent
 from shared_client.simulator import Fault, Simulator
 
-from .helpers import LINK, call, place
+from .helpers import LINK, SENT, call, place
 
 CAPS = {CONF_MAX_COUNT_PER_ORDER: 500, CONF_MAX_ORDERS_PER_DAY: 2}
 
@@ -242,7 +242,7 @@ async def test_get_order_status_and_list_services(
         "progress": 50.0,
         "old_count": status["old_count"],
         "cost": 200,
-        "link": LINK,
+        "link": SENT,
         "tracked": True,
     }
     # The tracked order's entities follow what the action read.
