@@ -633,7 +633,7 @@ class SpendGuard:
 
     def _cost_bound(self, order: OrderRequest) -> _CostBound:
         """The most the order can cost and why (amount None when nothing bounds it): its
-        count at the service's price per unit, the operator's or a learned one.
+        count at the service's price per unit, the operator's or one a person confirmed.
 
         The credit does not bound it: credit added between reading it and the order's
         charge (a top-up, a refund) would let the service charge more.
