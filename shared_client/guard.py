@@ -57,9 +57,9 @@ from .models import OrderStatus, to_number
 from .validation import (
     DEFAULT_LINK_HOSTS,
     OrderRequest,
-    canonical_link,
     display_text,
     positive_int,
+    target_identity,
     validate_order,
 )
 
@@ -861,7 +861,7 @@ class SpendGuard:
                 and first.at >= since
                 and first.sandbox == self.client.sandbox
                 and (first.service_id, first.count) == (order.service_id, order.count)
-                and canonical_link(first.link or "", self.link_hosts) == order.link
+                and target_identity(first.link or "", self.link_hosts) == order.target_identity
             ):
                 found = first
         return found

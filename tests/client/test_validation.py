@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from shared_client import HappyFollowerClient, HappyFollowerInputError
-from shared_client.simulator import Simulator
+from shared_client import (
+    HappyFollowerClient,
+    HappyFollowerInputError,
+    HappyFollowerOrderOutcomeUnknownError,
+)
+from shared_client.guard import SpendCaps, SpendGuard
+from shared_client.ledger import Ledger
+from shared_client.simulator import Fault, Simulator
 from shared_client.validation import (
     DEFAULT_LINK_HOSTS,
     MAX_LINK_LENGTH,
@@ -780,3 +788,23 @@ async def test_the_client_sends_the_canonical_link(
         service_id=10, link="HTTP://M.Instagram.com./MehdiFeizi?igsh=abc#top", count=100
     )
     assert [r.form["link"] for r in simulator.requests if r.endpoint == "order"] == [SENT]
+
+
+async def test_the_same_order_spelled_otherwise_is_a_possible_duplicate(
+    simulator: Simulator, client: HappyFollowerClient, tmp_path: Path
+) -> None:
+    """The bug this policy fixes: after an order whose outcome is unknown, the same order
+    with its link spelled otherwise went out again without a duplicate warning."""
+    guard = SpendGuard(client, Ledger(tmp_path / "orders.jsonl"), SpendCaps(), source="tests")
+    simulator.inject("order", Fault.PROCESS_THEN_DROP)
+    with pytest.raises(HappyFollowerOrderOutcomeUnknownError):
+        await guard.place_order(
+            10, "https://www.instagram.com/p/DAbc123_-x/", 100, confirmed_by="t"
+        )
+    for spelling in SPELLINGS[POST][1:]:
+        quote = await guard.quote(10, spelling, 100)
+        assert quote.order.link == POST
+        assert quote.possible_duplicate is not None, spelling
+    # A post whose code differs only in case is another post.
+    assert (await guard.quote(10, POST.replace("DAbc", "dabc"), 100)).possible_duplicate is None
+    await asyncio.sleep(0.4)  # the simulator's answer, held back, ends before the test

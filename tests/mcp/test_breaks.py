@@ -195,7 +195,7 @@ async def test_5_vendor_text_cannot_draw_lines_into_the_confirmation(
         "Cost",
         "Confirmation " + lines[-1].split()[1].rstrip(":"),
     ]
-    assert lines[2] == f"Link: {LINK}"
+    assert lines[2] == f"Link: {LINK}/"  # the link as the input policy writes it
     assert lines[3] == "Count: 100"
     assert "\u202e" not in message
     assert "\u200b" not in message

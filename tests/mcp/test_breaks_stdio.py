@@ -166,7 +166,7 @@ async def test_3_and_6_kill_while_sending_is_reported_at_the_next_start(
     assert "WARNING: 1 order attempt(s) were interrupted" in instructions
     assert listed.structured_content is not None
     (interrupted,) = listed.structured_content["interrupted_at_start"]
-    assert interrupted["link"] == LINK
+    assert interrupted["link"] == LINK + "/"  # as the input policy writes it
     assert listed.structured_content["orders_last_24h"] == 1
     assert again.is_error
     assert "may have been placed" in again.content[0].text  # type: ignore[union-attr]
