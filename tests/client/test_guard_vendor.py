@@ -288,3 +288,16 @@ async def test_the_same_post_spelled_another_way_is_a_possible_duplicate(
     quote = await guard.quote(10, spelling, 100)
     assert quote.possible_duplicate is not None
     assert quote.order.link == POST
+
+
+async def test_a_reel_and_a_post_of_one_code_are_one_target(
+    simulator: Simulator, api_key: str, client: HappyFollowerClient, ledger_path: Path
+) -> None:
+    guard = guard_of(client, ledger_path)
+    simulator.inject("order", Fault.PROCESS_THEN_DROP)
+    with pytest.raises(HappyFollowerOrderOutcomeUnknownError):
+        await place(guard, 100, link="https://www.instagram.com/reels/DAbc123xyz")
+    with pytest.raises(HappyFollowerSpendCapError) as refused:
+        await place(guard, 100, link=POST)
+    assert refused.value.cap is Refusal.POSSIBLE_DUPLICATE
+    assert len(simulator.orders(api_key)) == 1
