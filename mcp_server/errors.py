@@ -26,13 +26,18 @@ from shared_client.validation import display_text
 
 from .models import Environment
 
-# Spend-cap refusals an operator's price per unit can resolve.
+# Spend-cap refusals a price per unit a person stands behind can resolve.
 _PRICE_CAPS = frozenset({Refusal.COST_UNKNOWN, Refusal.PRICE_CHANGED, Refusal.MAX_SPEND_PER_DAY})
-# ... and those a price the user confirms can resolve.
+# ... and those the price the service was seen to charge can resolve, once confirmed.
 _CONFIRMABLE = frozenset({Refusal.COST_UNKNOWN, Refusal.PRICE_CHANGED})
 OPERATOR_PRICES = (
     "the operator sets prices per unit with --unit-prices or HAPPY_FOLLOWER_UNIT_PRICES, "
     "e.g. 10=2,11=3"
+)
+# A stopped service's orders go again only on a confirmed price (a line in the ledger).
+OPERATOR_CONFIRMS = (
+    "the operator can confirm a price from the command line on the same ledger "
+    "(`happy-follower confirm-price {service_id}`)"
 )
 type PriceOffers = Callable[[int], tuple[float, str] | None]
 # How the tool being run finds the price a service was seen to charge: set (by tools.py)
@@ -81,20 +86,27 @@ def offering_prices(offers: PriceOffers) -> Iterator[None]:
 
 
 def _price_hint(err: HappyFollowerSpendCapError) -> str:
-    """What resolves a refusal about prices: the operator's price, or the user's confirmation
-    of the price the service was seen to charge. The one place of this text."""
+    """What resolves a refusal about prices: the operator's price, or a confirmation of the
+    price the service was seen to charge (the user's, through confirm_price, when this
+    server offers it). The one place of this text."""
     if err.cap not in _PRICE_CAPS or "unbounded" in err.amounts:
         return ""  # unbounded: earlier orders' costs are unknown, no price resolves that
-    offers, service_id = _PRICE_OFFERS.get(), int(err.amounts.get("service_id", 0))
+    service_id = int(err.amounts.get("service_id", 0))
+    operator = (
+        OPERATOR_CONFIRMS.format(service_id=service_id)
+        if err.cap is Refusal.PRICE_CHANGED
+        else OPERATOR_PRICES
+    )
+    offers = _PRICE_OFFERS.get()
     offer = offers(service_id) if offers is not None and err.cap in _CONFIRMABLE else None
     if offer is None:
-        return f" ({OPERATOR_PRICES})"
+        return f" ({operator})"
     price, seen = offer
     return (
-        f" ({OPERATOR_PRICES}; or the user can confirm the price service {service_id} was "
-        f"seen to charge, {amount_text(price)} per unit ({seen}): call confirm_price with "
-        f"service_id {service_id}; it asks the user, and only their yes makes that price "
-        "bound this service's orders)"
+        f" (the user can confirm the price service {service_id} was seen to charge, "
+        f"{amount_text(price)} per unit ({seen}): call confirm_price with service_id "
+        f"{service_id}; it asks the user, and only their yes makes that price bound this "
+        f"service's orders. Or {operator}.)"
     )
 
 

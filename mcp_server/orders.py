@@ -319,6 +319,8 @@ def make_place_order(backend: Backend) -> Callable[..., Awaitable[PlaceOrderResu
             count=placed.count,
             cost=placed.cost,
             estimated_cost=placed.estimated_cost,
+            cost_bound=placed.cost_bound,
+            cost_anomaly=placed.anomaly,
             confirmed_by=approved_by,
             **backend.result_fields,
         )

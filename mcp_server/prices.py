@@ -44,7 +44,7 @@ from shared_client.validation import display_text
 
 from .arguments import ServiceId
 from .backend import Backend, Closed, ConfirmationBook, Dialog, OrderKey
-from .errors import OPERATOR_PRICES, amount_text, guarded
+from .errors import OPERATOR_CONFIRMS, OPERATOR_PRICES, amount_text, guarded
 from .models import PriceConfirmation, PriceResult
 from .orders import CONFIRMED_BY, asked_digests, can_elicit
 
@@ -57,7 +57,9 @@ NO_ELICITATION: Final = (
     "elicitation), and a price per unit bounds orders only when a person stands behind it: "
     "the assistant cannot confirm one alone. --allow-unconfirmed-orders does not change "
     "this: it approves orders, not prices. The user can confirm the price from a client "
-    f"that supports elicitation, or {OPERATOR_PRICES}."
+    f"that supports elicitation; or {OPERATOR_PRICES}, or "
+    f"{OPERATOR_CONFIRMS.format(service_id='<service_id>')}, which also lets a service "
+    "stopped after a price rise order again."
 )
 CLOSED_REFUSALS: Final[dict[Closed, str]] = {
     "superseded": "No price was written: this answer is to an older question (code {ticket}); "
@@ -68,6 +70,11 @@ CLOSED_REFUSALS: Final[dict[Closed, str]] = {
     "expired": "No price was written: confirmation {ticket} has expired. Call confirm_price "
     "again to ask the user again.",
 }
+CHANGED: Final = (
+    "No price was written: since confirmation {ticket} was shown, what it says changed (the "
+    "price in force, or a stop of the service's orders). Call confirm_price again to ask the "
+    "user again."
+)
 DECLINED: Final = "No price was written: the user did not confirm the price."
 CONFIRM_PRICE_HELP: Final = (
     "Ask the USER to confirm a price per unit for a service (a dialog in their client), so "
@@ -108,16 +115,6 @@ UnitPrice = Annotated[
     ),
     BeforeValidator(_read_price),
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class PriceDialog:
-    """A price question shown to the user, with the price its text asks about."""
-
-    dialog: Dialog
-    service_id: int
-    unit_price: float
-    seen: str | None  # where the vendor was seen to charge it; None: given in the call
 
 
 _BOOKS: WeakKeyDictionary[Backend, ConfirmationBook] = WeakKeyDictionary()
@@ -211,6 +208,18 @@ class _Question:
         return f"Seen: {amount_text(seen_price)} per unit ({where}); the assistant gave this price"
 
 
+@dataclass(frozen=True, slots=True)
+class PriceDialog:
+    """A price question shown to the user, with what its text says."""
+
+    dialog: Dialog
+    question: _Question
+
+    def reads_the_same(self, backend: Backend) -> bool:
+        """Whether the question, asked now, would read as it was shown."""
+        return self.question.message(backend, self.dialog.ticket) == self.dialog.message
+
+
 async def _question(backend: Backend, service_id: int, unit_price: float | None) -> _Question:
     """What to ask: the service as listed, the price given or seen. Refuses (a tool error)
     an unknown service or a price that is neither given nor seen."""
@@ -265,14 +274,14 @@ def make_open_dialog(
             return question.message(backend, ticket)
 
         def dialog(shown: Dialog) -> PriceDialog:
-            return PriceDialog(shown, service_id, question.unit_price, question.seen)
+            return PriceDialog(shown, question)
 
         asked = asked_digests(ctx)
         answered = book.find(_key(service_id), lambda text: question_digest(text) in asked)
         # A closed dialog is asked as it was shown, so that its answer is refused; an open
         # one only while it still reads the same (then its price is this one).
         if answered is not None and (
-            book.status(answered) is not None or render(answered.ticket) == answered.message
+            book.status(answered) is not None or dialog(answered).reads_the_same(backend)
         ):
             return dialog(answered)
         return dialog(book.open(_key(service_id), render, duplicate_warned=False))
@@ -307,8 +316,14 @@ def make_confirm_price(backend: Backend) -> Callable[..., Awaitable[PriceResult]
         closed = book.redeem(dialog.dialog)
         if not (isinstance(data, PriceConfirmation) and data.confirm):
             raise ToolError(DECLINED)
+        ticket = dialog.dialog.ticket
         if closed is not None:
-            raise ToolError(CLOSED_REFUSALS[closed].format(ticket=dialog.dialog.ticket))
+            raise ToolError(CLOSED_REFUSALS[closed].format(ticket=ticket))
+        # A 2025 client answers inside the call: what the question says (the price in force,
+        # a stop) may have changed while it was open. The answer counts only if it did not.
+        await guarded(backend.environment, backend.guard.refresh)
+        if not dialog.reads_the_same(backend):
+            raise ToolError(CHANGED.format(ticket=ticket))
         return await _checked(lambda: _write(backend, dialog))
 
     confirm_price.__doc__ = CONFIRM_PRICE_HELP
@@ -317,12 +332,13 @@ def make_confirm_price(backend: Backend) -> Callable[..., Awaitable[PriceResult]
 
 async def _write(backend: Backend, dialog: PriceDialog) -> PriceResult:
     """Write the price the user confirmed; what bounds the service's orders now."""
-    guard, service_id = backend.guard, dialog.service_id
+    guard, question = backend.guard, dialog.question
+    service_id = question.service_id
     held = service_id in guard.held_services()
     price = await guarded(
         backend.environment,
         lambda: guard.confirm_price(
-            service_id, dialog.unit_price, confirmed_by=CONFIRMED_BY["user"]
+            service_id, question.unit_price, confirmed_by=CONFIRMED_BY["user"]
         ),
     )
     bounding = guard.unit_price(service_id)
@@ -331,7 +347,7 @@ async def _write(backend: Backend, dialog: PriceDialog) -> PriceResult:
     return PriceResult(
         service_id=service_id,
         unit_price=price,
-        seen_from=dialog.seen,
+        seen_from=question.seen,
         bounding_unit_price=bounding[0],
         bounding_basis=bounding[1],
         confirmed_by="user",

@@ -132,6 +132,8 @@ async def test_a_price_rise_stops_the_service_until_the_user_confirms_the_new_pr
     assert "charged 3 per unit" in stopped
     assert f"charged per unit by order {overcharged['order_id']}" in stopped
     assert "call confirm_price with service_id 10" in stopped
+    assert "(`happy-follower confirm-price 10`)" in stopped  # --unit-prices lifts no stop
+    assert "--unit-prices" not in stopped
     question = answers.messages[2]
     assert "Orders of this service are stopped: it charged 3 per unit" in question
     assert "Price now: 2 (operator's price per unit)" in question
@@ -280,6 +282,30 @@ class _ConfirmPrice:
 
 def _confirm_price(client: Client) -> Any:
     return _ConfirmPrice(client.call_tool, _ConfirmPrice(client.session.call_tool))
+
+
+async def test_an_answer_to_a_question_that_now_reads_differently_writes_nothing(
+    harness: Harness, mode: str
+) -> None:
+    """Another program confirms a price while the dialog is open: the price in force it
+    showed is stale, so its yes writes nothing (legacy: refused; 2026: asked again)."""
+    async with held_dialogs(mode) as dialogs, harness.client(mode, dialogs) as client:
+        shown = await dialogs.show(_confirm_price(client), {"service_id": 10, "unit_price": 2})
+        async with harness.backend() as other:  # e.g. the command line, on the same ledger
+            await other.guard.confirm_price(10, 7, confirmed_by="operator (test)")
+        result = await dialogs.answer(_confirm_price(client), shown, ACCEPT)
+    assert "Price now: none" in shown.message
+    ticket = ticket_of(shown.message)
+    if mode == "legacy":
+        assert f"since confirmation {ticket} was shown, what it says changed" in text_of(result)
+    else:
+        assert isinstance(result, types.InputRequiredResult)
+        assert result.input_requests is not None
+        (question,) = result.input_requests.values()
+        message = question.params.message  # type: ignore[union-attr]
+        assert "Price now: 7 (price per unit confirmed by operator (test))" in message
+        assert ticket_of(message) != ticket
+    assert _prices(harness.ledger) == [(10, 7.0, "operator (test)")]
 
 
 def test_the_question_digest_is_the_sdks() -> None:

@@ -72,6 +72,8 @@ async def test_clients_without_apps_see_todays_server(open_client: OpenClient) -
         "count",
         "cost",
         "estimated_cost",
+        "cost_bound",
+        "cost_anomaly",
         "confirmed_by",
     }
 
