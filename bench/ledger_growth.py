@@ -11,12 +11,13 @@ median of the rounds' ratios is reported.
 
 The earlier lines are written through ``Ledger`` itself, as a busy account would write
 them: orders (``attempt``, then ``placed`` and ``cost``) and refusals, LINES_PER_DAY a
-day spread over the days before now, the ledger's clock set to each batch's time, so
-that rotations happened as they would have. Each measurement runs on a copy of the
-prepared ledger (the archive's chunks hard-linked). The ``never rotated`` case is the
-ledger as it was before rotation existed: every earlier line in the active file.
+day (``--per-day``) spread over the days before now, the ledger's clock set to each
+batch's time, so that rotations happened as they would have. Each measurement runs on a
+copy of the prepared ledger (the archive's chunks hard-linked). The ``never rotated``
+case is the ledger as it was before rotation existed: every earlier line in the active
+file.
 
-    uv run python bench/ledger_growth.py [--rounds 7] [--sizes 10000 100000]
+    uv run python bench/ledger_growth.py [--rounds 7] [--sizes 10000 100000] [--per-day 1000]
 """
 
 from __future__ import annotations
@@ -43,10 +44,11 @@ LINES_PER_DAY = 1_000  # about 300 orders a day, thirty times the default cap of
 NEVER = 10**12  # an ``archive_after`` that never rotates
 
 
-def prepare(path: Path, lines: int, sandbox: bool, *, archive_after: int) -> None:
-    """``lines`` earlier lines ending an hour ago, written an hour's worth at a time."""
+def prepare(path: Path, lines: int, sandbox: bool, *, per_day: int, archive_after: int) -> None:
+    """``lines`` earlier lines, ``per_day`` a day until an hour ago, written an hour's
+    worth at a time."""
     now = datetime.now(UTC) - timedelta(hours=1)
-    hours = max(1, lines * 24 // LINES_PER_DAY)
+    hours = max(1, lines * 24 // per_day)
     clock = [now]
     ledger = Ledger(path, archive_after=archive_after, clock=lambda: clock[0])
 
@@ -133,7 +135,9 @@ async def one_shot(
     return whole, float(out)
 
 
-def prepare_all(folder: Path, sizes: list[int], sandbox: bool) -> dict[str, tuple[Path, int]]:
+def prepare_all(
+    folder: Path, sizes: list[int], sandbox: bool, per_day: int
+) -> dict[str, tuple[Path, int]]:
     """Each case's prepared ledger and the ``archive_after`` to open it with."""
     fresh = folder / "fresh.jsonl"
     fresh.touch()
@@ -142,7 +146,8 @@ def prepare_all(folder: Path, sizes: list[int], sandbox: bool) -> dict[str, tupl
         for rotated in (True, False):
             started = time.perf_counter()
             path = folder / f"{size}-{rotated}.jsonl"
-            prepare(path, size, sandbox, archive_after=ARCHIVE_AFTER if rotated else NEVER)
+            archive_after = ARCHIVE_AFTER if rotated else NEVER
+            prepare(path, size, sandbox, per_day=per_day, archive_after=archive_after)
             with path.open("rb") as file:
                 active = sum(1 for _ in file)
             chunks = len(list(folder.glob(f"{path.name}.archive/*.jsonl")))
@@ -155,7 +160,7 @@ def prepare_all(folder: Path, sizes: list[int], sandbox: bool) -> dict[str, tupl
     return prepared
 
 
-async def main(rounds: int, sizes: list[int]) -> None:
+async def main(rounds: int, sizes: list[int], per_day: int) -> None:
     from shared_client.simulator import Simulator  # not in the children: the CLI's imports
 
     async with Simulator(token_lifetime=10**9) as sim:
@@ -164,7 +169,7 @@ async def main(rounds: int, sizes: list[int]) -> None:
             sandbox = client.sandbox
         with tempfile.TemporaryDirectory(prefix="ledger-growth-") as scratch:
             folder = Path(scratch)
-            prepared = prepare_all(folder, sizes, sandbox)
+            prepared = prepare_all(folder, sizes, sandbox, per_day)
             cases = [(kind, name) for kind in ("guard", "ledger") for name in prepared]
             times: dict[tuple[str, str], list[tuple[float, float]]] = {c: [] for c in cases}
             for round_number in range(rounds + 1):  # round 0 warms the disk cache up
@@ -179,8 +184,7 @@ async def main(rounds: int, sizes: list[int]) -> None:
                 sim.requests.clear()
             print(
                 f"\n{rounds} rounds, one new process per measurement, medians; "
-                f"ratios against the fresh ledger's, round by round; {LINES_PER_DAY:,} "
-                "lines a day"
+                f"ratios against the fresh ledger's, round by round; {per_day:,} lines a day"
             )
             print(f"{'case':<46} {'process ms':>10} {'ratio':>6} {'order ms':>9} {'ratio':>6}")
             for kind in ("guard", "ledger"):
@@ -207,5 +211,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--per-day", type=int, default=LINES_PER_DAY)
     options = parser.parse_args()
-    asyncio.run(main(options.rounds, options.sizes))
+    asyncio.run(main(options.rounds, options.sizes, options.per_day))

@@ -460,6 +460,7 @@ class SpendGuard:
         bounds its orders under a spend cap from now on and lifts a hold. Audited."""
         service = positive_int(service_id, "service_id")
         price = _price(unit_price)
+        await self._service_name(service)  # an active service, or refused
         await self._append(
             [
                 self._record(

@@ -8,26 +8,29 @@ appended. Each record is flushed to disk before the lock is released.
 Three things sit side by side in the ledger's folder (``ledger.jsonl`` here):
 
 - ``ledger.jsonl``, the active file: what the spend guard reads before each order.
-  It holds the lines that still matter to it: the lines of every order attempt of
-  the last 48 hours (twice the caps' 24-hour window, so that a late ``cost`` line
-  still finds its attempt), of every attempt not settled yet, and every ``price`` and
-  ``price_hold`` line, whatever its age.
+  It holds the lines that still matter to it, and those written since the last
+  rotation (below). Those that matter: the lines of every order attempt of the last
+  48 hours (twice the caps' 24-hour window, so that a late ``cost`` line still finds
+  its attempt), of every attempt not settled yet, and every ``price`` and
+  ``price_hold`` line, whatever its age; never a ``refused`` line.
 - ``ledger.jsonl.archive/``, the archive: numbered chunk files of lines moved out of
   the active file (``000001-20260321T120000Z-1a2b3c4d.jsonl``: a sequence number,
   then the time and a hash of the chunk's first line). Read them in number order.
 - ``ledger.jsonl.lock``, the file every process locks. It is never replaced, so the
-  active file can be.
+  active file can be. (Versions that locked ``ledger.jsonl`` itself must not share a
+  ledger with this one.)
 
 No line is ever dropped. Once the active file holds more lines that no longer matter
-than ``max(1000, lines that still matter)``, the next process to lock it moves every
-line written since the last such rotation into a new archive chunk, in order, and
-rewrites the active file with the lines that still matter only. A line kept that way
-has its original in the archive: its copy in the active file starts with
-``{"archived":"<chunk name>",`` and the history lists it once, from the archive.
-``Ledger.history()`` reads the whole trail, oldest first: every chunk, then the lines
-of the active file that are not such copies. A rotation cut short by a crash leaves a
-chunk whose lines are all still in the active file: the history skips it, and the next
-rotation writes the same chunk again.
+than ``max(1000, lines that still matter)`` (their age counted from the earlier of the
+clock and the newest line's time, so that one wrong clock keeps more lines, never
+fewer), the next process to lock it moves every line written since the last such
+rotation into a new archive chunk, in order, then rewrites the active file with the
+lines that still matter only. A line kept that way has its original in the archive:
+its copy in the active file starts with ``{"archived":"<chunk name>",`` and the history
+lists it once, from the archive. ``Ledger.history()`` reads the whole trail, oldest
+first: every chunk, then the lines of the active file that are not such copies. A
+rotation cut short by a crash leaves a chunk whose lines are all still in the active
+file: the history skips it, and the next rotation writes the same chunk again.
 """
 
 from __future__ import annotations
@@ -139,6 +142,9 @@ _COPY_MARK = b'{"archived":"'
 _CHUNK_NAME = re.compile(r"(\d{6,})-\d{8}T\d{6}Z-[0-9a-f]{8}\.jsonl")
 _SETTLED = frozenset({AuditEvent.PLACED, AuditEvent.FAILED, AuditEvent.OUTCOME_UNKNOWN})
 _KEPT = frozenset({AuditEvent.PRICE, AuditEvent.PRICE_HOLD})
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_NEVER, _ALWAYS = -(2**63), 2**63  # what a line's age is compared with, in µs
 
 
 def _utc_now() -> datetime:
@@ -148,7 +154,8 @@ def _utc_now() -> datetime:
 class Ledger:
     """The ledger files. Synchronous: async callers run it in a thread.
 
-    ``archive_after`` and ``clock`` (what a rotation takes as now) are for tests.
+    ``archive_after`` (ARCHIVE_AFTER) and ``clock`` (what a rotation takes as now, with
+    its zone) are for tests.
     """
 
     def __init__(
@@ -167,6 +174,7 @@ class Ledger:
         self._offset = 0  # bytes of the active file already parsed into _records
         self._lines = 0  # lines (blank ones too) in those bytes, to name a damaged one
         self._identity: tuple[int, int] | None = None  # (device, inode) parsed so far
+        self._ages = _Ages([])  # of _records
 
     def read(self) -> list[AuditRecord]:
         """The active file's records, oldest first, including what other processes
@@ -189,7 +197,9 @@ class Ledger:
                 file = self.path.open("a+b")
                 try:
                     self._catch_up(file)
-                    live = self._rotation_due()
+                    live = self._ages.rotation_due(
+                        self._records, self._clock(), self._archive_after
+                    )
                     if live is not None:
                         file.close()  # Windows replaces no open file
                         self._rotate(live)
@@ -254,6 +264,7 @@ class Ledger:
             # Another file (rotated, moved aside, replaced) or truncated: read it from
             # the start.
             self._records, self._offset, self._lines, self._identity = [], 0, 0, identity
+            self._ages = _Ages([])
         file.seek(self._offset)
         data = file.read()
         complete = data.rfind(b"\n") + 1
@@ -264,8 +275,9 @@ class Ledger:
             _LOGGER.warning("Dropping an unfinished last line of the ledger %s", self.path)
             file.truncate(self._offset + complete)
         lines = data[:complete].split(b"\n")[:-1]
-        # Kept only once every line parsed.
-        self._records.extend(self._parse(lines, self._lines + 1, self.path))
+        parsed = self._parse(lines, self._lines + 1, self.path)  # kept once every line is
+        self._records.extend(parsed)
+        self._ages.add(parsed)
         self._offset += complete
         self._lines += len(lines)
 
@@ -300,6 +312,7 @@ class Ledger:
         file.flush()
         os.fsync(file.fileno())
         self._records.extend(records)
+        self._ages.add(records)
         self._offset += len(data)
         self._lines += len(records)
 
@@ -311,15 +324,6 @@ class Ledger:
             return []
         found = ((_CHUNK_NAME.fullmatch(name), name) for name in names)
         return sorted((int(match[1]), self.archive_path / name) for match, name in found if match)
-
-    def _rotation_due(self) -> list[bool] | None:
-        """Which records still matter, when more do not than ``max(archive_after, those
-        that do)``; else None."""
-        if len(self._records) <= self._archive_after:
-            return None  # too few not to matter, whatever they are
-        live = _live_lines(self._records, self._clock())
-        kept = sum(live)
-        return live if len(live) - kept > max(self._archive_after, kept) else None
 
     def _rotate(self, live: list[bool]) -> None:
         """Move every line written since the last rotation to a new archive chunk, then
@@ -360,6 +364,7 @@ class Ledger:
                     chunk.unlink()
             return
         self._records = [record for record, keep in zip(self._records, live, strict=True) if keep]
+        self._ages = _Ages(self._records)
         self._offset, self._lines, self._identity = len(data), len(kept), identity
         with suppress(OSError):  # at worst the old file comes back, beside its chunk
             _sync_folder(self.path.parent)
@@ -380,39 +385,62 @@ class Ledger:
         return self.archive_path / f"{number:06d}-{at:%Y%m%dT%H%M%SZ}-{digest}.jsonl"
 
 
-def _live_lines(records: list[AuditRecord], now: datetime) -> list[bool]:
-    """Which records still matter to the spend guard: every line of an order attempt whose
-    first line is less than KEEP_ACTIVE old, or that is not settled yet; every ``price``
-    and ``price_hold`` line. Never ``refused`` lines. Now is the earlier of the clock and
-    the newest line, so that one wrong clock (this process's or a line's) keeps more."""
-    if not records:
-        return []
-    since = min(now, max(record.at for record in records)) - KEEP_ACTIVE
-    first: dict[str, datetime] = {}
-    pending: set[str] = set()
-    settled: set[str] = set()
-    for record in records:
-        key = record.attempt_id
-        if key is None or record.event is AuditEvent.REFUSED or record.event in _KEPT:
-            continue
-        first.setdefault(key, record.at)
-        if record.event is AuditEvent.ATTEMPT:
-            pending.add(key)
-        elif record.event in _SETTLED:
-            settled.add(key)
-    unsettled = pending - settled
-    live: list[bool] = []
-    for record in records:
-        key = record.attempt_id
-        if record.event is AuditEvent.REFUSED:
-            live.append(False)
-        elif record.event in _KEPT:
-            live.append(True)
-        elif key is None:
-            live.append(record.at > since)
-        else:
-            live.append(first[key] > since or key in unsettled)
-    return live
+class _Ages:
+    """What the rotation rule needs to know of the active file's records, kept up to date
+    as they are read or appended, so that checking the rule costs little.
+
+    Which records still matter to the spend guard: every line of an order attempt whose
+    first line is less than KEEP_ACTIVE old, or whose attempt is not settled yet; every
+    ``price`` and ``price_hold`` line; never a ``refused`` line. Now is the earlier of the
+    clock and the newest line, so that one wrong clock (this process's or a line's) keeps
+    more, never less.
+    """
+
+    def __init__(self, records: list[AuditRecord]) -> None:
+        # Of each record: it matters while newer (µs since 1970) than now - KEEP_ACTIVE.
+        self.until: list[int] = []
+        self.first: dict[str, int] = {}  # when each attempt's first line was written
+        self.lines: dict[str, int] = {}  # each attempt's lines that ``first`` dates
+        self.pending: set[str] = set()  # attempts with an ``attempt`` line
+        self.settled: set[str] = set()  # attempts with an outcome line
+        self.newest = _NEVER
+        self.add(records)
+
+    def add(self, records: list[AuditRecord]) -> None:
+        for record in records:
+            at = (record.at - _EPOCH) // _MICROSECOND
+            self.newest = max(self.newest, at)
+            key = record.attempt_id
+            if record.event is AuditEvent.REFUSED:
+                until = _NEVER
+            elif record.event in _KEPT:
+                until = _ALWAYS
+            elif key is None:
+                until = at  # from before write-ahead: a line stands alone
+            else:
+                until = self.first.setdefault(key, at)
+                self.lines[key] = self.lines.get(key, 0) + 1
+                if record.event is AuditEvent.ATTEMPT:
+                    self.pending.add(key)
+                elif record.event in _SETTLED:
+                    self.settled.add(key)
+            self.until.append(until)
+
+    def rotation_due(
+        self, records: list[AuditRecord], now: datetime, least: int
+    ) -> list[bool] | None:
+        """Which records still matter, when more do not than ``max(least, those that
+        do)``; else None."""
+        since = min((now - _EPOCH) // _MICROSECOND, self.newest) - KEEP_ACTIVE // _MICROSECOND
+        unsettled = self.pending - self.settled
+        old = sum(1 for until in self.until if until <= since)
+        old -= sum(self.lines[key] for key in unsettled if self.first[key] <= since)
+        if old <= max(least, len(records) - old):
+            return None
+        return [
+            until > since or (until != _NEVER and record.attempt_id in unsettled)
+            for until, record in zip(self.until, records, strict=True)
+        ]
 
 
 def _is_copy(line: bytes) -> bool:

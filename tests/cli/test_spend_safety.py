@@ -63,9 +63,19 @@ async def test_2_cost_learned_from_the_credit_when_the_status_fails(cli: CliRunn
     assert "cost about 200 (from the credit before and after)" in first.stdout
     placed = [r for r in cli.ledger_records() if r["event"] == "placed"]
     assert [(r["cost"], r["cost_estimate"]) for r in placed] == [(None, 200)]
+    # The credit's drop (200) above the bound (100) counts, and stops the service until a
+    # person confirms its price (issue 14, I10): the CLI prints the command that does it.
     second = await cli.run("order", "10", other_link(2), "100", "--yes", env=env)
     assert second.code == ExitCode.CANCELLED
-    assert "spend cap of 250" in second.error
+    assert "service 10 charged 2 per unit" in second.error
+    assert "confirm-price 10" in second.error
+    assert len(cli.simulator.orders(cli.api_key)) == 1
+    confirmed = await cli.run("confirm-price", "10", "--yes", env=env)
+    assert confirmed.code == ExitCode.OK, confirmed
+    assert "bounded at 2 per unit" in confirmed.stdout
+    third = await cli.run("order", "10", other_link(2), "100", "--yes", env=env)
+    assert third.code == ExitCode.CANCELLED  # 200 counted + a bound of 200 > 250
+    assert "spend cap of 250" in third.error
     assert len(cli.simulator.orders(cli.api_key)) == 1
 
 
@@ -80,7 +90,7 @@ async def test_3_outcome_unknown_counts_against_the_spend_cap(cli: CliRunner) ->
     assert "Do not retry" in lost.error
     other = await cli.run("order", "10", other_link(3), "100", "--yes", env=env)
     assert other.code == ExitCode.CANCELLED
-    assert "200 is spent or reserved" in other.error
+    assert "0 was spent and 200 is reserved" in other.error
     assert len(cli.simulator.orders(cli.api_key)) == 1  # the lost one, placed
 
 

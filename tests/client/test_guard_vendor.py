@@ -301,3 +301,12 @@ async def test_a_reel_and_a_post_of_one_code_are_one_target(
         await place(guard, 100, link=POST)
     assert refused.value.cap is Refusal.POSSIBLE_DUPLICATE
     assert len(simulator.orders(api_key)) == 1
+
+
+async def test_a_price_is_confirmed_for_an_active_service_only(
+    client: HappyFollowerClient, ledger_path: Path
+) -> None:
+    guard = guard_of(client, ledger_path)
+    with pytest.raises(HappyFollowerInputError, match="service_id 99 is not an active service"):
+        await guard.confirm_price(99, 2, confirmed_by="tests")
+    assert not ledger_path.exists()

@@ -11,10 +11,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from unittest import mock
 
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from shared_client import HappyFollowerLedgerError
 from shared_client.ledger import (
@@ -452,6 +456,10 @@ def chunks(ledger: Ledger) -> list[str]:
     return sorted(path.name for path in ledger.archive_path.iterdir())
 
 
+class Crash(BaseException):
+    """The process dies here."""
+
+
 def test_the_lock_file_is_what_is_locked(path: Path) -> None:
     ledger = Ledger(path, archive_after=1, clock=lambda: START + 3 * DAY)
     assert ledger.lock_path == path.with_name("orders.jsonl.lock")
@@ -557,6 +565,17 @@ def test_the_48_hours_count_from_an_order_s_first_line(path: Path) -> None:
     assert ledger.read() == stay
 
 
+def test_an_unsettled_attempt_matters_until_it_is_settled(path: Path) -> None:
+    unsettled = record(AuditEvent.ATTEMPT, at=START, attempt_id="a")
+    ledger = Ledger(path, archive_after=0, clock=lambda: START + 9 * DAY)
+    ledger.transact(lambda _old: [unsettled, refusal(START)])
+    assert len(ledger.read()) == 2  # 1 line does not matter, 1 does: no rotation
+    settled = record(AuditEvent.OUTCOME_UNKNOWN, at=START + 9 * DAY, attempt_id="a")
+    ledger.transact(lambda _old: [settled])
+    assert ledger.read() == []  # settled now: it is 9 days old, from its first line
+    assert ledger.history() == [unsettled, refusal(START), settled]
+
+
 def test_the_history_ignores_other_files_in_the_archive(path: Path) -> None:
     ledger = Ledger(path, archive_after=0, clock=lambda: START)
     lines = [refusal(START), refusal(START)]
@@ -621,9 +640,6 @@ def test_a_crash_between_the_chunk_and_the_active_file_loses_and_repeats_nothing
     lines = [*order_lines(START, "old"), refusal(START), *order_lines(clock.now, "new")]
     Ledger(path).transact(lambda _old: lines)
     before = path.read_bytes()
-
-    class Crash(BaseException):
-        """The process dies here."""
 
     replace = os.replace
 
@@ -756,3 +772,129 @@ def test_a_damaged_line_in_the_archive_is_named_by_the_history_only(path: Path) 
         f"The archive of the audit ledger {path} has a damaged line (line 1 of {name}): fix "
         "or remove that line by hand."
     )
+
+
+SETTLED = (AuditEvent.PLACED, AuditEvent.FAILED, AuditEvent.OUTCOME_UNKNOWN)
+
+
+class Story:
+    """The ledger lines of a made-up account, as the guard writes them, and which of them
+    still matter to it, worked out apart from the ledger's own bookkeeping."""
+
+    KINDS = ("order", "attempt", "settle", "late", "refused", "price", "hold", "lone")
+
+    def __init__(self) -> None:
+        self.appended: list[AuditRecord] = []
+        self.numbers = iter(range(10**6))
+
+    def keys(self, *events: AuditEvent) -> list[str]:
+        return [
+            line.attempt_id for line in self.appended if line.attempt_id and line.event in events
+        ]
+
+    def lines(self, kind: str, at: datetime) -> list[AuditRecord]:
+        key = f"a{next(self.numbers)}"
+        settled = self.keys(*SETTLED)
+        pending = [key for key in self.keys(AuditEvent.ATTEMPT) if key not in settled]
+        lines = {
+            "order": lambda: order_lines(at, key),
+            "attempt": lambda: [record(AuditEvent.ATTEMPT, at=at, attempt_id=key)],
+            "settle": lambda: [
+                record(AuditEvent.OUTCOME_UNKNOWN, at=at, attempt_id=old) for old in pending[:1]
+            ],
+            "late": lambda: [
+                record(AuditEvent.COST, at=at, attempt_id=old, cost=1.0) for old in settled[:1]
+            ],
+            "refused": lambda: [refusal(at)],
+            "price": lambda: [price(at)],
+            "hold": lambda: [price(at, AuditEvent.PRICE_HOLD)],
+            "lone": lambda: [record(AuditEvent.PLACED, at=at, order_id=len(self.appended))],
+        }
+        return lines[kind]()
+
+    def matter(self, now: datetime) -> list[AuditRecord]:
+        """What the active file must hold, at least, in this order."""
+        newest = max((line.at for line in self.appended), default=now)
+        since = min(now, newest) - KEEP_ACTIVE
+        settled = self.keys(*SETTLED)
+        first: dict[str | None, datetime] = {}
+        for line in self.appended:
+            if line.event not in (AuditEvent.REFUSED, AuditEvent.PRICE, AuditEvent.PRICE_HOLD):
+                first.setdefault(line.attempt_id or str(id(line)), line.at)
+        return [
+            line
+            for line in self.appended
+            if line.event in (AuditEvent.PRICE, AuditEvent.PRICE_HOLD)
+            or (
+                line.event is not AuditEvent.REFUSED
+                and (
+                    first[line.attempt_id or str(id(line))] > since
+                    or (
+                        line.attempt_id in self.keys(AuditEvent.ATTEMPT)
+                        and line.attempt_id not in settled
+                    )
+                )
+            )
+        ]
+
+
+def holds_in_order(lines: list[AuditRecord], wanted: list[AuditRecord]) -> bool:
+    """True when ``wanted`` is a subsequence of ``lines``."""
+    remaining = iter(lines)
+    return all(any(line == want for line in remaining) for want in wanted)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    archive_after=st.integers(min_value=0, max_value=6),
+    steps=st.lists(
+        st.tuples(
+            st.booleans(),  # which of two processes writes (or reads)
+            st.integers(min_value=0, max_value=30),  # hours the clock moves on first
+            st.lists(st.sampled_from(Story.KINDS), max_size=5),
+            st.sampled_from([None, None, "crash", "error"]),  # if it rotates, it fails so
+        ),
+        min_size=10,
+        max_size=30,
+    ),
+)
+def test_no_line_is_ever_lost_and_the_guard_keeps_what_it_needs(
+    tmp_path_factory: pytest.TempPathFactory,
+    archive_after: int,
+    steps: list[tuple[bool, int, list[str], str | None]],
+) -> None:
+    path = tmp_path_factory.mktemp("ledger") / "orders.jsonl"
+    clock = Clock()
+    ledgers = [Ledger(path, archive_after=archive_after, clock=clock) for _ in range(2)]
+    story = Story()
+    replace = os.replace
+
+    def failing(fault: str | None) -> Callable[[Path, Path], None]:
+        def fail(source: Path, target: Path) -> None:
+            if fault and target == path:
+                raise Crash if fault == "crash" else OSError(28, "No space left on device")
+            replace(source, target)
+
+        return fail
+
+    with mock.patch.object(os, "fsync"):  # durability is not what this tests
+        for second, hours, kinds, fault in steps:
+            clock.advance(hours=hours)
+            lines = [line for kind in kinds for line in story.lines(kind, clock.now)]
+            with mock.patch.object(os, "replace", failing(fault)):
+                try:
+                    seen = ledgers[second].transact(lambda _old, lines=lines: lines)
+                except Crash:  # while rotating, before deciding: nothing appended
+                    event("crashed while rotating")
+                    continue
+            story.appended.extend(lines)
+            assert Ledger(path).history() == story.appended
+            assert Ledger(path, archive_after=10**9).read() == seen  # (never rotates)
+            assert holds_in_order(seen, story.matter(clock.now))
+        if ledgers[0].archive_path.exists():
+            event(f"{min(len(chunks(ledgers[0])), 3)}+ archive chunks")

@@ -25,7 +25,7 @@ from custom_components.happy_follower.const import (
 )
 from custom_components.happy_follower.repairs import CONFIRMED_IN_REPAIRS
 from shared_client.errors import Refusal
-from shared_client.simulator import Fault, Simulator
+from shared_client.simulator import Dialect, Fault, Simulator, StatusCost
 
 from .helpers import LINK, call, tick
 
@@ -234,7 +234,6 @@ async def test_hold_found_by_a_status_refresh(
     assert loaded_entry.runtime_data.guard.held_services() == {}
 
 
-@pytest.mark.parametrize("dialect", ["cost-missing"])
 @pytest.mark.parametrize("options", [{CONF_UNIT_PRICES: "10 = 2"}])
 async def test_a_status_without_a_cost_is_an_anomaly_logged_once(
     hass: HomeAssistant,
@@ -242,6 +241,7 @@ async def test_a_status_without_a_cost_is_an_anomaly_logged_once(
     loaded_entry: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    simulator.dialect = Dialect(status_cost=StatusCost.MISSING)
     simulator.inject("status", Fault.SERVER_ERROR_HTML, times=3)
     placed = await _place(hass, loaded_entry)
     order_id = placed["order_id"]
@@ -262,11 +262,11 @@ async def test_a_status_without_a_cost_is_an_anomaly_logged_once(
     assert usage.spent + usage.reserved == 200
 
 
-@pytest.mark.parametrize("dialect", ["cost-missing"])
 @pytest.mark.parametrize("options", [{CONF_UNIT_PRICES: "10 = 2"}])
 async def test_anomaly_of_the_first_status_is_in_the_response(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, simulator: Simulator, loaded_entry: MockConfigEntry
 ) -> None:
+    simulator.dialect = Dialect(status_cost=StatusCost.MISSING)
     placed = await _place(hass, loaded_entry)
     assert (placed["cost"], placed["cost_bound"]) == (None, 200)
     assert placed["anomaly"] == "the status gave no cost"

@@ -183,7 +183,10 @@ async def test_3_and_6_kill_while_sending_is_reported_at_the_next_start(
         ({**ORDER, "count": True}, "count: must be a whole number, not true or false"),
         ({**ORDER, "link": "https://www.instagram.com/a\u202eb"}, "visible ASCII"),
         ({**ORDER, "link": "https://instagram.com.evil.example/x"}, "must be on instagram.com"),
-        (ORDER, "no price is known for service 10"),  # 1: its cost cannot be bounded
+        (
+            ORDER,
+            "no price per unit that a person stands behind is known for service 10",
+        ),  # 1: its cost cannot be bounded
     ],
 )
 async def test_1_5_8_refused_over_stdio_with_nothing_sent(

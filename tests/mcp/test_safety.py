@@ -58,7 +58,7 @@ async def test_spend_per_day_cap_holds_under_concurrency(
         listed = await client.call_tool("list_orders", {})
     assert placed == 2
     assert len(errors) == 2
-    assert all("above the spend cap of 500" in e for e in errors)
+    assert all("of the spend cap of 500 is left" in e for e in errors)
     assert sum(order.cost for order in simulator.orders(api_key)) == 400
     assert listed.structured_content is not None
     assert listed.structured_content["spent_last_24h"] == 400

@@ -120,7 +120,7 @@ def _order_ids(simulator: Simulator, api_key: str) -> list[int]:
 async def test_readme_command_line_block(cli: Cli, simulator: Simulator, api_key: str) -> None:
     """Every ``uv run happy-follower`` line, in the README's order, exits 0 and does its job."""
     lines = readme_cli_lines()
-    assert len(lines) == 8
+    assert len(lines) == 9
     completed: int | None = None  # the order `order` placed, delivered before `status`
     for line in lines:
         command, args = await _runnable(line, simulator, api_key, completed)
@@ -139,7 +139,7 @@ async def _runnable(
     """The README line's command, and its arguments made runnable here."""
     args = list(line)
     command = next(word for word in args if not word.startswith("-"))
-    if command == "order":
+    if command in ("order", "confirm-price"):
         args.append("--yes")  # no terminal to confirm on
     if PLACEHOLDER_ORDER_ID in args:
         assert completed is not None, "an order id is used before `order` placed one"
@@ -168,6 +168,9 @@ def _check_line(
             assert re.findall(r"^\s*(\d+)  ", run.stdout, re.M) == [
                 "10", "11", "20", "21", "30", "31"
             ]  # fmt: skip
+        case "confirm-price":
+            (price,) = [line for line in _ledger(cli) if line["event"] == "price"]
+            assert (price["service_id"], price["unit_price"]) == (int(args[1]), 2.0), run
         case "order":
             (order,) = simulator.orders(api_key)
             assert (order.service_id, order.link, order.count) == (

@@ -89,7 +89,7 @@ def readme_events() -> list[str]:
 def test_actions_are_those_of_services_yaml() -> None:
     services = load_yaml_dict(str(SERVICES_YAML))
     actions = readme_actions()
-    assert len(actions) == len(set(actions)) == 7
+    assert len(actions) == len(set(actions)) == 8
     assert set(actions) == set(services)
     # "all take the `config_entry_id` of your account"
     assert "config_entry_id" in _sentence(prose(section("Home Assistant")), "Actions (", ")")
@@ -207,7 +207,7 @@ def test_cli_block_uses_existing_commands_and_options() -> None:
         assert command in commands, args
         known = _options(parser) | _options(commands[command])
         assert all(word in known for word in args if word.startswith("-")), args
-    assert used == {"credit", "services", "order", "status", "cancel", "recheck"}
+    assert used == {"credit", "services", "order", "status", "cancel", "recheck", "confirm-price"}
     # The prose's commands and options too.
     cli = prose(section("The command line"))
     assert "`happy-follower simulate`" in cli
