@@ -68,7 +68,10 @@ async def orders(backend: Backend, limit: int) -> OrdersResult:
     usage = guard.usage()
     caps = guard.caps
     return OrdersResult(
-        orders=[_listed(order) for order in guard.orders(limit)],
+        orders=[
+            _listed(order)
+            for order in await guarded(backend.environment, lambda: guard.history(limit))
+        ],
         orders_last_24h=usage.orders,
         spent_last_24h=usage.spent,
         reserved_last_24h=usage.reserved,

@@ -405,9 +405,18 @@ class SpendGuard:
         return _usage(attempts, self._clock(), self.client.sandbox)
 
     def orders(self, limit: int = 20) -> list[LedgerOrder]:
-        """Order attempts of this environment, newest first."""
+        """Order attempts of this environment in the active ledger (the last 48 hours at
+        least), newest first."""
+        return self._listing(self._records, limit)
+
+    async def history(self, limit: int = 20) -> list[LedgerOrder]:
+        """Order attempts of this environment in the whole ledger, its archive included,
+        newest first: for listing what was ordered, however long ago."""
+        return self._listing(await asyncio.to_thread(self.ledger.history), limit)
+
+    def _listing(self, records: list[AuditRecord], limit: int) -> list[LedgerOrder]:
         items = []
-        for key, attempt in _fold(self._records).attempts.items():
+        for key, attempt in _fold(records).attempts.items():
             first = attempt.first
             if first.sandbox != self.client.sandbox:
                 continue

@@ -262,7 +262,7 @@ class Cli:
     async def orders(self) -> None:
         async with self.client() as client:
             guard = await self.open_guard(client)
-            usage, items = guard.usage(), guard.orders(self.args.limit)
+            usage, items = guard.usage(), await guard.history(self.args.limit)
         where = "sandbox" if client.sandbox else "live"
         data = {
             "environment": where,

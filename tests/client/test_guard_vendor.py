@@ -41,6 +41,10 @@ def charged(simulator: Simulator, api_key: str, *, sandbox: bool = False) -> flo
     return sum(order.cost for order in simulator.orders(api_key, sandbox=sandbox))
 
 
+def written(path: Path) -> bool:
+    return path.exists()
+
+
 def lines(path: Path, event: AuditEvent) -> list[dict[str, Any]]:
     return [line for line in read_lines(path) if line["event"] == event.value]
 
@@ -232,7 +236,7 @@ async def test_a_confirmed_price_must_be_a_finite_amount(
     guard = guard_of(client, ledger_path)
     with pytest.raises(HappyFollowerInputError, match="price per unit must be a finite number"):
         await guard.confirm_price(10, price, confirmed_by="tests")
-    assert not ledger_path.exists()  # refused before the ledger is touched
+    assert not written(ledger_path)  # refused before the ledger is touched
 
 
 # --- refusals that say how much --------------------------------------------------------
@@ -309,4 +313,4 @@ async def test_a_price_is_confirmed_for_an_active_service_only(
     guard = guard_of(client, ledger_path)
     with pytest.raises(HappyFollowerInputError, match="service_id 99 is not an active service"):
         await guard.confirm_price(99, 2, confirmed_by="tests")
-    assert not ledger_path.exists()
+    assert not written(ledger_path)
