@@ -104,7 +104,11 @@ _API_ROOT_ERRORS: dict[ApiRootRefusal, dict[str, str]] = {
     ApiRootRefusal.QUERY: {"base": "api_root_extra_parts"},
 }
 # The vendor's two roots, which those errors tell the user to write.
-_ROOTS = {"live_root": LIVE_API_ROOT, "sandbox_root": SANDBOX_API_ROOT}
+_ROOTS = {
+    "live_root": LIVE_API_ROOT,
+    "sandbox_root": SANDBOX_API_ROOT,
+    "example_root": "http://127.0.0.1:8080/api/v1",  # a mirror or the simulator
+}
 
 
 def _account_schema(*, key_required: bool = True) -> vol.Schema:

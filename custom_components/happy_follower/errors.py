@@ -52,6 +52,10 @@ def amount_text(value: float) -> str:
     return text if text not in ("0", "-0") else f"{value:g}"
 
 
+# Links live in placeholders, not in translation strings (Home Assistant's rule).
+EXAMPLE_LINK = "https://www.instagram.com/yourpage/"
+
+
 def _amounts(amounts: Mapping[str, float]) -> dict[str, str]:
     return {name: amount_text(value) for name, value in amounts.items()}
 
@@ -61,7 +65,7 @@ def _input_translation(err: HappyFollowerInputError) -> tuple[str, dict[str, str
     if isinstance(err, HappyFollowerUnknownServiceError):
         return "unknown_service", {"details": display_text(err)}
     if err.field == "link":
-        return "invalid_link", {}
+        return "invalid_link", {"example_link": EXAMPLE_LINK}
     if err.field == "unit_price":
         return "invalid_price", {}
     if err.field is not None:

@@ -38,7 +38,7 @@ from .const import (
     LOGGER,
 )
 from .coordinator import HappyFollowerConfigEntry, credit_unit, status_key
-from .errors import amount_text, to_ha_error
+from .errors import EXAMPLE_LINK, amount_text, to_ha_error
 from .repairs import async_sync_price_holds
 from .spending import async_confirmed_by
 
@@ -284,7 +284,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
     ]
     for name, handler, schema, supports_response in admin_actions:
         async_register_admin_service(
-            hass, DOMAIN, name, partial(handle, handler), schema, supports_response
+            hass,
+            DOMAIN,
+            name,
+            partial(handle, handler),
+            schema,
+            supports_response,
+            description_placeholders={"example_link": EXAMPLE_LINK},
         )
     actions: list[tuple[str, _Handler, vol.Schema, SupportsResponse]] = [
         (SERVICE_RECHECK_ORDER, _recheck_order, ORDER_SCHEMA, SupportsResponse.NONE),

@@ -174,6 +174,16 @@ def test_translations_complete(language: str) -> None:
         assert persian / len(other) > 0.95
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_translations_pass_the_validators_rules(language: str) -> None:
+    """Home Assistant's validator: no web address inside a translation string (they go in
+    placeholders), and a repair issue has a description or a fix flow, never both."""
+    for key, text in _leaves(_translations(language)).items():
+        assert not re.search(r"https?://", text), key
+    for key, issue in _translations(language)["issues"].items():
+        assert not ("description" in issue and "fix_flow" in issue), key
+
+
 def test_every_action_field_translated() -> None:
     for language in LANGUAGES:
         translated = _translations(language)["services"]
