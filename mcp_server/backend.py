@@ -38,14 +38,15 @@ Closed = Literal["used", "superseded", "expired"]  # why an answer to a question
 @dataclass(frozen=True, slots=True)
 class Dialog:
     """One confirmation question as it was shown: its ticket code, the order it asks about
-    (as the guard validated it), its full text, and whether that text warned that the order
-    may duplicate one whose outcome is unknown."""
+    (as the guard validated it), its full text, whether that text warned that the order
+    may duplicate one whose outcome is unknown, and the most it said the order may cost."""
 
     ticket: str
     order: OrderKey
     message: str
     duplicate_warned: bool
     expires_at: float
+    cost_bound: float | None = None
 
 
 class ConfirmationBook:
@@ -66,7 +67,12 @@ class ConfirmationBook:
         self._closed: dict[str, Closed] = {}
 
     def open(
-        self, order: OrderKey, render: Callable[[str], str], *, duplicate_warned: bool
+        self,
+        order: OrderKey,
+        render: Callable[[str], str],
+        *,
+        duplicate_warned: bool,
+        cost_bound: float | None = None,
     ) -> Dialog:
         """A new question for this order, its text ``render(ticket)``; the open questions
         for the same order are superseded."""
@@ -78,7 +84,9 @@ class ConfirmationBook:
         ticket = secrets.token_hex(3).upper()
         while ticket in self._dialogs:
             ticket = secrets.token_hex(3).upper()
-        dialog = Dialog(ticket, order, render(ticket), duplicate_warned, now + self._ttl)
+        dialog = Dialog(
+            ticket, order, render(ticket), duplicate_warned, now + self._ttl, cost_bound
+        )
         self._dialogs[ticket] = dialog
         return dialog
 

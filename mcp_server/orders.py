@@ -185,7 +185,7 @@ def make_open_dialog(
             ):
                 return answered
             warned = quote.possible_duplicate is not None
-            return book.open(order, render, duplicate_warned=warned)
+            return book.open(order, render, duplicate_warned=warned, cost_bound=quote.cost_bound)
         if backend.settings.allow_unconfirmed_orders:
             return OPERATOR_APPROVAL
         reason = "the client cannot ask the user to confirm (no elicitation support)"
@@ -272,12 +272,20 @@ async def approval(
 
 
 async def place(
-    backend: Backend, order: OrderKey, approved_by: Literal["user", "operator"], warned: bool
+    backend: Backend,
+    order: OrderKey,
+    approved_by: Literal["user", "operator"],
+    warned: bool,
+    shown_cost_bound: float | None,
 ) -> PlacedOrder:
-    """Place through the guard; every failure becomes a clear tool error."""
+    """Place through the guard, at no more than the cost the user was shown; every failure
+    becomes a clear tool error."""
     try:
         return await backend.guard.place_order(
-            *order, confirmed_by=CONFIRMED_BY[approved_by], duplicate_confirmed=warned
+            *order,
+            confirmed_by=CONFIRMED_BY[approved_by],
+            duplicate_confirmed=warned,
+            confirmed_cost_bound=shown_cost_bound,
         )
     except HappyFollowerOrderOutcomeUnknownError as err:
         raise ToolError(f"{_simulated(backend)}Order sent, {OUTCOME_UNKNOWN}. {err}") from None
@@ -311,7 +319,8 @@ def make_place_order(backend: Backend) -> Callable[..., Awaitable[PlaceOrderResu
         approved_by, warned = await before_sending(
             lambda: approval(backend, order, dialog, confirmation)
         )
-        placed = await place(backend, order, approved_by, warned)
+        shown = dialog.cost_bound if isinstance(dialog, Dialog) else None
+        placed = await place(backend, order, approved_by, warned, shown)
         return PlaceOrderResult(
             order_id=placed.order_id,
             service_id=placed.service_id,

@@ -84,6 +84,7 @@ class Refusal(StrEnum):
     MAX_SPEND_PER_DAY = "max_spend_per_day"
     COST_UNKNOWN = "cost_unknown"  # under a spend cap, nothing bounds a cost
     PRICE_CHANGED = "price_changed"  # the service charged above a bound: a person decides
+    COST_CHANGED = "cost_changed"  # the bound rose after the person confirmed the order
     POSSIBLE_DUPLICATE = "possible_duplicate"
 
 

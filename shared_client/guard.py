@@ -507,13 +507,24 @@ class SpendGuard:
         *,
         confirmed_by: str,
         duplicate_confirmed: bool = False,
+        confirmed_cost_bound: float | None = None,
     ) -> PlacedOrder:
         """Validate, reserve the cost bound under the caps, write the attempt, send it once,
-        record the outcome and learn the cost. See the module's docstring for what holds."""
+        record the outcome and learn the cost. See the module's docstring for what holds.
+
+        ``confirmed_cost_bound`` is the most the person was shown the order may cost (its
+        quote's ``cost_bound``): if a price changed since and the bound is now higher (or
+        gone), the order is refused rather than sent at a cost nobody confirmed."""
         async with self._lock:
             await self.refresh()
             order, name = await self._validated(service_id, link, count, confirmed_by)
             bound = self._cost_bound(order)
+            changed = _bound_changed(confirmed_cost_bound, bound.amount)
+            if changed is not None:
+                await self._append(
+                    [self._record(AuditEvent.REFUSED, order=order, reason=str(changed))]
+                )
+                raise changed
             credit_before = await self._credit_before(bound)
             attempt_id = await self._reserve(order, bound.amount, confirmed_by, duplicate_confirmed)
             order_id = await self._send(order, attempt_id)
@@ -1046,6 +1057,20 @@ def _spend_refusal(
             },
         )
     return None
+
+
+def _bound_changed(
+    confirmed: float | None, bound: float | None
+) -> HappyFollowerSpendCapError | None:
+    if confirmed is None or (bound is not None and bound <= confirmed):
+        return None
+    now = "cannot be bounded any more" if bound is None else f"may now cost up to {bound:g}"
+    return HappyFollowerSpendCapError(
+        f"the order was confirmed at a cost of at most {confirmed:g}, but a price changed "
+        f"since and it {now}; nothing was sent. Ask again, so that the person sees the new cost",
+        cap=Refusal.COST_CHANGED,
+        amounts={"confirmed": confirmed, "bound": bound if bound is not None else 0.0},
+    )
 
 
 def _hold_refusal(hold: AuditRecord) -> HappyFollowerSpendCapError:

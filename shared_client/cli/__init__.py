@@ -293,6 +293,7 @@ class Cli:
                     order.count,
                     confirmed_by=confirmed_by,
                     duplicate_confirmed=quote.possible_duplicate is not None,
+                    confirmed_cost_bound=quote.cost_bound,
                 )
             except HappyFollowerOrderOutcomeUnknownError as err:
                 raise CliError(f"{err} {self._do_not_retry()}", ExitCode.OUTCOME_UNKNOWN) from None

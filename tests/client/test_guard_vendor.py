@@ -314,3 +314,30 @@ async def test_a_price_is_confirmed_for_an_active_service_only(
     with pytest.raises(HappyFollowerInputError, match="service_id 99 is not an active service"):
         await guard.confirm_price(99, 2, confirmed_by="tests")
     assert not written(ledger_path)
+
+
+# --- what a person confirms is what is placed -------------------------------------------
+
+
+async def test_an_order_is_not_placed_above_the_cost_the_person_confirmed(
+    simulator: Simulator, api_key: str, client: HappyFollowerClient, ledger_path: Path
+) -> None:
+    guard = guard_of(client, ledger_path, max_spend_per_day=5000, unit_prices={10: 2})
+    quote = await guard.quote(10, POST, 100)
+    assert quote.cost_bound == 200
+    # Between the question and the answer, someone stands behind a higher price.
+    await guard_of(client, ledger_path).confirm_price(10, 3, confirmed_by="someone else")
+    with pytest.raises(HappyFollowerSpendCapError) as refused:
+        await guard.place_order(
+            10, POST, 100, confirmed_by="tests", confirmed_cost_bound=quote.cost_bound
+        )
+    assert refused.value.cap is Refusal.COST_CHANGED
+    assert "may now cost up to 300" in str(refused.value)
+    assert simulator.orders(api_key) == []
+    assert lines(ledger_path, AuditEvent.REFUSED)[-1]["cost_bound"] is None
+    # Asked again, at the new cost, it goes.
+    again = await guard.quote(10, POST, 100)
+    placed = await guard.place_order(
+        10, POST, 100, confirmed_by="tests", confirmed_cost_bound=again.cost_bound
+    )
+    assert placed.cost_bound == 300

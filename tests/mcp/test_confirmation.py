@@ -24,6 +24,8 @@ from mcp.server.mcpserver.resolve import _render_request, _request_digest
 from mcp_server.backend import ConfirmationBook
 from mcp_server.models import OrderConfirmation
 from mcp_server.orders import question_digest
+from shared_client import HappyFollowerClient
+from shared_client.guard import Ledger, SpendGuard
 from shared_client.simulator import Fault, Simulator
 
 from .conftest import LINK, Answers, Harness
@@ -462,3 +464,27 @@ def test_dialogs_expire_and_are_forgotten_later() -> None:
     now[0] = 121
     assert book.find(order, lambda text: True) is None
     assert book.redeem(dialog) == "expired"
+
+
+async def test_an_answer_never_places_above_the_cost_its_question_showed(
+    harness: Harness, simulator: Simulator, api_key: str, mode: str
+) -> None:
+    """Dialog 1 says "at most 200"; then a person elsewhere stands behind a higher price
+    (3 per unit) on the same ledger. Its yes places nothing. Legacy: the guard refuses an
+    order above the confirmed cost; 2026: the SDK asks the new question (at most 300)."""
+    caps = {"max_spend_per_day": 5000, "unit_prices": "10=2"}
+    async with held_dialogs(mode) as dialogs, harness.client(mode, dialogs, **caps) as client:
+        first = await dialogs.show(client, ORDER)
+        assert "at most 200" in first.message
+        async with HappyFollowerClient(api_key, base_url=simulator.base_url) as other:
+            elsewhere = SpendGuard(other, Ledger(harness.ledger), source="tests")
+            await elsewhere.confirm_price(10, 3, confirmed_by="someone else")
+        result = await dialogs.answer(client, first, ACCEPT)
+    if mode == "legacy":
+        assert "may now cost up to 300" in text_of(result)
+    else:
+        assert isinstance(result, types.InputRequiredResult)
+        assert result.input_requests is not None
+        (question,) = result.input_requests.values()
+        assert "at most 300" in question.params.message  # type: ignore[union-attr]
+    assert simulator.orders(api_key) == []
