@@ -10,7 +10,10 @@ import asyncio
 import json
 import logging
 import math
-from collections.abc import Mapping
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
 from enum import Enum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -45,6 +48,72 @@ MAX_MESSAGE_LENGTH = 300
 _KEY_REFUSED = (
     "Happy Follower refused the API key: copy it again from your account on happy-follower.com"
 )
+
+# --- redaction of secrets --------------------------------------------------------
+# Secrets are redacted by what they are, not by which one is current: every API key,
+# access token and refresh token a client has held is remembered (the most recent
+# SECRET_MEMORY of them; tokens are few per process) and removed from every text that
+# came from the service, so an error that echoes a token the client replaced long ago
+# is as clean as one that echoes the current token. Beside each client's own memory,
+# a process-wide one keeps the secrets of at least _MIN_SHARED_SECRET characters that
+# any client held, so that a client made after a reauthentication (a new key) still
+# hides the old key and its tokens. Shorter secrets stay with their client only: a
+# short string is too likely to be an ordinary word in someone else's message.
+SECRET_MEMORY = 256
+_MIN_SHARED_SECRET = 16
+REDACTED = "***"
+
+# Text that has the shape of a credential is redacted too, even if this process never
+# held it, but only where the shape cannot be an ordinary word (the vendor does not
+# document its tokens' format): a JSON Web Token (``eyJ…`` with two dots), whatever
+# follows "Bearer" when it is at least 16 characters long, and an unbroken run of at
+# least 32 letters, digits, ``-`` or ``_`` that mixes upper case, lower case and digits
+# (base64-like random tokens) or is all hexadecimal with letters and digits. No word,
+# handle, link, number or snake_case error code looks like that; shorter or
+# punctuated fragments are left alone. Applied to the service's error messages, not
+# to successful answers (a service name or a link is never rewritten by shape).
+_CREDENTIAL_SHAPE = re.compile(
+    r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"
+    r"|(?<=[Bb][Ee][Aa][Rr][Ee][Rr] )[^\s\"',;]{16,}"
+    r"|(?<![A-Za-z0-9_-])(?:"
+    r"(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[a-z])(?=[A-Za-z0-9_-]*[A-Z])[A-Za-z0-9_-]{32,}"
+    r"|(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{32,}"
+    r")(?![A-Za-z0-9_-])"
+)
+
+
+class _SecretMemory:
+    """The most recent ``size`` secrets, remembered in the order they were last seen."""
+
+    def __init__(self, size: int = SECRET_MEMORY, *, min_length: int = 1) -> None:
+        self._size = size
+        self._min_length = min_length
+        self._secrets: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()  # clients may live on several event loops
+
+    def remember(self, secret: str | None) -> None:
+        if not secret or len(secret) < self._min_length:
+            return
+        with self._lock:
+            self._secrets[secret] = None
+            self._secrets.move_to_end(secret)
+            while len(self._secrets) > self._size:
+                self._secrets.popitem(last=False)
+
+    def __iter__(self) -> Iterator[str]:
+        with self._lock:
+            return iter(list(self._secrets))
+
+
+_PROCESS_SECRETS = _SecretMemory(min_length=_MIN_SHARED_SECRET)
+
+
+def _redact_secrets(text: str, secrets: Iterable[str]) -> str:
+    # Longest first, so that a secret holding another one is removed whole.
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
 
 
 class _Kind(Enum):
@@ -102,6 +171,8 @@ class HappyFollowerClient:
                 err.reason, f"{err.detail} (got {base_url!r})", subject="base_url"
             ) from None
         self._api_key = api_key.strip()
+        self._secrets = _SecretMemory()
+        self._remember(self._api_key)
         self._session = session
         self._owns_session = session is None
         self.sandbox = sandbox
@@ -286,6 +357,7 @@ class HappyFollowerClient:
             raise self._shape_error(protocol.PATH_AUTH, "no token in the answer")
         self._token = token
         self._refresh = refresh if isinstance(refresh, str) and refresh else None
+        self._remember(self._token, self._refresh)
 
     async def _refresh_locked(self) -> None:
         assert self._token is not None
@@ -302,6 +374,7 @@ class HappyFollowerClient:
         refresh = payload.get("refreshToken")
         if isinstance(refresh, str) and refresh:
             self._refresh = refresh
+        self._remember(self._token, self._refresh)
 
     @staticmethod
     def _bearer(secret: str) -> dict[str, str]:
@@ -420,7 +493,7 @@ class HappyFollowerClient:
             raise self._shape_error(path, f"HTTP {status}, not a JSON object")
         operation = payload.get("operation")
         if operation == protocol.OPERATION_SUCCESS or (operation is None and status < 300):
-            return payload
+            return self._redact_success(path, payload)
         message = self._service_message(payload)
         if path not in (protocol.PATH_AUTH, protocol.PATH_REFRESH) and protocol.speaks_of_token(
             message
@@ -442,12 +515,44 @@ class HappyFollowerClient:
                 return self._redact(value.strip())[:MAX_MESSAGE_LENGTH]
         return "no reason given"
 
+    def _remember(self, *secrets: str | None) -> None:
+        for secret in secrets:
+            self._secrets.remember(secret)
+            _PROCESS_SECRETS.remember(secret)
+
+    def _held_secrets(self) -> list[str]:
+        return [*self._secrets, *_PROCESS_SECRETS]
+
     def _redact(self, text: str) -> str:
-        """Remove our secrets from text that came from the service, in case it echoes them."""
-        for secret in (self._api_key, self._token, self._refresh):
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        """Remove secrets from an error message of the service, in case it echoes them.
+
+        Every secret held (see ``SECRET_MEMORY``), then anything shaped like a
+        credential (``_CREDENTIAL_SHAPE``). Only what can still be shown is read: the
+        message is cut well beyond its shown length (and beyond the longest secret)
+        before redaction, so a huge answer costs nothing and no credential that starts
+        in the shown part is cut short before it is recognised.
+        """
+        held = self._held_secrets()
+        longest = max(map(len, held), default=0)
+        text = text[: max(4 * MAX_MESSAGE_LENGTH, MAX_MESSAGE_LENGTH + longest + 1)]
+        text = _redact_secrets(text, held)
+        return _CREDENTIAL_SHAPE.sub(REDACTED, text)
+
+    def _redact_success(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if path in (protocol.PATH_AUTH, protocol.PATH_REFRESH):
+            return payload  # carries the new tokens themselves
+        redacted: dict[str, Any] = self._redact_answer(payload)
+        return redacted
+
+    def _redact_answer(self, value: Any) -> Any:
+        """Remove held secrets from every text of a successful answer (names, titles)."""
+        if isinstance(value, str):
+            return _redact_secrets(value, self._held_secrets())
+        if isinstance(value, dict):
+            return {key: self._redact_answer(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._redact_answer(item) for item in value]
+        return value
 
     def _parse(self, model: type[_ModelT], data: object, path: str) -> _ModelT:
         try:

@@ -29,6 +29,7 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
+from shared_client.client import HappyFollowerClient
 from shared_client.errors import (
     HappyFollowerApiError,
     HappyFollowerAuthenticationError,
@@ -152,6 +153,18 @@ def _unique_id(data: Mapping[str, Any]) -> str:
     return f"{digest}_{data[CONF_ENVIRONMENT]}"
 
 
+def _sendable_key(key: object) -> bool:
+    """Whether an API key can be sent as it is: printable ASCII once trimmed.
+
+    A line break, NUL or other control character cannot travel in an HTTP header (the
+    HTTP library refuses it), and invisible or non-ASCII characters (a zero-width space,
+    a bidi mark pasted from a Persian page) are no part of a key: both are a key copied
+    wrong, which the form says, rather than an unexpected error to log.
+    """
+    text = key.strip() if isinstance(key, str) else ""
+    return bool(text) and all(" " <= char <= "~" for char in text)
+
+
 def _title(data: Mapping[str, Any]) -> str:
     if data[CONF_ENVIRONMENT] == ENVIRONMENT_SANDBOX:
         return "Happy Follower (sandbox)"
@@ -169,14 +182,22 @@ class HappyFollowerConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_options_flow(config_entry: ConfigEntry) -> HappyFollowerOptionsFlow:
         return HappyFollowerOptionsFlow()
 
-    async def _async_test(self, data: dict[str, Any]) -> dict[str, str]:
-        """Try the credentials; return form errors (empty when they work)."""
+    def _client_or_errors(self, data: dict[str, Any]) -> HappyFollowerClient | dict[str, str]:
+        """A client for the data, or the form errors that refuse it before any request."""
+        if not _sendable_key(data.get(CONF_API_KEY)):
+            return {"base": "invalid_auth"}  # copied wrong: nothing to send, nothing to log
         try:
-            client = create_client(self.hass, data)
+            return create_client(self.hass, data)
         except ApiRootError as err:
             return dict(_API_ROOT_ERRORS.get(err.reason, {"base": "invalid_api_root"}))
         except HappyFollowerInputError:
             return {"base": "invalid_api_root"}
+
+    async def _async_test(self, data: dict[str, Any]) -> dict[str, str]:
+        """Try the credentials; return form errors (empty when they work)."""
+        client = self._client_or_errors(data)
+        if isinstance(client, dict):
+            return client
         try:
             await client.authenticate()
             await client.get_credit()

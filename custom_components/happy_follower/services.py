@@ -275,12 +275,16 @@ def async_setup_services(hass: HomeAssistant) -> None:
     async def handle(handler: _Handler, call: ServiceCall) -> ServiceResponse:
         return await handler(_loaded_entry(hass, call), call)
 
-    # Spending, canceling and standing behind a price are for administrators (and
-    # automations and scripts).
+    # One rule: what makes the vendor act (place, cancel, recheck, confirm a price) and
+    # what changes the orders everyone sees tracked (track, untrack) is for
+    # administrators (and automations and scripts); reads are open to every user.
     admin_actions: list[tuple[str, _Handler, vol.Schema, SupportsResponse]] = [
         (SERVICE_PLACE_ORDER, _place_order, PLACE_ORDER_SCHEMA, SupportsResponse.OPTIONAL),
         (SERVICE_CANCEL_ORDER, _cancel_order, ORDER_SCHEMA, SupportsResponse.NONE),
+        (SERVICE_RECHECK_ORDER, _recheck_order, ORDER_SCHEMA, SupportsResponse.NONE),
         (SERVICE_CONFIRM_PRICE, _confirm_price, CONFIRM_PRICE_SCHEMA, SupportsResponse.OPTIONAL),
+        (SERVICE_TRACK_ORDER, _track_order, ORDER_SCHEMA, SupportsResponse.NONE),
+        (SERVICE_UNTRACK_ORDER, _untrack_order, ORDER_SCHEMA, SupportsResponse.NONE),
     ]
     for name, handler, schema, supports_response in admin_actions:
         async_register_admin_service(
@@ -292,14 +296,11 @@ def async_setup_services(hass: HomeAssistant) -> None:
             supports_response,
             description_placeholders={"example_link": EXAMPLE_LINK},
         )
-    actions: list[tuple[str, _Handler, vol.Schema, SupportsResponse]] = [
-        (SERVICE_RECHECK_ORDER, _recheck_order, ORDER_SCHEMA, SupportsResponse.NONE),
+    read_actions: list[tuple[str, _Handler, vol.Schema, SupportsResponse]] = [
         (SERVICE_GET_ORDER_STATUS, _get_order_status, ORDER_SCHEMA, SupportsResponse.ONLY),
         (SERVICE_LIST_SERVICES, _list_services, ENTRY_SCHEMA, SupportsResponse.ONLY),
-        (SERVICE_TRACK_ORDER, _track_order, ORDER_SCHEMA, SupportsResponse.NONE),
-        (SERVICE_UNTRACK_ORDER, _untrack_order, ORDER_SCHEMA, SupportsResponse.NONE),
     ]
-    for name, handler, schema, supports_response in actions:
+    for name, handler, schema, supports_response in read_actions:
         hass.services.async_register(
             DOMAIN,
             name,

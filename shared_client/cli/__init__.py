@@ -10,18 +10,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import importlib
 import json
 import logging
+import os
 import shlex
+import shutil
 import signal
 import sys
+import sysconfig
 from collections.abc import Callable, Coroutine, Sequence
 from enum import IntEnum
 from functools import cached_property
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
+
+from yarl import URL
 
 from .. import __version__, protocol
 from ..client import HappyFollowerClient
@@ -40,11 +46,11 @@ from ..errors import (
     Refusal,
 )
 from ..guard import LedgerOrder, OrderQuote, SpendCaps, SpendGuard, Usage
-from ..ledger import AuditRecord, Ledger
+from ..ledger import AuditEvent, AuditRecord, Ledger
 from ..ledger import default_ledger_path as _state_path
 from ..models import OrderStatus
 from ..settings import DEFAULT_LEDGER_NAME, HappyFollowerSettings, SettingsError, env_name
-from ..validation import display_text, link_target, positive_int
+from ..validation import MAX_WHOLE_NUMBER, display_text, link_target, positive_int
 from .tour import DEMO_CREDIT, guided_tour, progress_bar
 
 API_KEY_ENV = env_name(HappyFollowerSettings, "api_key")
@@ -104,6 +110,58 @@ def default_ledger_path() -> Path:
     return _state_path(DEFAULT_LEDGER_NAME)
 
 
+def _uv_project_root() -> Path | None:
+    """The uv project whose own environment runs this program, if one does: the
+    interpreter's prefix is ``<root>/.venv`` (or ``$UV_PROJECT_ENVIRONMENT``) and ``<root>``
+    holds ``pyproject.toml`` and ``uv.lock``."""
+    prefix = Path(sys.prefix).resolve()
+    named = os.environ.get("UV_PROJECT_ENVIRONMENT")
+    candidates = [prefix.parent] if prefix.name == ".venv" else []
+    if named and Path(named).resolve() == prefix:
+        candidates.append(Path.cwd().resolve())
+    for root in candidates:
+        if (root / "pyproject.toml").is_file() and (root / "uv.lock").is_file():
+            return root
+    return None
+
+
+@functools.cache
+def program_words() -> tuple[str, ...]:
+    """How the person at this terminal runs this very program, as the first words of a
+    hint to paste.
+
+    The rule, in order:
+
+    1. Run from a uv project's own environment (a clone: ``uv run happy-follower``, or
+       ``python -m shared_client.cli`` with the clone's ``.venv``): ``uv run happy-follower``,
+       with ``--project <root>`` when the current directory is outside the project. That
+       environment's ``bin`` is on ``PATH`` only inside ``uv run`` (or an activated
+       environment), so ``shutil.which`` would find it there and lie about the person's
+       shell; ``uv run`` works in both cases.
+    2. Installed elsewhere and ``happy-follower`` on ``PATH`` is this environment's script
+       (``uv tool install``, ``pipx``, an activated virtual environment): ``happy-follower``.
+    3. This environment has the script but ``PATH`` finds another one or none (a virtual
+       environment that is not activated): the script's absolute path.
+    4. No script at all: ``python -m shared_client.cli`` with this interpreter.
+    """
+    root = _uv_project_root()
+    if root is not None:
+        inside = Path.cwd().resolve().is_relative_to(root)
+        return ("uv", "run", PROGRAM) if inside else ("uv", "run", "--project", str(root), PROGRAM)
+    script = Path(sysconfig.get_path("scripts")) / PROGRAM
+    found = shutil.which(PROGRAM)
+    if found is not None and script.exists() and Path(found).resolve() == script.resolve():
+        return (PROGRAM,)
+    if script.exists():
+        return (str(script),)
+    return (sys.executable, "-m", "shared_client.cli")
+
+
+def program_hint(*words: str) -> str:
+    """A command line to paste: this program, as it runs here, with ``words``."""
+    return shlex.join((*program_words(), *words))
+
+
 def exit_code(err: HappyFollowerError) -> ExitCode:
     """The exit code of a library error."""
     return next((code for kind, code in _EXIT_CODES if isinstance(err, kind)), ExitCode.ERROR)
@@ -150,7 +208,7 @@ class Cli:
 
     def command_hint(self, command: str, *, ledger: bool = False) -> str:
         """``command`` as a line to paste, with the options in effect now."""
-        words = [PROGRAM]
+        words: list[str] = []
         if self.settings.sandbox:
             words.append("--sandbox")
         if self.settings.base_url:
@@ -158,7 +216,7 @@ class Cli:
         words += shlex.split(command)
         if ledger and self.settings.ledger is not None:
             words += ["--ledger", str(self.settings.ledger_path())]
-        return shlex.join(words)
+        return program_hint(*words)
 
     def emit(self, data: Any, text: str) -> None:
         """Print data as JSON with --json, else the human text."""
@@ -178,7 +236,7 @@ class Cli:
             api_key = settings.require_api_key()
         except SettingsError as err:
             raise CliError(
-                f"{err}, or run `{PROGRAM} simulate` for a test key", ExitCode.USAGE
+                f"{err}, or run `{program_hint('simulate')}` for a test key", ExitCode.USAGE
             ) from None
         return HappyFollowerClient(
             api_key,
@@ -232,12 +290,12 @@ class Cli:
         order_id = positive_int(self.args.order_id, "order_id")
         async with self.client() as client:
             status = await client.get_order_status(order_id)
-            self.emit(status.summary(order_id), f"Order {order_id}: {progress_bar(status)}")
+            self.emit(status.summary(order_id), _status_text(order_id, status))
             await self._note_cost(client, order_id, status)
             while self.args.watch and not status.is_final:
                 await asyncio.sleep(self.args.interval)
                 status = await client.get_order_status(order_id)
-                self.emit(status.summary(order_id), f"Order {order_id}: {progress_bar(status)}")
+                self.emit(status.summary(order_id), _status_text(order_id, status))
             if self.args.watch:
                 await self._note_cost(client, order_id, status)  # a partial end refunds
 
@@ -263,16 +321,41 @@ class Cli:
         async with self.client() as client:
             guard = await self.open_guard(client)
             usage, items = guard.usage(), await guard.history(self.args.limit)
+            refusals = await self._refusals(guard) if self.args.refusals else None
         where = "sandbox" if client.sandbox else "live"
-        data = {
+        simulator = is_simulator_root(client.base_url)
+        data: dict[str, Any] = {
             "environment": where,
+            "api_root": client.base_url,
+            "simulator": simulator,
             "usage_24h": _usage_data(usage),
             "caps": _caps_data(self.caps),
             "orders": [_ledger_order_data(item) for item in items],
         }
-        lines = [f"Last 24 hours ({where}): {_usage_text(usage)}; caps: {_caps_text(self.caps)}"]
+        heading = f"{where} orders of the ledger"
+        if simulator:
+            heading += f"; the API in use is the SIMULATOR at {client.base_url}, not the vendor"
+        lines = [f"Last 24 hours ({heading}): {_usage_text(usage)}; caps: {_caps_text(self.caps)}"]
         lines += [_ledger_order_text(item) for item in items] or ["No orders in the ledger."]
+        if refusals is not None:
+            data["refusals"] = [_refusal_data(record) for record in refusals]
+            lines += ["Refused before sending (nothing was sent):"]
+            lines += [_refusal_text(record) for record in refusals] or ["  No refusals."]
         self.emit(data, "\n".join(lines))
+
+    async def _refusals(self, guard: SpendGuard) -> list[AuditRecord]:
+        """The ledger's refusals in this environment, newest first, at most ``--limit``."""
+        try:
+            records = await asyncio.to_thread(guard.ledger.history)
+        except HappyFollowerLedgerError as err:
+            raise CliError(str(err), ExitCode.LEDGER) from None
+        sandbox = guard.client.sandbox
+        refused = [
+            record
+            for record in records
+            if record.event is AuditEvent.REFUSED and record.sandbox == sandbox
+        ]
+        return refused[::-1][: self.args.limit]
 
     # --- orders ----------------------------------------------------------------------------
 
@@ -281,6 +364,10 @@ class Cli:
             guard = await self.open_guard(client)
             try:
                 quote = await guard.quote(self.args.service_id, self.args.link, self.args.count)
+            except HappyFollowerInputError as err:
+                if err.field != "count":
+                    raise
+                raise CliError(self._count_refused(), ExitCode.USAGE) from None
             except HappyFollowerSpendCapError as err:
                 raise CliError(self._with_price_hint(guard, err), ExitCode.CANCELLED) from None
             confirmed_by = await self._confirmation(guard, quote, client)
@@ -321,6 +408,22 @@ class Cli:
             },
             f"Order {placed.order_id} placed ({what} for {target_text(placed.link)}){cost}. "
             f"Follow it with: {self.command_hint(f'status {placed.order_id} --watch')}",
+        )
+
+    def _count_refused(self) -> str:
+        """A count that is not a whole number in range, with the range the cap in effect
+        allows (the input policy alone knows only the API's largest number)."""
+        cap = self.caps.max_count_per_order
+        given = display_text(repr(self.args.count), 40)
+        if cap is None:
+            return (
+                f"count must be a whole number from 1 to {MAX_WHOLE_NUMBER} (no cap on a "
+                f"single order is set), written without separators; got {given}"
+            )
+        return (
+            f"count must be a whole number from 1 to {cap} (the cap on a single order: "
+            f"--max-count-per-order or ${MAX_COUNT_ENV}), written without separators; "
+            f"got {given}"
         )
 
     def _with_price_hint(self, guard: SpendGuard, err: HappyFollowerSpendCapError) -> str:
@@ -417,10 +520,9 @@ class Cli:
             return CONFIRMED_BY_FLAG
         if not sys.stdin.isatty():
             raise CliError(self._cannot_ask(duplicate), _no_terminal_code(duplicate))
-        where = "SANDBOX" if client.sandbox else "LIVE"
         # With --json, standard output holds only the JSON (it may be piped): ask on stderr.
         screen = self.err if self.args.json else self.out
-        for line in quote.confirmation_lines(f"{where}, {client.base_url}"):
+        for line in quote.confirmation_lines(environment_label(client)):
             print(line, file=screen)
         if duplicate:
             question = "It may be a duplicate. Place it anyway? [y/N] "
@@ -485,7 +587,7 @@ class Cli:
                 f"  API key:      {api_key}   (a simulated key, not a secret)\n\n"
                 "Try it from another terminal:\n"
                 f"  export {API_KEY_ENV}={api_key}\n"
-                f"  {PROGRAM} --base-url {sim.base_url} credit",
+                f"  {program_hint('--base-url', sim.base_url, 'credit')}",
             )
             await asyncio.Event().wait()
         finally:
@@ -502,7 +604,7 @@ class Cli:
             await guided_tour(sim, api_key, self.out, tick=self.args.tick)
             if self.args.terminal_only:
                 self.out.write(
-                    f"Next: `{PROGRAM} simulate` runs the simulator for your experiments.\n"
+                    f"Next: `{program_hint('simulate')}` runs the simulator for your experiments.\n"
                 )
                 return
             if full_stack is None:
@@ -549,6 +651,31 @@ class Cli:
         return ExitCode.CANCELLED
 
 
+def is_simulator_root(base_url: str) -> bool:
+    """Whether an API root is the embedded simulator's: plain http on a loopback address,
+    at the path the simulator serves (``/api/v1`` or ``/api/sandbox/v1``)."""
+    try:
+        url = URL(base_url)
+    except ValueError:
+        return False
+    return (
+        url.scheme == "http"
+        and url.host in ("127.0.0.1", "localhost", "::1")
+        and url.path.rstrip("/") in ("/api/v1", "/api/sandbox/v1")
+    )
+
+
+def environment_label(client: HappyFollowerClient) -> str:
+    """Where the orders go, for the person confirming and for ``orders``. The simulator is
+    never called LIVE: it answers in the live (or sandbox) API's shape, and the ledger counts
+    its orders with that environment's, but it is not the vendor."""
+    if is_simulator_root(client.base_url):
+        # Short enough for the confirmation's first line (80 characters).
+        shape = "sandbox shape" if client.sandbox else "live API's shape"
+        return f"SIMULATOR ({shape}, not the vendor), {client.base_url}"
+    return f"{'SANDBOX' if client.sandbox else 'LIVE'}, {client.base_url}"
+
+
 def _ask(question: str, screen: TextIO) -> str:
     """Ask on ``screen`` and read an answer; Ctrl-C or end of input is no. asyncio's own
     Ctrl-C handling would only cancel the command once the answer came, so Python's is
@@ -564,6 +691,11 @@ def _ask(question: str, screen: TextIO) -> str:
     if not answer.endswith("\n"):  # no answer: end the question's line
         print(file=screen)
     return answer
+
+
+def _status_text(order_id: int, status: OrderStatus) -> str:
+    """One line of ``status``: the progress and what the service says it costs."""
+    return f"Order {order_id}: {progress_bar(status, with_cost=True)}"
 
 
 def _no_terminal_code(duplicate: bool) -> ExitCode:
@@ -622,6 +754,29 @@ def _ledger_order_data(item: LedgerOrder) -> dict[str, Any]:
         "source": item.source,
         "sandbox": item.sandbox,
     }
+
+
+def _refusal_data(record: AuditRecord) -> dict[str, Any]:
+    return {
+        "at": record.at.isoformat(),
+        "service_id": record.service_id,
+        "link": record.link,
+        "count": record.count,
+        "reason": record.reason,
+        "confirmed_by": record.confirmed_by,
+        "source": record.source,
+        "sandbox": record.sandbox,
+    }
+
+
+def _refusal_text(record: AuditRecord) -> str:
+    service = f"service {record.service_id}" if record.service_id is not None else "no service"
+    count = f"x{record.count}" if record.count is not None else "no count"
+    link = display_text(target_text(record.link), 80) if record.link else "no link"
+    return (
+        f"  {record.at:%Y-%m-%d %H:%M} UTC  {service}  {count}  {link}  "
+        f"({record.source}): {display_text(one_line(record.reason or 'no reason recorded'), 200)}"
+    )
 
 
 def _ledger_order_text(item: LedgerOrder) -> str:
@@ -691,9 +846,15 @@ def _add_order_commands(commands: Any) -> None:
         "orders", help="the ledger's order attempts and the last 24 hours against the caps"
     )
     orders.add_argument("--limit", type=int, default=20, help="how many attempts to list")
+    orders.add_argument(
+        "--refusals",
+        action="store_true",
+        help="also list the orders refused before sending (by the input checks, a cap or "
+        "the person), newest first, with why",
+    )
     _add_guard_options(orders)
     status = commands.add_parser("status", help="show an order's status")
-    status.add_argument("order_id")
+    status.add_argument("order_id", help="the order's id, as `order` printed it")
     status.add_argument("--watch", action="store_true", help="follow until the order is final")
     status.add_argument("--interval", type=float, default=10.0, help="seconds between checks")
     price = commands.add_parser(
@@ -710,7 +871,9 @@ def _add_order_commands(commands: Any) -> None:
     price.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     _add_guard_options(price)
     for name, text in (("cancel", "cancel an order"), ("recheck", "ask to re-check an order")):
-        commands.add_parser(name, help=f"{text} (not in the sandbox)").add_argument("order_id")
+        commands.add_parser(name, help=f"{text} (not in the sandbox)").add_argument(
+            "order_id", help="the order's id, as `order` printed it"
+        )
 
 
 def _add_tool_commands(commands: Any) -> None:
@@ -726,10 +889,19 @@ def _add_tool_commands(commands: Any) -> None:
         help="probe the live API instead: reads and refusals only, never an order",
     )
     simulate = commands.add_parser("simulate", help="run the embedded API simulator")
-    simulate.add_argument("--host", default="127.0.0.1")
-    simulate.add_argument("--port", type=int, default=8787)
-    simulate.add_argument("--credit", type=float, default=500_000)
-    simulate.add_argument("--api-key", help="API key to create (default: a random one)")
+    simulate.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    simulate.add_argument("--port", type=int, default=8787, help="port to listen on (default 8787)")
+    simulate.add_argument(
+        "--credit",
+        type=float,
+        default=500_000,
+        help="credit of the simulated account, live and sandbox (default 500000)",
+    )
+    simulate.add_argument(
+        "--api-key", help="the simulated account's API key (default: a random one)"
+    )
     simulate.add_argument(
         "--dialect",
         choices=sorted(DIALECTS),
@@ -751,37 +923,164 @@ def _add_tool_commands(commands: Any) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``happy-follower``."""
-    parser = argparse.ArgumentParser(
-        prog=PROGRAM,
-        description=f"Happy Follower from the command line (API key from ${API_KEY_ENV}).",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+def _add_global_options(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """The options every command takes, before the command and after it.
+
+    After the command they default to ``argparse.SUPPRESS``: a subcommand's parser copies
+    only what it was given onto the namespace, so ``--json`` before the command is not
+    overwritten by an absent ``--json`` after it.
+    """
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if after_command else value
+
     parser.add_argument(
         "--sandbox",
         action="store_true",
+        default=default(False),
         help=f"use the vendor's sandbox (also when ${SANDBOX_ENV} is true)",
     )
     parser.add_argument(
         "--base-url",
+        default=default(None),
         help=f"API root to use instead of the vendor's (a mirror, a proxy, the simulator; "
         f"also ${BASE_URL_ENV}); with --sandbox it stands for the sandbox's root "
         f"(default {protocol.LIVE_API_ROOT}, with --sandbox {protocol.SANDBOX_API_ROOT})",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    parser.add_argument("--timeout", type=float, default=20.0, help="seconds per request")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument(
+        "--json", action="store_true", default=default(False), help="print JSON instead of text"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=default(20.0), help="seconds per request (default 20)"
+    )
+
+
+class _ParserError(Exception):
+    """argparse refused the command line; raised instead of exiting, so that ``main`` can
+    explain a setting given the wrong way without echoing what was typed."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _ParserError(self, message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``happy-follower``.
+
+    The options of every command (``--json``, ``--sandbox``, ``--base-url``, ``--timeout``)
+    may come before the command or after it.
+    """
+    parser = _Parser(
+        prog=PROGRAM,
+        description=f"Happy Follower from the command line (API key from ${API_KEY_ENV}).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _add_global_options(parser, after_command=False)
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="what to do (COMMAND --help)"
+    )
     commands.add_parser("credit", help="show the account's credit")
     commands.add_parser("services", help="list the active services")
     _add_order_commands(commands)
     _add_tool_commands(commands)
+    for command in commands.choices.values():
+        _add_global_options(command, after_command=True)
     return parser
+
+
+# Words people try for the API key; it is an environment variable only.
+_API_KEY_WORDS = frozenset({"api_key", "apikey", "key", "token", "api_token"})
+
+
+def _setting_name(word: str) -> str | None:
+    """The setting a word names (``--max-count``, ``api_key=...``, ``HAPPY_FOLLOWER_X=...``),
+    or None."""
+    name = word.lstrip("-").partition("=")[0].lower().replace("-", "_")
+    name = name.removeprefix(API_KEY_ENV.removesuffix("API_KEY").lower())
+    if name in _API_KEY_WORDS:
+        return "api_key"
+    return name if name in HappyFollowerSettings.model_fields else None
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
+    return {option for action in parser._actions for option in action.option_strings}
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _setting_hint(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str | None:
+    """What sets a setting that was given the wrong way (an option this command does not
+    take, ``NAME=value`` as a word), for a command line argparse refused. It never repeats
+    what was typed after the setting's name: that may be the API key."""
+    commands = _subparsers(parser)
+    accepted = _option_strings(parser)
+    command = ""
+    hints: list[str] = []
+    for word in argv:
+        if not command and word in commands:
+            command, accepted = word, _option_strings(commands[word])
+            continue
+        setting = _setting_name(word)
+        if setting is None or not (word.startswith("-") or "=" in word):
+            continue
+        if setting == "api_key":
+            return (
+                f"the API key is not an option or an argument: {PROGRAM} reads it from "
+                f"${API_KEY_ENV} only, so that it stays out of your shell's history (`export "
+                f"{API_KEY_ENV}=...` once, then run the command without it)"
+            )
+        option = "--" + setting.replace("_", "-")
+        if word.startswith("-") and word.partition("=")[0] in accepted:
+            continue  # given as it should be
+        env = env_name(HappyFollowerSettings, setting)
+        takers = [name for name, sub in commands.items() if option in _option_strings(sub)]
+        if option in accepted:
+            where = f"write it `{option}`"
+        elif takers:
+            where = f"`{option}` is an option of {', '.join(takers)} (after the command)"
+        else:
+            where = "it has no option"
+        given = word.partition("=")[0] if word.startswith("-") else f"{word.partition('=')[0]}=..."
+        kind = "an option" if word.startswith("-") else "an argument"
+        hints.append(
+            f"`{given}` is not {kind}{f' of {command}' if command else ''}: {where}; "
+            f"the environment variable ${env} sets it for every command"
+        )
+    return "; ".join(hints) or None
+
+
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace | int:
+    """The parsed command line, or the exit code after explaining why it was refused."""
+    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return parser.parse_args(words)
+    except _ParserError as err:
+        hint = _setting_hint(parser, words)
+        if hint is not None:
+            print(f"error: {hint}", file=sys.stderr)
+        else:
+            err.parser.print_usage(sys.stderr)
+            print(f"{err.parser.prog}: error: {err.message}", file=sys.stderr)
+        return ExitCode.USAGE
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point of ``happy-follower``; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    args = parse_arguments(argv)
+    if isinstance(args, int):
+        return args
     # What the library logs at WARNING (an order placed whose status could not be read...)
     # is for the person at the terminal, as one line like the CLI's own warnings.
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")

@@ -127,7 +127,7 @@ class Report:
         ]
         for check in self.checks:
             lines += _check_lines(check)
-        lines += ["", self._summary(), ATTACH_HINT]
+        lines += ["", self._summary(), attach_hint()]
         return "\n".join(lines)
 
     def _summary(self) -> str:
@@ -149,10 +149,18 @@ ECHO_NOTE = (
     "the service repeats the refused credential in its message (shown here as ***); the "
     "client removes its own key and tokens from the messages it shows"
 )
-ATTACH_HINT = (
-    "Attach this report to a bug report (or the output of `happy-follower probe --json`): "
-    "it holds no API key and no token."
-)
+
+
+def attach_hint() -> str:
+    """What to do with the report, with the command as it runs here."""
+    from . import program_hint  # noqa: PLC0415 - the package imports this module lazily
+
+    return (
+        f"Attach this report to a bug report (or the output of `{program_hint('probe', '--json')}`"
+        "): it holds no API key and no token."
+    )
+
+
 _ENVIRONMENT_NOTES = {
     "sandbox": "Sandbox: the orders the probe places there cost nothing.",
     "live": "LIVE API: only reads and refusals were provoked; no order was sent, nothing spent.",

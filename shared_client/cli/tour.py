@@ -19,14 +19,19 @@ DEMO_CREDIT = 250_000
 BAR_WIDTH = 30
 
 
-def progress_bar(status: OrderStatus) -> str:
-    """One line such as ``[#######-------] 50.0%  50/100 delivered  in_progress``."""
+def progress_bar(status: OrderStatus, *, with_cost: bool = False) -> str:
+    """One line such as ``[#######-------] 50.0%  50/100 delivered  in_progress``; with
+    ``with_cost``, the cost the service gives (or that it gives none) before the status, so
+    that the vendor's title (often Persian) ends the line."""
     filled = round(status.progress / 100 * BAR_WIDTH)
     bar = "#" * filled + "-" * (BAR_WIDTH - filled)
     title = f" ({display_text(status.status_title)})" if status.status_title else ""
+    cost = ""
+    if with_cost:
+        cost = "cost not given  " if status.cost is None else f"cost {status.cost:g}  "
     return (
         f"[{bar}] {status.progress:5.1f}%  {status.delivered}/{status.count} delivered  "
-        f"{display_text(status.status)}{title}"
+        f"{cost}{display_text(status.status)}{title}"
     )
 
 

@@ -27,6 +27,9 @@ from shared_client.simulator import Simulator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT = 30.0
+# How the CLI's hints start when it runs from this clone's uv environment (as the tests run
+# it): the README's form, which works in a shell where `happy-follower` is not on PATH.
+HINT = "uv run happy-follower"
 # Marks "use the simulator's live root" for ``base_url``; pass None for no --base-url.
 LIVE = "live"
 

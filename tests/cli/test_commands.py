@@ -9,7 +9,7 @@ from shared_client import HappyFollowerClient, __version__
 from shared_client.cli import ExitCode
 from shared_client.simulator import DEFAULT_SERVICES, Simulator
 
-from .conftest import CliRunner
+from .conftest import HINT, CliRunner
 
 LINK = "https://www.instagram.com/cli.test"
 SENT = LINK + "/"  # LINK as the input policy writes it (its canonical form)
@@ -65,7 +65,7 @@ async def test_order_with_yes_text(cli: CliRunner) -> None:
     # Which service, for which page or post: orders a person can tell apart.
     assert result.stdout == (
         f"Order {order.order_id} placed (100 × لایک ایرانی(سرعت متوسط) for @cli.test), cost 200. "
-        f"Follow it with: happy-follower --base-url {cli.simulator.base_url} status "
+        f"Follow it with: {HINT} --base-url {cli.simulator.base_url} status "
         f"{order.order_id} --watch\n"
     )
     assert cli.simulator.credit(cli.api_key) == 100_000 - 200
@@ -102,7 +102,7 @@ async def test_status(cli: CliRunner, client: HappyFollowerClient) -> None:
     assert text.code == as_json.code == ExitCode.OK
     bar = "#" * 30
     assert text.stdout == (
-        f"Order {done}: [{bar}] 100.0%  100/100 delivered  completed (تکمیل شده)\n"
+        f"Order {done}: [{bar}] 100.0%  100/100 delivered  cost 200  completed (تکمیل شده)\n"
     )
     status = as_json.json()
     assert set(status) == STATUS_FIELDS
@@ -215,7 +215,7 @@ async def test_sandbox_order_lands_in_the_sandbox(cli: CliRunner) -> None:
     assert [r["event"] for r in cli.ledger_records()] == ["attempt", "placed"]
     assert all(record["sandbox"] is True for record in cli.ledger_records())
     # The hint to follow it says --sandbox with the sandbox's root, as it was run.
-    assert f"happy-follower --sandbox --base-url {sim.sandbox_base_url} status 1" in result.stdout
+    assert f"{HINT} --sandbox --base-url {sim.sandbox_base_url} status 1" in result.stdout
 
 
 async def test_sandbox_cancel_and_recheck_fail_cleanly_without_sending(cli: CliRunner) -> None:

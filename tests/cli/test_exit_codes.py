@@ -7,7 +7,7 @@ import asyncio
 from shared_client.cli import API_KEY_ENV, MAX_COUNT_ENV, ExitCode
 from shared_client.simulator import Fault
 
-from .conftest import CliRunner, free_port
+from .conftest import HINT, CliRunner, free_port
 
 LINK = "https://www.instagram.com/cli.test"
 
@@ -103,7 +103,7 @@ async def test_lost_order_answer_is_outcome_unknown_and_sent_once(cli: CliRunner
     assert result.code == ExitCode.OUTCOME_UNKNOWN
     assert "NOT sent again" in result.error
     # What to run to check, pasteable: with the --base-url in effect.
-    hint = f"happy-follower --base-url {sim.base_url}"
+    hint = f"{HINT} --base-url {sim.base_url}"
     orders = f"{hint} orders --ledger {cli.ledger}"
     assert f"Do not retry: check with `{hint} credit` and `{orders}`" in result.error
     posts = [r for r in sim.requests if r.endpoint == "order"]

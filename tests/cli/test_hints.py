@@ -13,7 +13,7 @@ from shared_client import LIVE_API_ROOT, SANDBOX_API_ROOT, HappyFollowerClient
 from shared_client.cli import BASE_URL_ENV, SANDBOX_ENV, ExitCode
 from shared_client.simulator import Fault
 
-from .conftest import CliResult, CliRunner, free_port
+from .conftest import HINT, CliResult, CliRunner, free_port
 
 LINK = "https://www.instagram.com/cli.hints"
 
@@ -47,7 +47,7 @@ async def test_ctrl_c_while_watching_says_the_order_keeps_running(
     # The command to look again keeps --sandbox and --base-url as they were given.
     assert (
         f"Stopped watching. Order {order_id} keeps running at Happy Follower; look again with: "
-        f"happy-follower --sandbox --base-url {cli.simulator.base_url} status {order_id} --watch"
+        f"{HINT} --sandbox --base-url {cli.simulator.base_url} status {order_id} --watch"
     ) in result.stdout
     assert cli.simulator.orders(cli.api_key)[0].status == "registered"  # untouched
 
@@ -61,7 +61,7 @@ async def test_refused_parameters_say_what_is_likely_wrong(cli: CliRunner) -> No
     assert "Most likely the count is outside this service's minimum or maximum" in error
     assert "a post's link for likes and views, a profile's for followers" in error
     assert "happy-follower.com" in error  # where to look
-    assert f"`happy-follower --base-url {cli.simulator.base_url} services`" in error
+    assert f"`{HINT} --base-url {cli.simulator.base_url} services`" in error
     assert len(cli.simulator.orders(cli.api_key)) == 0
     assert cli.ledger_events() == ["attempt", "failed"]
 
@@ -130,7 +130,7 @@ async def test_ctrl_c_while_the_order_is_sent_is_outcome_unknown(cli: CliRunner)
     cli.check(result)
     assert result.code == ExitCode.OUTCOME_UNKNOWN
     assert "interrupted while the order was being sent: it may have been placed" in result.error
-    assert f"`happy-follower --base-url {sim.base_url} credit`" in result.error
+    assert f"`{HINT} --base-url {sim.base_url} credit`" in result.error
     assert cli.ledger_events() == ["attempt", "outcome_unknown"]
     await asyncio.sleep(max(0.0, answered_at - loop.time()) + 0.5)  # the held answer goes
 

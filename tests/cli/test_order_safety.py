@@ -61,7 +61,9 @@ async def test_declined_on_a_terminal_is_cancelled(cli: CliRunner) -> None:
     assert "not confirmed" in result.error
     # The prompt names the service (its name as the services list gives it), the link
     # exactly as it will be sent, the count, and where the money goes.
-    assert f"Place this Happy Follower order? (LIVE, {cli.simulator.base_url})" in result.stdout
+    # The simulator is never called LIVE (its root is a loopback address).
+    label = f"SIMULATOR (live API's shape, not the vendor), {cli.simulator.base_url}"
+    assert f"Place this Happy Follower order? ({label})" in result.stdout
     assert "Service: 10 - لایک ایرانی(سرعت متوسط)" in result.stdout
     assert f"Link: {SENT}\n" in result.stdout
     assert "Count: 100" in result.stdout

@@ -94,7 +94,11 @@ async def test_probe_text_report_names_what_differs_and_how_to_attach(cli: CliRu
     assert 'HTTP 200, JSON {operation: "error", message: "Unauthenticated."}' in out
     assert "THE CLIENT DOES NOT COPE" in out
     assert "The client does not cope with: wrong-token, replaced-token." in out
-    assert "Attach this report to a bug report" in out
+    # The command to attach, as it runs where the person is (a clone: through uv).
+    assert (
+        "Attach this report to a bug report (or the output of `uv run happy-follower probe --json`)"
+        in out
+    )
     assert "it holds no API key and no token" in out
 
 

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import logging
+import secrets as random_secrets
 import traceback
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from shared_client import HappyFollowerClient, HappyFollowerError
+from shared_client import (
+    HappyFollowerApiError,
+    HappyFollowerAuthenticationError,
+    HappyFollowerClient,
+    HappyFollowerError,
+    HappyFollowerNotEnoughCreditError,
+)
+from shared_client import client as client_module
 from shared_client import protocol as p
-from shared_client.simulator import Fault, RecordedRequest, Simulator
+from shared_client.guard import Ledger, SpendCaps, SpendGuard
+from shared_client.simulator import Fault, RecordedRequest, SimulatedService, Simulator
 
 LINK = "https://www.instagram.com/mehdifeizi"
 
@@ -111,3 +123,150 @@ async def test_echoed_secret_is_redacted_in_the_service_message(
     assert cause is not None
     assert api_key not in exposure(caught.value)
     assert "***" in str(cause)
+
+
+# --- every secret ever held, not only the current pair ------------------------------
+
+
+async def hold_many_tokens(simulator: Simulator, client: HappyFollowerClient) -> set[str]:
+    """Authenticate, refresh, authenticate again and refresh again: seven secrets held."""
+    await client.get_credit()  # /auth: token 1, refresh token 1
+    simulator.expire_tokens()
+    await client.get_credit()  # /ref-auth: token 2
+    simulator.expire_tokens()
+    simulator.expire_refresh_tokens()
+    await client.get_credit()  # /auth again: token 3, refresh token 2
+    simulator.expire_tokens()
+    await client.get_credit()  # /ref-auth: token 4
+    held = secrets_sent(simulator)
+    assert len(held) == 7  # the key, four tokens, two refresh tokens
+    return held
+
+
+def echo_of(held: set[str]) -> str:
+    """A vendor message repeating every secret, old ones first (no word 'token' in it)."""
+    return "; ".join(f"request {secret} rejected" for secret in sorted(held))
+
+
+def all_logs(caplog: pytest.LogCaptureFixture) -> str:
+    return caplog.text + "\n".join(repr(record.args) for record in caplog.records)
+
+
+async def test_old_tokens_echoed_in_every_error_path_are_redacted(
+    simulator: Simulator, api_key: str, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    ledger_path = tmp_path / "orders.jsonl"
+    errors: list[HappyFollowerError] = []
+
+    async def expect(error_type: type[HappyFollowerError], call: Awaitable[object]) -> None:
+        with pytest.raises(error_type) as caught:
+            await call
+        errors.append(caught.value)
+
+    async with HappyFollowerClient(
+        api_key, base_url=simulator.base_url, retry_backoff=0, request_timeout=5
+    ) as client:
+        held = await hold_many_tokens(simulator, client)
+        echo = echo_of(held)
+        simulator.inject("status", Fault.ERROR_MESSAGE, message=echo)
+        await expect(HappyFollowerApiError, client.get_order_status(1))
+        simulator.inject("credit", Fault.ERROR_MESSAGE, message=echo)
+        await expect(HappyFollowerApiError, client.get_credit())
+        simulator.inject("services", Fault.ERROR_MESSAGE, message=echo)
+        await expect(HappyFollowerApiError, client.get_services())
+        for action in ("cancel", "recheck"):
+            simulator.inject(action, Fault.ERROR_MESSAGE, message=echo)
+        await expect(HappyFollowerApiError, client.cancel_order(1))
+        await expect(HappyFollowerApiError, client.recheck_order(1))
+        # Orders through the spend guard: the ledger keeps the refusal's reason.
+        guard = SpendGuard(
+            client,
+            Ledger(ledger_path),
+            SpendCaps(),
+            source="tests",
+            clock=lambda: datetime(2026, 3, 21, 12, tzinfo=UTC),
+        )
+        await guard.open()
+        simulator.inject("order", Fault.ERROR_MESSAGE, message=echo)
+        await expect(HappyFollowerApiError, guard.place_order(10, LINK, 100, confirmed_by="t"))
+        simulator.inject("order", Fault.ERROR_MESSAGE, message=f"credit too low: {echo}")
+        await expect(
+            HappyFollowerNotEnoughCreditError, guard.place_order(10, LINK, 100, confirmed_by="t")
+        )
+        # Refresh refused with the echo, then the key refused with it too.
+        simulator.expire_tokens()
+        simulator.inject("ref-auth", Fault.ERROR_MESSAGE, message=echo)
+        simulator.inject("auth", Fault.ERROR_MESSAGE, message=echo)
+        await expect(HappyFollowerAuthenticationError, client.get_credit())
+
+    assert len(errors) == 8
+    ledger = ledger_path.read_text(encoding="utf-8")
+    assert ledger.count("rejected") >= 2 * len(held)  # the reasons were written, redacted
+    logs = all_logs(caplog)
+    for secret in held:
+        assert secret not in logs
+        assert secret not in ledger
+        for error in errors:
+            assert secret not in exposure(error), error
+    for error in errors[:5]:
+        assert "request *** rejected" in str(error)
+
+
+async def test_a_new_client_hides_the_secrets_an_earlier_one_held(
+    simulator: Simulator, api_key: str
+) -> None:
+    """After a reauthentication (a new client, a new key) the old key stays hidden too."""
+    async with HappyFollowerClient(api_key, base_url=simulator.base_url) as first:
+        await first.get_credit()
+    old = secrets_sent(simulator)
+    simulator.revoke_api_key(api_key)
+    new_key = simulator.add_account()
+    async with HappyFollowerClient(new_key, base_url=simulator.base_url) as second:
+        simulator.inject("credit", Fault.ERROR_MESSAGE, message=echo_of(old))
+        with pytest.raises(HappyFollowerApiError) as caught:
+            await second.get_credit()
+    for secret in old:
+        assert secret not in exposure(caught.value)
+
+
+async def test_a_token_shaped_text_is_redacted_ordinary_text_is_kept(
+    client: HappyFollowerClient, simulator: Simulator
+) -> None:
+    """Credential-shaped text is hidden even if this process never held it; words are not."""
+    never_held = [
+        random_secrets.token_urlsafe(32),
+        random_secrets.token_hex(20),
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl",
+    ]
+    kept = "سفارش 12 رد شد: https://www.instagram.com/p/Cx1/ service_not_found_for_user_1234"
+    message = f"{kept} | Bearer abcdefghijklmnopqrstu | " + " | ".join(never_held)
+    simulator.inject("credit", Fault.ERROR_MESSAGE, message=message)
+    with pytest.raises(HappyFollowerApiError) as caught:
+        await client.get_credit()
+    text = exposure(caught.value)
+    assert kept in text
+    assert "abcdefghijklmnopqrstu" not in text
+    for secret in never_held:
+        assert secret not in text
+    assert caught.value.service_message is not None
+    assert caught.value.service_message.count("***") == 4
+
+
+async def test_a_secret_echoed_in_a_successful_answer_is_redacted() -> None:
+    """A service name repeating the key (or a token) never reaches a result."""
+    key = random_secrets.token_urlsafe(24)
+    catalogue = [SimulatedService(10, f"لایک {key}", 2.0)]
+    async with Simulator(services=catalogue) as simulator:
+        simulator.add_account(api_key=key)
+        async with HappyFollowerClient(key, base_url=simulator.base_url) as client:
+            services = await client.get_services()
+    assert [service.name for service in services] == ["لایک ***"]
+
+
+def test_secret_memory_keeps_the_most_recent() -> None:
+    memory = client_module._SecretMemory(size=3)
+    for secret in ("one", "two", "three", "two", "four"):
+        memory.remember(secret)
+    assert list(memory) == ["three", "two", "four"]  # "one" was the least recently seen
+    assert client_module.SECRET_MEMORY >= 200
