@@ -118,7 +118,8 @@ def _uv_project_root() -> Path | None:
     named = os.environ.get("UV_PROJECT_ENVIRONMENT")
     candidates = [prefix.parent] if prefix.name == ".venv" else []
     if named and Path(named).resolve() == prefix:
-        candidates.append(Path.cwd().resolve())
+        # The project this (editable) install runs from: uv run finds it from anywhere in it.
+        candidates.append(Path(__file__).resolve().parents[2])
     for root in candidates:
         if (root / "pyproject.toml").is_file() and (root / "uv.lock").is_file():
             return root
