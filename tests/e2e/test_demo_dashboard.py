@@ -15,7 +15,6 @@ import shutil
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -101,21 +100,6 @@ async def _start_demo(tmp_path: Path, ha_port: int, mcp_port: int) -> RunningDem
             pytest.fail(f"the demo did not become ready:\n{output.decode()[-3000:]}")
         await asyncio.sleep(0.5)
     return RunningDemo(process, json.loads(ready.read_text(encoding="utf-8")))
-
-
-@pytest.fixture
-async def demo(tmp_path: Path) -> AsyncIterator[RunningDemo]:
-    running = await _start_demo(tmp_path, _free_port(), _free_port())
-    try:
-        yield running
-    finally:
-        if running.process.returncode is None:  # the test failed half-way: stop it cleanly
-            running.process.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(running.process.wait(), 90)
-            except TimeoutError:
-                running.process.kill()
-                await running.process.wait()
 
 
 async def _log_in(page: Page, access: dict[str, str]) -> None:

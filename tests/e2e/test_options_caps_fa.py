@@ -12,8 +12,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +23,8 @@ from .test_demo_dashboard import (
     CHROMIUM_FLAGS,
     RunningDemo,
     _chromium,
-    _free_port,
     _left_behind,
     _log_in,
-    _start_demo,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,21 +39,6 @@ PERSIAN = {
     "time_zone": "local",
     "first_weekday": "language",
 }
-
-
-@pytest.fixture
-async def demo(tmp_path: Path) -> AsyncIterator[RunningDemo]:
-    running = await _start_demo(tmp_path, _free_port(), _free_port())
-    try:
-        yield running
-    finally:
-        if running.process.returncode is None:  # the test failed half-way: stop it cleanly
-            running.process.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(running.process.wait(), 90)
-            except TimeoutError:
-                running.process.kill()
-                await running.process.wait()
 
 
 def _persian() -> dict[str, Any]:
