@@ -39,8 +39,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import ElicitRequestFormParams
 from pydantic import BeforeValidator, Field
 
-from shared_client.models import to_number
-from shared_client.validation import display_text
+from shared_client.validation import display_text, positive_amount
 
 from .arguments import ServiceId
 from .backend import Backend, Closed, ConfirmationBook, Dialog, OrderKey
@@ -95,16 +94,8 @@ _QUESTION_SCHEMA: Final = render_elicitation_schema(PriceConfirmation)
 
 
 def _read_price(value: object) -> float | None:
-    """A price per unit as typed (Persian digits too): a finite number above 0."""
-    if value is None:
-        return None
-    try:
-        number = to_number(value)
-    except ValueError:
-        number = 0
-    if number <= 0:
-        raise ValueError("must be a finite number above 0")
-    return float(number)
+    """A price per unit as typed (Persian digits too), read as every front-end reads it."""
+    return None if value is None else positive_amount(value, "the price per unit")
 
 
 UnitPrice = Annotated[

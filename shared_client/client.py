@@ -34,8 +34,8 @@ from .errors import (
     HappyFollowerResponseError,
     HappyFollowerSandboxUnsupportedError,
 )
-from .models import OrderStatus, Service, to_number, to_whole_number
-from .validation import positive_int, validate_order
+from .models import OrderStatus, Service, to_whole_number
+from .validation import positive_int, to_number, validate_order
 
 if TYPE_CHECKING:
     import aiohttp

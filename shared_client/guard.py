@@ -53,11 +53,12 @@ from .ledger import (
     process_is_gone,
     this_process,
 )
-from .models import OrderStatus, to_number
+from .models import OrderStatus
 from .validation import (
     DEFAULT_LINK_HOSTS,
     OrderRequest,
     display_text,
+    positive_amount,
     positive_int,
     target_identity,
     validate_order,
@@ -950,18 +951,8 @@ def _reported(cost: float | None) -> float | None:
 
 
 def _price(value: object) -> float:
-    """A price per unit a person gives: a finite amount above 0 (Persian digits too)."""
-    try:
-        number = to_number(value)
-    except ValueError:
-        number = 0  # refused below, with the value shown
-    if number <= 0:
-        raise HappyFollowerInputError(
-            f"the price per unit must be a finite number above 0, got "
-            f"{display_text(repr(value), 40)}",
-            field="unit_price",
-        )
-    return float(number)
+    """A price per unit a person gives (Persian digits too)."""
+    return positive_amount(value, "the price per unit", field="unit_price")
 
 
 def _price_basis(

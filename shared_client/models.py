@@ -6,62 +6,12 @@ numeric strings, unknown order statuses are kept, extra fields are ignored.
 
 from __future__ import annotations
 
-import math
-import re
 from typing import Annotated, TypedDict
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, computed_field
 
 from .protocol import FINAL_STATUSES
-from .validation import MAX_LINK_LENGTH, display_text, to_ascii_digits
-
-# Digit grouping as people type it: "1,000", and in Persian and Arabic text the thousands
-# separator U+066C ("۱٬۰۰۰") or the Arabic comma U+060C ("۱،۰۰۰"); U+066B is the decimal
-# separator of that script ("۲٫۵").
-_GROUP_SEPARATORS = str.maketrans({"\u066c": ",", "\u060c": ",", "\u066b": "."})
-# ASCII digits only ("\d" would take any script's digits), grouped in threes or not at all,
-# so that a decimal comma ("1,5") is refused rather than read as 15.
-_NUMERAL = re.compile(
-    r"[+-]?(?:(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-)
-
-
-def to_number(value: object) -> int | float:
-    """Turn an int, float or numeric string into an int when whole, else a float.
-
-    Strings may use Persian (۰-۹) and Arabic-Indic (٠-٩) digits, and group thousands with
-    "," U+066C or U+060C (only in groups of three); U+066B is a decimal point. Not a number,
-    or not finite (nan, infinity, 1e309), raises ValueError.
-    """
-    if isinstance(value, bool):
-        raise ValueError("a boolean is not a number")
-    if isinstance(value, int):
-        return value  # exact, however large (float() would overflow)
-    if isinstance(value, str):
-        text = to_ascii_digits(value.strip()).translate(_GROUP_SEPARATORS)
-        if not _NUMERAL.fullmatch(text):
-            if _is_infinite_or_nan(text):
-                raise ValueError("not a finite number")
-            raise ValueError("not a number")
-        text = text.replace(",", "")
-        try:
-            return int(text)  # exact for whole numbers beyond a float's precision
-        except ValueError:
-            number = float(text)
-    elif isinstance(value, float):
-        number = value
-    else:
-        raise ValueError("not a number")
-    if not math.isfinite(number):
-        raise ValueError("not a finite number")
-    return int(number) if number.is_integer() else number
-
-
-def _is_infinite_or_nan(text: str) -> bool:
-    try:
-        return not math.isfinite(float(text))
-    except ValueError:
-        return False
+from .validation import MAX_LINK_LENGTH, display_text, to_number
 
 
 def to_whole_number(value: object) -> int:

@@ -34,7 +34,6 @@ from pydantic_settings import (
 from .errors import HappyFollowerInputError
 from .guard import DEFAULT_CAPS, SpendCaps
 from .ledger import default_ledger_path
-from .models import to_number
 from .protocol import (
     LIVE_API_ROOT,
     SANDBOX_API_ROOT,
@@ -45,9 +44,11 @@ from .protocol import (
 )
 from .validation import (
     DEFAULT_LINK_HOSTS,
+    MAX_AMOUNT,
     display_text,
     normalise_host,
     parse_unit_prices,
+    positive_amount,
     switch,
 )
 
@@ -78,13 +79,13 @@ def _cap(value: object, *, whole: bool) -> int | float | None:
     if isinstance(value, str) and value.strip().lower() == NO_CAP:
         return None
     try:
-        # The vendor's numbers are read the same way: Persian digits, "," grouping.
-        number = float(to_number(value))
-        if number <= 0:
-            raise ValueError(number)
-    except (ValueError, OverflowError):  # OverflowError: an int too large for a float
+        # The one reader of amounts: Persian digits, "," grouping, at most MAX_AMOUNT.
+        number = positive_amount(value, "the cap")
+    except ValueError:
         kind = "a whole number" if whole else "a number"
-        raise ValueError(f"must be {kind} above 0, or '{NO_CAP}' for no cap") from None
+        raise ValueError(
+            f"must be {kind} above 0, or '{NO_CAP}' for no cap (at most {MAX_AMOUNT:,})"
+        ) from None
     if whole:
         if not number.is_integer():
             raise ValueError(f"must be a whole number above 0, or '{NO_CAP}' for no cap")

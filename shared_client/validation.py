@@ -24,6 +24,7 @@ from .errors import HappyFollowerInputError
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 MAX_LINK_LENGTH = 2048
 MAX_WHOLE_NUMBER = 2**31 - 1  # ids and counts; larger ones are mistakes or attacks
+MAX_AMOUNT = 10**12  # prices and spend caps, in the account's credit; the same
 # Links go to these hosts and their subdomains (www., m.) unless the operator allows more.
 DEFAULT_LINK_HOSTS: tuple[str, ...] = ("instagram.com", "instagr.am")
 # Control, format (bidi overrides, zero-width), private-use and unassigned characters,
@@ -36,6 +37,77 @@ _HOST_NAME = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)+")  # in IDNA form, with at l
 def to_ascii_digits(text: str) -> str:
     """Return text with Persian and Arabic-Indic digits replaced by ASCII ones."""
     return text.translate(_DIGITS)
+
+
+# Digit grouping as people type it: "1,000", and in Persian and Arabic text the thousands
+# separator U+066C ("۱٬۰۰۰") or the Arabic comma U+060C ("۱،۰۰۰"); U+066B is the decimal
+# separator of that script ("۲٫۵").
+_GROUP_SEPARATORS = str.maketrans({"\u066c": ",", "\u060c": ",", "\u066b": "."})
+# ASCII digits only ("\d" would take any script's digits), grouped in threes or not at all,
+# so that a decimal comma ("1,5") is refused rather than read as 15.
+_NUMERAL = re.compile(
+    r"[+-]?(?:(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+)
+
+
+def to_number(value: object) -> int | float:
+    """Turn an int, float or numeric string into an int when whole, else a float.
+
+    Strings may use Persian (۰-۹) and Arabic-Indic (٠-٩) digits, and group thousands with
+    "," U+066C or U+060C (only in groups of three); U+066B is a decimal point. Not a number,
+    or not finite (nan, infinity, 1e309), raises ValueError.
+    """
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    if isinstance(value, int):
+        return value  # exact, however large (float() would overflow)
+    if isinstance(value, str):
+        text = to_ascii_digits(value.strip()).translate(_GROUP_SEPARATORS)
+        if not _NUMERAL.fullmatch(text):
+            if _is_infinite_or_nan(text):
+                raise ValueError("not a finite number")
+            raise ValueError("not a number")
+        text = text.replace(",", "")
+        try:
+            return int(text)  # exact for whole numbers beyond a float's precision
+        except ValueError:
+            number = float(text)
+    elif isinstance(value, float):
+        number = value
+    else:
+        raise ValueError("not a number")
+    if not math.isfinite(number):
+        raise ValueError("not a finite number")
+    return int(number) if number.is_integer() else number
+
+
+def _is_infinite_or_nan(text: str) -> bool:
+    try:
+        return not math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def positive_amount(
+    value: object, name: str, *, field: str | None = None, most: float = MAX_AMOUNT
+) -> float:
+    """Return value as an amount of credit above 0 and at most ``most`` (a price, a spend
+    cap; Persian digits and digit grouping too), or raise HappyFollowerInputError."""
+    try:
+        number = to_number(value)
+    except ValueError:
+        number = 0  # refused below, with the value shown
+    if number <= 0:
+        raise HappyFollowerInputError(
+            f"{name} must be a finite number above 0, got {display_text(repr(value), 40)}",
+            field=field,
+        )
+    if number > most:  # compared exactly: an int too large for a float is refused here
+        raise HappyFollowerInputError(
+            f"{name} must be at most {most:,.0f}, got {display_text(repr(value), 40)}",
+            field=field,
+        )
+    return float(number)
 
 
 def display_text(value: object, max_length: int = 80) -> str:
@@ -92,18 +164,13 @@ def parse_unit_prices(text: str) -> dict[int, float]:
         service, _, price = item.partition("=")  # no "=": the price is "", not a number
         try:
             service_id = positive_int(service, "service id")
-            amount = float(to_ascii_digits(price.strip()))
+            float(to_ascii_digits(price.strip()))  # a number at all, or not a pair
         except ValueError:  # HappyFollowerInputError is one too; the message says it all
             raise HappyFollowerInputError(
                 "unit prices must be service=price pairs separated by commas or new lines "
                 f"(e.g. 10=0.5, 20=1.2), got {display_text(item, 40)!r}"
             ) from None
-        if not math.isfinite(amount) or amount <= 0:
-            raise HappyFollowerInputError(
-                f"the price of service {service_id} must be a finite number above 0, "
-                f"got {display_text(price.strip(), 20)!r}"
-            )
-        prices[service_id] = amount
+        prices[service_id] = positive_amount(price.strip(), f"the price of service {service_id}")
     return prices
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -40,14 +39,20 @@ from shared_client.errors import (
     HappyFollowerResponseError,
 )
 from shared_client.guard import DEFAULT_CAPS
-from shared_client.models import to_number
 from shared_client.protocol import (
     LIVE_API_ROOT,
     SANDBOX_API_ROOT,
     ApiRootError,
     ApiRootRefusal,
 )
-from shared_client.validation import parse_unit_prices, positive_int, to_ascii_digits
+from shared_client.validation import (
+    MAX_AMOUNT,
+    parse_unit_prices,
+    positive_amount,
+    positive_int,
+    to_ascii_digits,
+    to_number,
+)
 
 from . import create_client
 from .const import (
@@ -286,7 +291,7 @@ class HappyFollowerConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 # The options. Every cap, price and amount is a text field read by the library's number
-# reader (shared_client.models.to_number): a browser's number box empties what it cannot
+# reader (shared_client.validation.to_number): a browser's number box empties what it cannot
 # read (Persian digits, "۱٬۰۰۰"), and an emptied field used to arrive as "no cap".
 #
 # Lifting a cap, or removing every unit price, is a word a person types: "none" (the word
@@ -462,11 +467,10 @@ def _unit_prices(value: object) -> str:
             service_id = positive_int(service, "service id")
         except HappyFollowerInputError:
             raise _Refused("invalid_unit_prices") from None
-        # nan, infinity: refused as any other price that is not above 0
-        amount = _number(price, "invalid_unit_prices", "invalid_unit_prices") if equals else 0
-        if amount <= 0:
-            raise _Refused("invalid_unit_prices")
-        prices[service_id] = float(amount)
+        try:  # the library's one reader of amounts: above 0, finite, not absurdly large
+            prices[service_id] = positive_amount(price if equals else "", "price")
+        except HappyFollowerInputError:
+            raise _Refused("invalid_unit_prices") from None
     if not prices:  # only separators: removing every price takes the word
         raise _Refused("invalid_unit_prices")
     return _prices_text(prices)
@@ -511,7 +515,7 @@ _FIELDS: tuple[tuple[str, Callable[[Any], Any], str], ...] = (
     # Zero or a non-finite amount would turn the cap off without a word.
     (
         CONF_MAX_SPEND_PER_DAY,
-        partial(_cap, invalid="invalid_amount", whole=False, most=math.inf),
+        partial(_cap, invalid="invalid_amount", whole=False, most=MAX_AMOUNT),
         "cap_missing",
     ),
     (CONF_UNIT_PRICES, _unit_prices, "unit_prices_missing"),

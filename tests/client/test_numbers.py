@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from shared_client.models import to_number, to_whole_number
+from shared_client.models import to_whole_number
+from shared_client.validation import to_number
 
 
 @pytest.mark.parametrize(

@@ -572,6 +572,7 @@ def test_unit_prices_are_read_from_commas_or_lines(text: str, expected: dict[int
         ("10=inf", r"service 10 must be a finite number above 0"),
         ("10=-2", r"service 10 must be a finite number above 0"),
         ("10=0", r"service 10 must be a finite number above 0"),
+        ("10=1" + "0" * 13, r"^the price of service 10 must be at most 1,000,000,000,000, got"),
         ("10=1\n\u202e11=2", r"got '11=2'$"),  # shown safely
     ],
 )
@@ -590,7 +591,7 @@ def test_unit_price_refusals_say_what_to_write_and_show_the_input_short() -> Non
     with pytest.raises(HappyFollowerInputError) as bad_price:
         parse_unit_prices("10=-" + "1" * 30)
     assert str(bad_price.value) == (
-        f"the price of service 10 must be a finite number above 0, got '-{'1' * 18}…'"
+        f"the price of service 10 must be a finite number above 0, got '-{'1' * 30}'"
     )
 
 

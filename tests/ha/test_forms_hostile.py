@@ -13,10 +13,12 @@ import unicodedata
 from typing import Any
 
 import pytest
+import voluptuous as vol
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import ServiceValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -35,6 +37,7 @@ from custom_components.happy_follower.spending import spend_caps
 from shared_client.simulator import Simulator
 
 from .conftest import entry_data
+from .helpers import LINK, call
 from .test_options_caps import SAVED, SHOWN
 
 HOSTILE_CHARS = st.sampled_from(
@@ -156,3 +159,43 @@ def test_the_fields_are_all_covered() -> None:
         CONF_UNIT_PRICES,
         CONF_FINAL_RETENTION_HOURS,
     }
+
+
+ACTION_FIELDS = {
+    "place_order": {"service_id": "10", "link": LINK, "count": "100"},
+    "confirm_price": {"service_id": "10", "unit_price": "2.5"},
+    "get_order_status": {"order_id": "12"},
+    "recheck_order": {"order_id": "12"},
+    "cancel_order": {"order_id": "12"},
+    "track_order": {"order_id": "12"},
+    "untrack_order": {"order_id": "12"},
+}
+RESPONDS = {"place_order", "confirm_price", "get_order_status"}
+ACTION_FIELD = st.sampled_from(
+    [(action, field) for action, fields in ACTION_FIELDS.items() for field in fields]
+)
+
+
+@EXAMPLES
+@given(action_field=ACTION_FIELD, data=st.data())
+async def test_action_fields(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: Simulator,
+    caplog: pytest.LogCaptureFixture,
+    action_field: tuple[str, str],
+    data: st.DataObject,
+) -> None:
+    """A hostile value in any field of any action is refused before anything is sent."""
+    action, field = action_field
+    fields = ACTION_FIELDS[action]
+    value = data.draw(spoiled(fields[field], inside=True) | NOT_FINITE | HUGE)
+    tracked = dict(loaded_entry.runtime_data.store.orders)
+    sent = len(simulator.requests)
+    caplog.clear()
+    with pytest.raises((ServiceValidationError, vol.Invalid)) as refused:
+        await call(hass, loaded_entry, action, action in RESPONDS, **{**fields, field: value})
+    _no_exception_logged(caplog)
+    assert simulator.requests[sent:] == []  # nothing reached the vendor
+    assert loaded_entry.runtime_data.store.orders == tracked
+    assert str(refused.value)  # a message that says what was wrong

@@ -209,10 +209,23 @@ async def test_read_only_mode_hides_it_and_a_deny_list_keeps_it_out_of_refusals(
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [
-        ({"service_id": 10, "unit_price": 0}, "unit_price: must be a finite number above 0"),
-        ({"service_id": 10, "unit_price": "-1"}, "unit_price: must be a finite number above 0"),
-        ({"service_id": 10, "unit_price": "nan"}, "unit_price: must be a finite number above 0"),
-        ({"service_id": 10, "unit_price": True}, "unit_price: must be a finite number above 0"),
+        (
+            {"service_id": 10, "unit_price": 0},
+            "unit_price: the price per unit must be a finite number above 0",
+        ),
+        (
+            {"service_id": 10, "unit_price": "-1"},
+            "unit_price: the price per unit must be a finite number above 0",
+        ),
+        (
+            {"service_id": 10, "unit_price": "nan"},
+            "unit_price: the price per unit must be a finite number above 0",
+        ),
+        (
+            {"service_id": 10, "unit_price": True},
+            "unit_price: the price per unit must be a finite number above 0",
+        ),
+        ({"service_id": 10, "unit_price": 10**400}, "the price per unit must be at most 1,000,"),
         ({"service_id": 99, "unit_price": 2}, "service 99 is not among the active services"),
         ({"service_id": 10}, "service 10 was not seen to charge a price here yet"),
         ({"service_id": 10, "max_cost": 1}, "unknown argument 'max_cost'"),
