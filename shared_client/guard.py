@@ -883,7 +883,9 @@ class SpendGuard:
                 and first.at >= since
                 and first.sandbox == self.client.sandbox
                 and (first.service_id, first.count) == (order.service_id, order.count)
-                and target_identity(first.link or "", self.link_hosts) == order.target_identity
+                # Read as the order's own link is, with no host limit: a line written before
+                # links were canonical, on a host since dropped, is still the same target.
+                and target_identity(first.link or "", None) == order.target_identity
             ):
                 found = first
         return found

@@ -16,6 +16,7 @@ from typing import Final, Literal
 from yarl import URL
 
 from .errors import HappyFollowerInputError
+from .validation import has_hidden_characters
 
 Environment = Literal["live", "sandbox"]
 
@@ -78,6 +79,20 @@ class ApiRoot:
     environment: Environment | None
 
 
+def _typed_root(root: str, subject: str) -> str:
+    """The root as typed, without the direction marks copied from Persian text around it;
+    any other hidden character is refused (percent-encoded, it would look like another)."""
+    text = root.translate(_BIDI_MARKS).strip()
+    if has_hidden_characters(text):
+        raise ApiRootError(
+            ApiRootRefusal.INVALID,
+            "must not contain a hidden character (a control or zero-width character, "
+            "perhaps copied with it): type it again",
+            subject=subject,
+        )
+    return text
+
+
 def classify_api_root(root: str, *, subject: str = "the API root") -> ApiRoot:
     """Canonicalise an API root and say whose root it is, or raise ApiRootError.
 
@@ -89,7 +104,7 @@ def classify_api_root(root: str, *, subject: str = "the API root") -> ApiRoot:
     a non-empty query or fragment, a user name or password, or a scheme other than
     http(s) is refused on any host.
     """
-    text = root.translate(_BIDI_MARKS).strip()
+    text = _typed_root(root, subject)
     try:
         url = URL(text)
         port = url.explicit_port

@@ -110,6 +110,11 @@ def positive_amount(
     return float(number)
 
 
+def has_hidden_characters(text: str) -> bool:
+    """Whether text holds a control, format (bidi, zero-width) or other invisible character."""
+    return any(unicodedata.category(char) in _HIDDEN_CATEGORIES for char in text)
+
+
 def display_text(value: object, max_length: int = 80) -> str:
     """``value`` as text that is safe to show a person: hidden characters removed, every run
     of whitespace (newlines included) one space, shortened to ``max_length`` with "…".
@@ -415,7 +420,7 @@ class OrderRequest:
     @property
     def target_identity(self) -> str:
         """What the order is for, the same for every spelling of its target: compare it with
-        ``target_identity(line.link, hosts)`` of a ledger line to find the same order."""
+        ``target_identity(line.link, None)`` of a ledger line to find the same order."""
         return target_identity(self.link, None)
 
 

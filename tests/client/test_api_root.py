@@ -155,6 +155,9 @@ def test_http_on_the_vendors_host_is_refused(root: str, sandbox: bool) -> None:
         ("//www.happy-follower.com/api/v1", ApiRootRefusal.INVALID),
         ("https://www%2Ehappy-follower.com/api/v1", ApiRootRefusal.INVALID),
         ("http://./api/v1", ApiRootRefusal.INVALID),
+        ("http://127.0.0.1:8080/a\u200bpi/v1", ApiRootRefusal.INVALID),  # zero-width
+        ("http://127.0.0.1:8080/api/v1\x00", ApiRootRefusal.INVALID),
+        ("https://www.happy-follower.com/api/\x1bv1", ApiRootRefusal.INVALID),
     ],
 )
 def test_other_refusals_are_input_errors_never_a_crash(root: str, reason: ApiRootRefusal) -> None:
