@@ -44,6 +44,7 @@ from shared_client.protocol import (
     SANDBOX_API_ROOT,
     ApiRootError,
     ApiRootRefusal,
+    classify_api_root,
 )
 from shared_client.validation import (
     MAX_AMOUNT,
@@ -170,6 +171,16 @@ def _sendable_key(key: object) -> bool:
     return bool(text) and all(" " <= char <= "~" for char in text)
 
 
+def _with_canonical_root(data: dict[str, Any]) -> dict[str, Any]:
+    """Entry data as saved once the account works: the API root in its canonical form (the
+    direction marks a root copied from Persian text carries are no part of it)."""
+    advanced = data.get(CONF_ADVANCED)
+    root = advanced.get(CONF_API_ROOT) if isinstance(advanced, dict) else None
+    if not isinstance(advanced, dict) or not root:
+        return data
+    return {**data, CONF_ADVANCED: {**advanced, CONF_API_ROOT: classify_api_root(root).url}}
+
+
 def _title(data: Mapping[str, Any]) -> str:
     if data[CONF_ENVIRONMENT] == ENVIRONMENT_SANDBOX:
         return "Happy Follower (sandbox)"
@@ -230,7 +241,9 @@ class HappyFollowerConfigFlow(ConfigFlow, domain=DOMAIN):
             await self.async_set_unique_id(_unique_id(user_input))
             self._abort_if_unique_id_configured()
             if not (errors := await self._async_test(user_input)):
-                return self.async_create_entry(title=_title(user_input), data=user_input)
+                return self.async_create_entry(
+                    title=_title(user_input), data=_with_canonical_root(user_input)
+                )
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(_account_schema(), user_input),
@@ -275,7 +288,7 @@ class HappyFollowerConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_abort(reason="already_configured")
             if not (errors := await self._async_test(data)):
                 return self.async_update_reload_and_abort(
-                    entry, title=_title(data), unique_id=unique_id, data=data
+                    entry, title=_title(data), unique_id=unique_id, data=_with_canonical_root(data)
                 )
         # The form shows what is set now (the key stays hidden: leave it empty to keep it).
         current = {key: value for key, value in entry.data.items() if key != CONF_API_KEY}
