@@ -123,12 +123,13 @@ def confirmation_message(backend: Backend, quote: OrderQuote, ticket: str) -> st
     return "\n".join(lines)
 
 
-def question_digest(message: str) -> str:
-    """What the SDK's ``request_state`` records of a confirmation question asked: its
-    digest of the rendered ``elicitation/create`` params (``_request_digest`` in
-    ``mcp.server.mcpserver.resolve``; a test pins the two together). Were they ever to
-    differ, no dialog would be found and the SDK would ask again: nothing is placed."""
-    params = ElicitRequestFormParams(message=message, requested_schema=_QUESTION_SCHEMA)
+def question_digest(message: str, schema: dict[str, Any] = _QUESTION_SCHEMA) -> str:
+    """What the SDK's ``request_state`` records of a confirmation question asked (an order's
+    by default, a price's with its schema): its digest of the rendered
+    ``elicitation/create`` params (``_request_digest`` in ``mcp.server.mcpserver.resolve``;
+    tests pin the two together). Were they ever to differ, no dialog would be found and
+    the SDK would ask again: nothing is placed."""
+    params = ElicitRequestFormParams(message=message, requested_schema=schema)
     rendered = compact_json(params.model_dump(mode="json", by_alias=True, exclude_none=True))
     digest = hashlib.sha256(rendered.encode()).digest()[:16]
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")

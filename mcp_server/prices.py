@@ -17,8 +17,6 @@ This module does not use ``from __future__ import annotations``: the SDK reads t
 handler's annotations at registration.
 """
 
-import base64
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,13 +32,12 @@ from mcp.server.mcpserver import (
     Resolve,
 )
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.request_state import compact_json
 from mcp.shared.exceptions import MCPError
-from mcp_types import ElicitRequestFormParams
 from pydantic import BeforeValidator, Field
 
 from shared_client.validation import display_text, positive_amount
 
+from . import orders
 from .arguments import ServiceId
 from .backend import Backend, Closed, ConfirmationBook, Dialog, OrderKey
 from .errors import OPERATOR_CONFIRMS, OPERATOR_PRICES, amount_text, guarded
@@ -125,12 +122,8 @@ def _key(service_id: int) -> OrderKey:
 
 
 def question_digest(message: str) -> str:
-    """The SDK's digest of a price question asked (as ``orders.question_digest`` is of an
-    order question; a test pins it to ``_request_digest`` in ``mcp.server.mcpserver.resolve``)."""
-    params = ElicitRequestFormParams(message=message, requested_schema=_QUESTION_SCHEMA)
-    rendered = compact_json(params.model_dump(mode="json", by_alias=True, exclude_none=True))
-    digest = hashlib.sha256(rendered.encode()).digest()[:16]
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    """The SDK's digest of a price question asked (``orders.question_digest``)."""
+    return orders.question_digest(message, _QUESTION_SCHEMA)
 
 
 @dataclass(frozen=True, slots=True)
