@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared_client.validation import canonical_link, target_identity
+from shared_client.errors import HappyFollowerInputError
+from shared_client.validation import MAX_AMOUNT, canonical_link, positive_amount, target_identity
 
 
 @pytest.mark.parametrize(
@@ -18,3 +19,19 @@ def test_a_link_to_another_site_is_no_target_but_its_own_text(link: str) -> None
     assert canonical_link(f" {link}\n") == link
     # Allowing any host, the same text is read as a link (its host lower-cased).
     assert target_identity(link, None) == canonical_link(link, None) != link
+
+
+def test_an_amount_at_the_most_is_taken_one_above_is_refused_with_its_field() -> None:
+    assert positive_amount(MAX_AMOUNT, "the cap") == float(MAX_AMOUNT)
+    assert positive_amount("۲٫۵", "the price") == 2.5
+    huge = "9" * 60
+    with pytest.raises(HappyFollowerInputError) as refused:
+        positive_amount(huge, "the price per unit", field="unit_price")
+    assert str(refused.value) == (
+        f"the price per unit must be at most 1,000,000,000,000, got '{'9' * 38}…"
+    )
+    assert refused.value.field == "unit_price"
+    with pytest.raises(HappyFollowerInputError) as too_much:
+        positive_amount(MAX_AMOUNT + 1, "the cap", field="cap")
+    assert str(too_much.value) == ("the cap must be at most 1,000,000,000,000, got 1000000000001")
+    assert too_much.value.field == "cap"
