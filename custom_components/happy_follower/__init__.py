@@ -29,6 +29,7 @@ from .coordinator import (
     low_credit_issue_id,
 )
 from .entity import order_id_of_device
+from .llm_api import async_setup_llm_api
 from .services import async_setup_services
 from .spending import async_open_guard, interrupted_issue_id
 from .store import HappyFollowerStore
@@ -38,8 +39,9 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions, once for every entry."""
+    """Register the actions and the assistants' tools, once for every entry."""
     async_setup_services(hass)
+    async_setup_llm_api(hass)
     return True
 
 

@@ -20,6 +20,7 @@ from homeassistant.const import CONF_API_KEY
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -59,6 +60,7 @@ from . import create_client
 from .const import (
     CONF_ADVANCED,
     CONF_API_ROOT,
+    CONF_ASSISTANTS_MAY_ORDER,
     CONF_CREDIT_UNIT,
     CONF_ENVIRONMENT,
     CONF_FINAL_RETENTION_HOURS,
@@ -367,6 +369,7 @@ def _options_schema() -> vol.Schema:
             vol.Optional(CONF_MAX_SPEND_PER_DAY): number,
             vol.Optional(CONF_UNIT_PRICES): _FieldText(TextSelectorConfig(multiline=True)),
             vol.Optional(CONF_FINAL_RETENTION_HOURS): number,
+            vol.Optional(CONF_ASSISTANTS_MAY_ORDER): BooleanSelector(),
         }
     )
 
@@ -394,6 +397,7 @@ _DEFAULTS: dict[str, Any] = {
     CONF_MAX_SPEND_PER_DAY: DEFAULT_CAPS.max_spend_per_day,
     CONF_UNIT_PRICES: "",
     CONF_FINAL_RETENTION_HOURS: DEFAULT_FINAL_RETENTION_HOURS,
+    CONF_ASSISTANTS_MAY_ORDER: False,
 }
 
 
@@ -407,7 +411,9 @@ def _shown(options: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in _saved(options).items():
         if value is None or value == "":
             continue
-        if key == CONF_UNIT_PRICES:
+        if isinstance(value, bool):
+            shown[key] = value
+        elif key == CONF_UNIT_PRICES:
             try:
                 shown[key] = _prices_text(parse_unit_prices(str(value)))
             except HappyFollowerInputError:
@@ -556,6 +562,13 @@ def _read_options(
                 raise _Refused(missing)
         except _Refused as refused:
             errors[key] = refused.error
+    # Only a yes or no a person gave changes it: a missing value keeps what is saved.
+    allowed = user_input.get(CONF_ASSISTANTS_MAY_ORDER)
+    new[CONF_ASSISTANTS_MAY_ORDER] = (
+        allowed if isinstance(allowed, bool) else saved[CONF_ASSISTANTS_MAY_ORDER]
+    )
+    if new[CONF_ASSISTANTS_MAY_ORDER] and new.get(CONF_MAX_SPEND_PER_DAY) is None:
+        errors[CONF_ASSISTANTS_MAY_ORDER] = "assistants_need_spend_cap"
     if not errors:
         try:
             spend_caps(new)  # what the guard will read
@@ -578,7 +591,7 @@ class HappyFollowerOptionsFlow(OptionsFlowWithReload):
             # shows the saved value again, as its error says.
             for key in user_input:
                 if (value := _typed(user_input, key)) is not None:
-                    shown[key] = value if isinstance(value, str) else str(value)
+                    shown[key] = value if isinstance(value, str | bool) else str(value)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(_options_schema(), shown),

@@ -24,6 +24,8 @@ CONF_MAX_ORDERS_PER_DAY: Final = "max_orders_per_day"
 CONF_MAX_SPEND_PER_DAY: Final = "max_spend_per_day"
 CONF_UNIT_PRICES: Final = "unit_prices"
 CONF_FINAL_RETENTION_HOURS: Final = "final_retention_hours"
+# Home Assistant's assistants may place orders (approved by a person, under a spend cap).
+CONF_ASSISTANTS_MAY_ORDER: Final = "assistants_may_order"
 
 # Iranian panels price in Toman (no ISO 4217 code) or Rial (IRR).
 DEFAULT_CREDIT_UNIT: Final = "Toman"

@@ -20,6 +20,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.happy_follower.const import (
+    CONF_ASSISTANTS_MAY_ORDER,
     CONF_CREDIT_UNIT,
     CONF_FINAL_RETENTION_HOURS,
     CONF_LOW_CREDIT_THRESHOLD,
@@ -41,6 +42,7 @@ SAVED: dict[str, Any] = {
     CONF_MAX_SPEND_PER_DAY: 500.0,
     CONF_UNIT_PRICES: "10 = 2.5\n11 = 4",
     CONF_FINAL_RETENTION_HOURS: 24,
+    CONF_ASSISTANTS_MAY_ORDER: False,
 }
 SAVED_CAPS = SpendCaps(
     max_count_per_order=200,
@@ -57,6 +59,7 @@ SHOWN = {
     CONF_MAX_SPEND_PER_DAY: "500",
     CONF_UNIT_PRICES: "10 = 2.5\n11 = 4",
     CONF_FINAL_RETENTION_HOURS: "24",
+    CONF_ASSISTANTS_MAY_ORDER: False,
 }
 CAPS = (CONF_MAX_COUNT_PER_ORDER, CONF_MAX_ORDERS_PER_DAY, CONF_MAX_SPEND_PER_DAY)
 NUMBERS = (*CAPS, CONF_LOW_CREDIT_THRESHOLD, CONF_FINAL_RETENTION_HOURS)
@@ -347,6 +350,7 @@ async def test_a_new_entry_shows_the_shared_defaults_and_no_spend_cap(
         CONF_MAX_COUNT_PER_ORDER: "1000",
         CONF_MAX_ORDERS_PER_DAY: "10",
         CONF_FINAL_RETENTION_HOURS: "24",
+        CONF_ASSISTANTS_MAY_ORDER: False,
     }
     # Saved as shown: the defaults, and still no spend cap (nothing to keep there).
     result = await hass.config_entries.options.async_configure(result["flow_id"], shown)
@@ -420,3 +424,24 @@ def test_persian_form_errors_end_with_a_persian_letter() -> None:
     ]["error"]
     for key, text in errors.items():
         assert unicodedata.bidirectional(text[-1]) == "AL", key
+
+
+async def test_assistants_may_order_only_under_a_spend_cap_and_a_missing_answer_keeps_it(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    result = await _submit(
+        hass,
+        loaded_entry,
+        {**SHOWN, CONF_ASSISTANTS_MAY_ORDER: True, CONF_MAX_SPEND_PER_DAY: "none"},
+    )
+    assert result["errors"] == {CONF_ASSISTANTS_MAY_ORDER: "assistants_need_spend_cap"}
+    _unchanged(loaded_entry)
+    result = await _submit(hass, loaded_entry, {**SHOWN, CONF_ASSISTANTS_MAY_ORDER: True})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert loaded_entry.options[CONF_ASSISTANTS_MAY_ORDER] is True
+    # A submission without the field (an unreadable form) keeps it; only a "no" turns it off.
+    shown = {key: value for key, value in SHOWN.items() if key != CONF_ASSISTANTS_MAY_ORDER}
+    await _submit(hass, loaded_entry, shown)
+    assert loaded_entry.options[CONF_ASSISTANTS_MAY_ORDER] is True
+    await _submit(hass, loaded_entry, {**SHOWN, CONF_ASSISTANTS_MAY_ORDER: False})
+    assert loaded_entry.options[CONF_ASSISTANTS_MAY_ORDER] is False
