@@ -37,7 +37,7 @@ from shared_client.errors import (
     HappyFollowerSpendCapError,
 )
 from shared_client.guard import OrderQuote
-from shared_client.validation import display_text, positive_int
+from shared_client.validation import display_text, positive_int, to_ascii_digits
 
 from .const import (
     ATTR_COUNT,
@@ -64,6 +64,10 @@ ATTR_CODE = "approval_code"
 ATTR_LIMIT = "limit"
 APPROVAL_SECONDS = 300
 MAX_CODE_TRIES = 3
+# Wrong codes a user may give in 24 hours, over every approval: past it, assistants stop
+# ordering for that user, so asking again and again cannot turn guessing into a way in.
+MAX_WRONG_CODES_PER_DAY = 10
+DAY_SECONDS = 86400
 CODE_DIGITS = 6
 
 API_PROMPT = (
@@ -115,13 +119,24 @@ class _Approval:
         )
 
 
-_APPROVALS: HassKey[list[_Approval]] = HassKey(f"{DOMAIN}_llm_approvals")
+@dataclass(slots=True)
+class _Approvals:
+    waiting: list[_Approval]
+    wrong_codes: dict[str, list[float]]  # user id -> when (time.monotonic())
+
+    def wrong_today(self, user_id: str, now: float) -> int:
+        times = [at for at in self.wrong_codes.get(user_id, []) if now - at < DAY_SECONDS]
+        self.wrong_codes[user_id] = times
+        return len(times)
+
+
+_APPROVALS: HassKey[_Approvals] = HassKey(f"{DOMAIN}_llm_approvals")
 
 
 @callback
 def async_setup_llm_api(hass: HomeAssistant) -> None:
     """Offer the API to Home Assistant's assistants, once for every entry."""
-    hass.data[_APPROVALS] = []
+    hass.data[_APPROVALS] = _Approvals(waiting=[], wrong_codes={})
     llm.async_register_api(hass, HappyFollowerLLMAPI(hass=hass, id=API_ID, name="Happy Follower"))
 
 
@@ -383,12 +398,23 @@ async def _place_order(
             "in the integration's options, under a spend cap.",
             "assistants_not_allowed",
         )
-    quote = await guard.quote(*raw)  # validated, within the caps, or refused and audited
     approvals = hass.data[_APPROVALS]
     now = time.monotonic()
-    for stale in [a for a in approvals if a.expires <= now]:
+    if approvals.wrong_today(user_id, now) >= MAX_WRONG_CODES_PER_DAY:
+        await guard.record_refusal(
+            *raw,
+            reason=f"{MAX_WRONG_CODES_PER_DAY} wrong approval codes in 24 hours",
+            confirmed_by=await _asked_by(hass, llm_context),
+        )
+        raise _Refused(
+            f"{MAX_WRONG_CODES_PER_DAY} wrong approval codes in 24 hours: assistants may not "
+            "place orders for this user until a day has passed. Nothing was sent.",
+            "approval_locked",
+        )
+    quote = await guard.quote(*raw)  # validated, within the caps, or refused and audited
+    for stale in [a for a in approvals.waiting if a.expires <= now]:
         _drop(hass, stale)
-    waiting = next((a for a in approvals if a.is_for(entry.entry_id, user_id, quote)), None)
+    waiting = next((a for a in approvals.waiting if a.is_for(entry.entry_id, user_id, quote)), None)
     code = args.get(ATTR_CODE)
     if code is None:
         if waiting is not None:
@@ -400,8 +426,10 @@ async def _place_order(
             "used, or was for another order. Call again without a code to ask for a new one.",
             "approval_missing",
         )
-    if not hmac.compare_digest(str(code).strip(), waiting.code):
+    # A code heard in Persian may arrive in Persian digits.
+    if not hmac.compare_digest(to_ascii_digits(str(code)).strip(), waiting.code):
         waiting.tries += 1
+        approvals.wrong_codes.setdefault(user_id, []).append(now)
         if waiting.tries < MAX_CODE_TRIES:
             raise _Refused(
                 "The code does not match. Ask the person to read it again from the "
@@ -469,7 +497,7 @@ async def _ask_approval(
         expires=time.monotonic() + APPROVAL_SECONDS,
         notification_id=f"{DOMAIN}_approval_{secrets.token_hex(8)}",
     )
-    hass.data[_APPROVALS].append(approval)
+    hass.data[_APPROVALS].waiting.append(approval)
     unit = credit_unit(entry)
     texts = await async_get_translations(hass, hass.config.language, "exceptions", [DOMAIN])
     prefix = f"component.{DOMAIN}.exceptions."
@@ -526,7 +554,7 @@ def _isolated(text: str) -> str:
 
 @callback
 def _drop(hass: HomeAssistant, approval: _Approval) -> None:
-    hass.data[_APPROVALS].remove(approval)
+    hass.data[_APPROVALS].waiting.remove(approval)
     persistent_notification.async_dismiss(hass, approval.notification_id)
 
 

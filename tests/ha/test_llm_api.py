@@ -7,6 +7,7 @@ guard writes it; an order needs the code that only the person sees, in a notific
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import llm
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.happy_follower import llm_api
 from custom_components.happy_follower.const import (
     CONF_ASSISTANTS_MAY_ORDER,
     CONF_MAX_ORDERS_PER_DAY,
@@ -295,8 +297,6 @@ async def test_the_code_is_the_askers_and_short_lived(
     )
     assert other.data["kind"] == "approval_missing"
     # Five minutes later it is gone.
-    from custom_components.happy_follower import llm_api
-
     now = llm_api.time.monotonic()
     monkeypatch.setattr(llm_api.time, "monotonic", lambda: now + llm_api.APPROVAL_SECONDS + 1)
     late = await _call(
@@ -445,3 +445,84 @@ async def test_vendor_text_is_data(
     services = await _call(api, "list_services")
     name = next(item["name"] for item in services.data["services"] if item["service_id"] == 77)
     assert not re.search(r"[\u202a-\u202e\u2066-\u2069\u200b\x00-\x1f]", name)
+
+
+@pytest.mark.parametrize("options", [SPENDING])
+async def test_a_code_heard_in_persian_digits(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    api_key: str,
+    loaded_entry: MockConfigEntry,
+    hass_admin_user: User,
+) -> None:
+    api = await _api(hass, hass_admin_user)
+    await _call(api, "place_order", **ORDER)
+    persian = _code(hass).translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    placed = await _call(api, "place_order", **ORDER, approval_code=f" {persian} ")
+    assert placed.data["placed"] is True
+
+
+@pytest.mark.parametrize("options", [SPENDING])
+async def test_asking_again_and_again_does_not_make_guessing_a_way_in(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    api_key: str,
+    loaded_entry: MockConfigEntry,
+    hass_admin_user: User,
+) -> None:
+    """A model that asks for new codes to guess each one: past ten wrong codes in 24 hours
+    the user's assistants stop ordering, even with the right code."""
+    api = await _api(hass, hass_admin_user)
+    wrong = 0
+    while True:
+        await _call(api, "place_order", **ORDER)
+        code = _code(hass)
+        guess = f"{(int(code) + 1) % 10**6:06d}"
+        result = await _call(api, "place_order", **ORDER, approval_code=guess)
+        if result.data["kind"] == "approval_locked":
+            break
+        wrong += 1
+        assert wrong <= llm_api.MAX_WRONG_CODES_PER_DAY
+    assert wrong == llm_api.MAX_WRONG_CODES_PER_DAY
+    right = await _call(api, "place_order", **ORDER, approval_code=code)
+    assert right.data["kind"] == "approval_locked"
+    asked = await _call(api, "place_order", **ORDER)
+    assert asked.data["kind"] == "approval_locked"
+    assert simulator.orders(api_key) == []
+    assert all(line["event"] == "refused" for line in _ledger(hass, loaded_entry))
+
+
+@pytest.mark.parametrize("options", [SPENDING])
+async def test_a_model_alone_never_completes_an_order(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    api_key: str,
+    loaded_entry: MockConfigEntry,
+    hass_admin_user: User,
+) -> None:
+    """A model that sees every tool result but no notification, calling tools at random
+    (asking, guessing codes in every spelling, reading orders, cancelling): nothing is sent.
+    Its only way in is a guess among at most ten a day: a chance of 1 in 100,000."""
+    rng = random.Random(17)
+    api = await _api(hass, hass_admin_user)
+    seen: list[str] = []  # every text the model has read
+    for _ in range(150):
+        action = rng.choice(["ask", "guess", "guess", "echo", "read"])
+        if action == "ask":
+            result = await _call(api, "place_order", **ORDER)
+        elif action == "guess":
+            guess = f"{rng.randrange(10**6):06d}"
+            result = await _call(api, "place_order", **ORDER, approval_code=guess)
+        elif action == "echo":  # any digits it has seen, back as a code
+            digits = re.findall(r"\d{6}", " ".join(seen)) or ["000000"]
+            result = await _call(api, "place_order", **ORDER, approval_code=rng.choice(digits))
+        else:
+            result = await _call(api, rng.choice(["list_orders", "get_credit", "list_services"]))
+        seen.append(json.dumps(result.data, ensure_ascii=False))
+    assert simulator.orders(api_key) == []
+    assert not [line for line in _ledger(hass, loaded_entry) if line["event"] != "refused"]
+    # The codes the person was shown never reached the model.
+    for notification in _notifications(hass):
+        code = re.search(r"\*\*(\d{6})\*\*", notification["message"])
+        assert code is not None
+        assert code.group(1) not in " ".join(seen)
