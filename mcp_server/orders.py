@@ -115,7 +115,7 @@ REFUSALS: Final[dict[Closed, tuple[str, str]]] = {
 
 def confirmation_message(backend: Backend, quote: OrderQuote, ticket: str) -> str:
     """The question the user answers: the guard's fixed lines, then this dialog's code."""
-    lines = quote.confirmation_lines(_WHERE[backend.environment])
+    lines = quote.confirmation_lines(_WHERE[backend.environment], backend.settings.credit_unit)
     lines.append(
         f"Confirmation {ticket}: valid once, for this order only; a newer question for the "
         "same order replaces it."

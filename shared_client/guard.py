@@ -167,14 +167,15 @@ class OrderQuote:
     possible_duplicate: AuditRecord | None
     sandbox: bool
 
-    def confirmation_lines(self, environment: str) -> list[str]:
-        """Fixed fields in a fixed order: exactly what will be sent, and what it may cost."""
+    def confirmation_lines(self, environment: str, unit: str = "") -> list[str]:
+        """Fixed fields in a fixed order: exactly what will be sent, and what it may cost
+        (in ``unit``, the credit's, when given)."""
         order = self.order
-        cost = (
-            f"at most {self.cost_bound:g} ({self.cost_basis})"
-            if self.cost_bound is not None
-            else f"unknown until placed ({self.cost_basis})"
-        )
+        if self.cost_bound is not None:
+            amount = " ".join(filter(None, (f"{self.cost_bound:g}", display_text(unit, 16))))
+            cost = f"at most {amount} ({self.cost_basis})"
+        else:
+            cost = f"unknown until placed ({self.cost_basis})"
         lines = [
             f"Place this Happy Follower order? ({display_text(environment)})",
             f"Service: {order.service_id} - {self.service_name}",
@@ -922,7 +923,7 @@ class SpendGuard:
             cost=cost,
             cost_estimate=cost_estimate,
             cost_bound=cost_bound,
-            confirmed_by=display_text(confirmed_by, 120) if confirmed_by else None,
+            confirmed_by=display_text(confirmed_by, MAX_REASON_LENGTH) if confirmed_by else None,
             process=process,
             reason=display_text(reason, MAX_REASON_LENGTH) if reason else None,
             unit_price=unit_price,

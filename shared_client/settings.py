@@ -43,8 +43,10 @@ from .protocol import (
     classify_api_root,
 )
 from .validation import (
+    DEFAULT_CREDIT_UNIT,
     DEFAULT_LINK_HOSTS,
     MAX_AMOUNT,
+    credit_unit,
     display_text,
     normalise_host,
     parse_unit_prices,
@@ -104,6 +106,13 @@ def _spend_cap(value: object) -> object:
 def _unit_prices(value: object) -> object:
     """``"10=0.5,20=1.2"``: the operator's price per unit of service 10 and 20."""
     return parse_unit_prices(value) if isinstance(value, str) else value
+
+
+def _credit_unit(value: object) -> object:
+    try:
+        return credit_unit(value)
+    except HappyFollowerInputError as err:
+        raise ValueError(str(err)) from None
 
 
 def _hosts(value: object) -> object:
@@ -194,6 +203,11 @@ class HappyFollowerSettings(BaseSettings):
         default_factory=dict,
         description="your price per unit of a service, as service=price pairs "
         "(e.g. 10=0.5,20=1.2): the cost bound of its orders under a spend cap",
+    )
+    credit_unit: Annotated[str, BeforeValidator(_credit_unit)] = Field(
+        default=DEFAULT_CREDIT_UNIT,
+        description="the unit the account's credit and costs are in, shown beside every "
+        "amount (Toman, or Rial as IRR)",
     )
     link_hosts: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_hosts)] = Field(
         default=(),

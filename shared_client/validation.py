@@ -110,6 +110,23 @@ def positive_amount(
     return float(number)
 
 
+MAX_UNIT_LENGTH = 16
+DEFAULT_CREDIT_UNIT = "Toman"  # Iranian panels price in Toman (no ISO 4217 code) or Rial
+
+
+def credit_unit(value: object) -> str:
+    """The unit the account's credit and costs are in, as a person typed it: 1 to 16
+    visible characters (a Persian word's zero-width non-joiner allowed)."""
+    text = str(value).strip()
+    if not text or len(text) > MAX_UNIT_LENGTH or has_hidden_characters(text.replace("\u200c", "")):
+        raise HappyFollowerInputError(
+            f"the credit unit must be 1 to {MAX_UNIT_LENGTH} visible characters, such as "
+            f"Toman or IRR; got {display_text(repr(value), 40)}",
+            field="credit_unit",
+        )
+    return text
+
+
 def has_hidden_characters(text: str) -> bool:
     """Whether text holds a control, format (bidi, zero-width) or other invisible character."""
     return any(unicodedata.category(char) in _HIDDEN_CATEGORIES for char in text)

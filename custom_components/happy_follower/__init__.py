@@ -14,6 +14,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from shared_client import HappyFollowerClient, HappyFollowerInputError
 
+from .assist import async_setup_assist
 from .const import (
     CONF_ADVANCED,
     CONF_API_ROOT,
@@ -39,9 +40,11 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions and the assistants' tools, once for every entry."""
+    """Register the actions, the assistants' tools and Assist's sentences, once for every
+    entry."""
     async_setup_services(hass)
     async_setup_llm_api(hass)
+    async_setup_assist(hass)
     return True
 
 

@@ -49,6 +49,7 @@ from shared_client.protocol import (
 )
 from shared_client.validation import (
     MAX_AMOUNT,
+    credit_unit,
     parse_unit_prices,
     positive_amount,
     positive_int,
@@ -89,7 +90,6 @@ else:
     import voluptuous as vol
 
 _API_KEY_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-MAX_UNIT_LENGTH = 16
 
 
 # What the form says when trying the account fails, by the client's error.
@@ -350,6 +350,16 @@ class _FieldText(TextSelector):
         return super().__call__(data)
 
 
+class _FieldBoolean(BooleanSelector):
+    """A yes or no that is not guessed: anything but a JSON true or false reaches the step
+    as it came, to be refused there with a form error (the selector would read "no" as
+    true)."""
+
+    @override
+    def __call__(self, data: Any) -> Any:
+        return data
+
+
 def _options_schema() -> vol.Schema:
     """Every field optional: a missing one is the step's to judge (kept or refused with a
     translated error), never the schema's default and never an untranslated schema error."""
@@ -369,7 +379,7 @@ def _options_schema() -> vol.Schema:
             vol.Optional(CONF_MAX_SPEND_PER_DAY): number,
             vol.Optional(CONF_UNIT_PRICES): _FieldText(TextSelectorConfig(multiline=True)),
             vol.Optional(CONF_FINAL_RETENTION_HOURS): number,
-            vol.Optional(CONF_ASSISTANTS_MAY_ORDER): BooleanSelector(),
+            vol.Optional(CONF_ASSISTANTS_MAY_ORDER): _FieldBoolean(),
         }
     )
 
@@ -497,9 +507,10 @@ def _unit_prices(value: object) -> str:
 
 def _credit_unit(value: object) -> str:
     text = _visible(str(value), allowed=_ZWNJ)
-    if not text or len(text) > MAX_UNIT_LENGTH:
-        raise _Refused("invalid_unit")
-    return text
+    try:
+        return credit_unit(text)  # the library's one rule, shared with the CLI and MCP
+    except HappyFollowerInputError:
+        raise _Refused("invalid_unit") from None
 
 
 def _threshold(value: object) -> float:
@@ -564,10 +575,13 @@ def _read_options(
             errors[key] = refused.error
     # Only a yes or no a person gave changes it: a missing value keeps what is saved.
     allowed = user_input.get(CONF_ASSISTANTS_MAY_ORDER)
-    new[CONF_ASSISTANTS_MAY_ORDER] = (
-        allowed if isinstance(allowed, bool) else saved[CONF_ASSISTANTS_MAY_ORDER]
-    )
-    if new[CONF_ASSISTANTS_MAY_ORDER] and new.get(CONF_MAX_SPEND_PER_DAY) is None:
+    if isinstance(allowed, bool):
+        new[CONF_ASSISTANTS_MAY_ORDER] = allowed
+    elif allowed is None:
+        new[CONF_ASSISTANTS_MAY_ORDER] = saved[CONF_ASSISTANTS_MAY_ORDER]
+    else:
+        errors[CONF_ASSISTANTS_MAY_ORDER] = "not_yes_or_no"
+    if new.get(CONF_ASSISTANTS_MAY_ORDER) and new.get(CONF_MAX_SPEND_PER_DAY) is None:
         errors[CONF_ASSISTANTS_MAY_ORDER] = "assistants_need_spend_cap"
     if not errors:
         try:

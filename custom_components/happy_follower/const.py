@@ -6,6 +6,8 @@ import logging
 from datetime import timedelta
 from typing import Final
 
+from shared_client import validation
+
 DOMAIN: Final = "happy_follower"
 LOGGER = logging.getLogger(__package__)
 
@@ -28,7 +30,7 @@ CONF_FINAL_RETENTION_HOURS: Final = "final_retention_hours"
 CONF_ASSISTANTS_MAY_ORDER: Final = "assistants_may_order"
 
 # Iranian panels price in Toman (no ISO 4217 code) or Rial (IRR).
-DEFAULT_CREDIT_UNIT: Final = "Toman"
+DEFAULT_CREDIT_UNIT: Final = validation.DEFAULT_CREDIT_UNIT  # one default, every front-end
 CREDIT_UNIT_SUGGESTIONS: Final = ("Toman", "IRR", "تومان", "ریال")
 DEFAULT_LOW_CREDIT_THRESHOLD: Final = 0
 DEFAULT_FINAL_RETENTION_HOURS: Final = 24

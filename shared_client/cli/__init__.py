@@ -523,7 +523,7 @@ class Cli:
             raise CliError(self._cannot_ask(duplicate), _no_terminal_code(duplicate))
         # With --json, standard output holds only the JSON (it may be piped): ask on stderr.
         screen = self.err if self.args.json else self.out
-        for line in quote.confirmation_lines(environment_label(client)):
+        for line in quote.confirmation_lines(environment_label(client), self.settings.credit_unit):
             print(line, file=screen)
         if duplicate:
             question = "It may be a duplicate. Place it anyway? [y/N] "

@@ -42,7 +42,7 @@ from shared_client.guard import (
     SpendGuard,
     Usage,
 )
-from shared_client.ledger import this_process
+from shared_client.ledger import MAX_REASON_LENGTH, this_process
 from shared_client.simulator import Fault, SimulatedService, Simulator
 
 from .guard_support import (
@@ -887,12 +887,14 @@ async def test_confirmed_by_is_display_text(
     simulator: Simulator, client: HappyFollowerClient, clock: Clock, ledger_path: Path
 ) -> None:
     guard = make_guard(client, ledger_path, clock)
-    await place(guard, 100, confirmed_by="Home Assistant user\nadmin\u202e" + "x" * 200)
+    await place(guard, 100, confirmed_by="Home Assistant user\nadmin\u202e" + "x" * 400)
     confirmed_by = read_lines(ledger_path)[0]["confirmed_by"]
     assert confirmed_by.startswith("Home Assistant user")
     assert "\n" not in confirmed_by
     assert "\u202e" not in confirmed_by
-    assert len(confirmed_by) == 120
+    assert (
+        len(confirmed_by) == MAX_REASON_LENGTH
+    )  # as long as a reason: who asked and how is kept whole
     assert confirmed_by.endswith("…")
 
 
@@ -968,8 +970,13 @@ async def test_quote_reserves_nothing_and_shows_fixed_lines(
         "Count: 100",
         "Cost: at most 200 (operator's price per unit)",
     ]
+    # In the credit's unit when the front-end knows it (a hostile one made safe).
+    assert quote.confirmation_lines("live", "Toman")[-1] == (
+        "Cost: at most 200 Toman (operator's price per unit)"
+    )
+    assert quote.confirmation_lines("live", "\u202eIRR\n")[-1].startswith("Cost: at most 200 IRR (")
     unpriced = await guard.quote(11, LINK, 100)
-    assert unpriced.confirmation_lines("sandbox")[-1] == (
+    assert unpriced.confirmation_lines("sandbox", "Toman")[-1] == (
         "Cost: unknown until placed (no price is known for this service)"
     )
     assert file_bytes(ledger_path) == b""

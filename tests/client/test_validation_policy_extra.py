@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from shared_client.errors import HappyFollowerInputError
-from shared_client.validation import MAX_AMOUNT, canonical_link, positive_amount, target_identity
+from shared_client.validation import (
+    MAX_AMOUNT,
+    canonical_link,
+    credit_unit,
+    positive_amount,
+    target_identity,
+)
 
 
 @pytest.mark.parametrize(
@@ -35,3 +41,17 @@ def test_an_amount_at_the_most_is_taken_one_above_is_refused_with_its_field() ->
         positive_amount(MAX_AMOUNT + 1, "the cap", field="cap")
     assert str(too_much.value) == ("the cap must be at most 1,000,000,000,000, got 1000000000001")
     assert too_much.value.field == "cap"
+
+
+@pytest.mark.parametrize("typed", ["Toman", " IRR ", "تومان", "هزار\u200cتومان", "x" * 16])
+def test_credit_unit_accepted(typed: str) -> None:
+    assert credit_unit(typed) == typed.strip()
+
+
+@pytest.mark.parametrize(
+    "typed", ["", "   ", "x" * 17, "To\u202eman", "IRR\x00", "a\u200bb", "a\nb"]
+)
+def test_credit_unit_refused(typed: str) -> None:
+    with pytest.raises(HappyFollowerInputError, match="credit unit must be 1 to 16") as caught:
+        credit_unit(typed)
+    assert caught.value.field == "credit_unit"

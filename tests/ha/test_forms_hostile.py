@@ -26,6 +26,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.happy_follower.const import (
     CONF_ADVANCED,
     CONF_API_ROOT,
+    CONF_ASSISTANTS_MAY_ORDER,
     CONF_CREDIT_UNIT,
     CONF_FINAL_RETENTION_HOURS,
     CONF_LOW_CREDIT_THRESHOLD,
@@ -192,6 +193,7 @@ def test_the_fields_are_all_covered() -> None:
         CONF_MAX_SPEND_PER_DAY,
         CONF_UNIT_PRICES,
         CONF_FINAL_RETENTION_HOURS,
+        CONF_ASSISTANTS_MAY_ORDER,
     }
 
 

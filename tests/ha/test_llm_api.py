@@ -526,3 +526,23 @@ async def test_a_model_alone_never_completes_an_order(
         code = re.search(r"\*\*(\d{6})\*\*", notification["message"])
         assert code is not None
         assert code.group(1) not in " ".join(seen)
+
+
+@pytest.mark.parametrize("options", [SPENDING])
+async def test_the_notification_in_persian(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_admin_user: User
+) -> None:
+    """Persian words and digits; the link and the vendor's name isolated, whole."""
+    hass.config.language = "fa"
+    api = await _api(hass, hass_admin_user)
+    await _call(api, "place_order", **ORDER)
+    (notification,) = _notifications(hass)
+    message, title = notification["message"], notification["title"]
+    assert "تأیید" in title
+    assert f"\u2068{SENT}\u2069" in message
+    assert "۱۰ · \u2068لایک ایرانی(سرعت متوسط)\u2069" in message
+    assert "۲۰۰ تومان" in message
+    outside = re.sub("\u2068[^\u2069]*\u2069", "", message)
+    assert not re.search(r"[A-Za-z0-9]", outside), outside
+    placed = await _call(api, "place_order", **ORDER, approval_code=_code(hass))
+    assert placed.data["placed"] is True
