@@ -108,6 +108,8 @@ async def _log_in(page: Page, access: dict[str, str]) -> None:
     await page.get_by_role("textbox", name="Password").fill(access["password"])
     await page.keyboard.press("Enter")
     await page.wait_for_url(re.compile(r"/happy-follower/"))
+    # The frontend stores its tokens a moment after the redirect: read them only once there.
+    await page.wait_for_function("localStorage.getItem('hassTokens') !== null")
 
 
 async def _accept(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
