@@ -74,7 +74,9 @@ async def _tools(command: list[str], env: dict[str, str], tmp_path: Path) -> lis
 async def test_every_stdio_snippet_starts_the_real_command(tmp_path: Path) -> None:
     assert COMMAND.is_file()
     stdio = [s for s in _servers() if "command" in s]
-    launches = [([s["command"], *s.get("args", [])], s.get("env", {})) for s in stdio]
+    launches = [
+        (_without_launcher([s["command"], *s.get("args", [])]), s.get("env", {})) for s in stdio
+    ]
     launches += _claude_code_commands()
     assert len(launches) >= 6  # Claude Desktop x2, Claude Code x2, VS Code, Cursor
     results = await asyncio.gather(*(_tools(cmd, env, tmp_path) for cmd, env in launches))
