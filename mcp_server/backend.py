@@ -144,7 +144,11 @@ class Backend:
     @property
     def result_fields(self) -> dict[str, Any]:
         """The fields every tool result starts with: which environment answered."""
-        return {"environment": self.environment, "notice": notice_for(self.environment)}
+        return {
+            "environment": self.environment,
+            "notice": notice_for(self.environment),
+            "unit": self.settings.credit_unit,
+        }
 
     async def open(self) -> None:
         """Open the guard: prove the ledger usable and learn of interrupted attempts."""

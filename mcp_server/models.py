@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from shared_client.validation import DEFAULT_CREDIT_UNIT
+
 Environment = Literal["live", "sandbox", "simulated"]
 
 SIMULATED_NOTICE = "SIMULATED: answered by the embedded simulator; nothing real was read or spent."
@@ -34,6 +36,11 @@ class ToolResult(BaseModel):
         description="live (real credit), sandbox (vendor test API) or simulated (nothing real)"
     )
     notice: str | None = Field(default=None, description="Set unless this is the live service")
+    unit: str = Field(
+        default=DEFAULT_CREDIT_UNIT,
+        description="The unit of every amount in this result: the credit's (the API does not "
+        "name it; the operator's HAPPY_FOLLOWER_CREDIT_UNIT, Toman by default)",
+    )
 
 
 class VendorTextResult(ToolResult):
@@ -49,10 +56,8 @@ class ConnectionResult(ToolResult):
 
 
 class CreditResult(ToolResult):
-    credit: float = Field(
-        description="Account credit, in the account's currency (the API does not name it; "
-        "Iranian panels usually price in Toman)"
-    )
+    # A whole credit stays whole: the text and the structured result show the same number.
+    credit: int | float = Field(description="Account credit, in ``unit``")
 
 
 class ServiceItem(BaseModel):

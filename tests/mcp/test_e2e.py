@@ -50,6 +50,7 @@ async def test_stdio_subprocess_with_the_embedded_simulator(mode: str, tmp_path:
     assert credit.structured_content == {
         "environment": "simulated",
         "notice": "SIMULATED: answered by the embedded simulator; nothing real was read or spent.",
+        "unit": "Toman",
         "credit": 50_000,
     }
     log = errlog.read_text()
@@ -212,6 +213,7 @@ async def test_mcp_inspector_cli_lists_tools_and_gets_credit() -> None:
     assert called["structuredContent"] == {
         "environment": "simulated",
         "notice": "SIMULATED: answered by the embedded simulator; nothing real was read or spent.",
+        "unit": "Toman",
         "credit": 50_000,
     }
 

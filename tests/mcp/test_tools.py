@@ -129,6 +129,7 @@ async def test_order_lifecycle(harness: Harness, simulator: Simulator, mode: str
         assert recheck == {
             "environment": "live",
             "notice": None,
+            "unit": "Toman",
             "order_id": order_id,
             "action": "recheck",
             "accepted": True,
@@ -246,3 +247,18 @@ async def test_simulated_mode_says_so_everywhere(harness: Harness, read_only: bo
         assert "SIMULATED" in str(credit["notice"])
         text = await _error(client, "get_order_status", order_id=77)
         assert text.startswith("Error executing tool get_order_status: [SIMULATED]")
+
+
+async def test_credit_the_same_number_in_text_and_structured_result_with_its_unit(
+    simulator: Simulator, api_key: str, harness: Harness
+) -> None:
+    simulator.set_credit(api_key, 244600)
+    async with harness.client("auto") as client:
+        result = await client.call_tool("get_credit", {})
+    structured = result.structured_content
+    assert structured is not None
+    assert structured["credit"] == 244600
+    assert structured["unit"] == "Toman"
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert json.loads(text) == structured
+    assert "244600.0" not in text
