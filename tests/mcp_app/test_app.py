@@ -66,6 +66,7 @@ async def test_clients_without_apps_see_todays_server(open_client: OpenClient) -
     assert set(status.structured_content) == {
         "environment",
         "notice",
+        "unit",
         "order_id",
         "service_id",
         "link",
