@@ -61,6 +61,25 @@ class HappyFollowerData:
     guard: SpendGuard
     store: HappyFollowerStore
 
+    async def async_placed(self, placed: PlacedOrder) -> None:
+        """Track an order the guard just placed (its first status noted, not read again)
+        and show the credit it cost, for the action and the assistants' tool alike."""
+        self.orders.note_placed(placed)
+        await self.orders.async_track(
+            placed.order_id,
+            status=placed.status,
+            service_id=placed.service_id,
+            service_name=placed.service_name,
+            link=placed.link,
+        )
+        await self.credit.async_refresh()
+
+    async def async_refresh_after_action(self, order_id: int) -> None:
+        """Show the effect of a cancel or recheck on a tracked order (and the credit) at once."""
+        if order_id in self.store.orders:
+            await self.orders.async_refresh_order(order_id)
+        await self.credit.async_refresh()
+
 
 type HappyFollowerConfigEntry = ConfigEntry[HappyFollowerData]
 

@@ -358,7 +358,7 @@ async def _cancel_order(
         await async_confirmed_by(hass, context.context or Context()),
     )
     await data.client.cancel_order(order_id)
-    await _refresh_after(entry, order_id)
+    await entry.runtime_data.async_refresh_after_action(order_id)
     return {"order_id": order_id, "cancel_requested": True}
 
 
@@ -367,15 +367,8 @@ async def _recheck_order(
 ) -> JsonObjectType:
     order_id = _order_id(args)
     await entry.runtime_data.client.recheck_order(order_id)
-    await _refresh_after(entry, order_id)
+    await entry.runtime_data.async_refresh_after_action(order_id)
     return {"order_id": order_id, "recheck_requested": True}
-
-
-async def _refresh_after(entry: HappyFollowerConfigEntry, order_id: int) -> None:
-    data = entry.runtime_data
-    if order_id in data.store.orders:
-        await data.orders.async_refresh_order(order_id)
-    await data.credit.async_refresh()
 
 
 async def _place_order(
@@ -455,16 +448,7 @@ async def _place_order(
         duplicate_confirmed=waiting.possible_duplicate,
         confirmed_cost_bound=waiting.cost_bound,
     )
-    data = entry.runtime_data
-    data.orders.note_placed(placed)
-    await data.orders.async_track(
-        placed.order_id,
-        status=placed.status,
-        service_id=placed.service_id,
-        service_name=placed.service_name,
-        link=placed.link,
-    )
-    await data.credit.async_refresh()
+    await entry.runtime_data.async_placed(placed)
     return {
         "placed": True,
         "order_id": placed.order_id,

@@ -129,15 +129,7 @@ async def _place_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> Se
         async_sync_price_holds(call.hass, entry, data.guard)
         raise _action_error(entry, err, **_order_placeholders(entry, call)) from err
     # The guard read the first status (and logged its anomaly): not noted twice.
-    data.orders.note_placed(placed)
-    await data.orders.async_track(
-        placed.order_id,
-        status=placed.status,
-        service_id=placed.service_id,
-        service_name=placed.service_name,
-        link=placed.link,
-    )
-    await data.credit.async_refresh()
+    await data.async_placed(placed)
     return {
         "order_id": placed.order_id,
         "cost": placed.cost,
@@ -197,23 +189,15 @@ async def _cancel_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> S
         await async_confirmed_by(call.hass, call.context),
     )
     await _run(entry, data.client.cancel_order(order_id))
-    await _refresh_after_action(entry, order_id)
+    await _run(entry, entry.runtime_data.async_refresh_after_action(order_id))
     return None
 
 
 async def _recheck_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
     order_id = _order_id(call)
     await _run(entry, entry.runtime_data.client.recheck_order(order_id))
-    await _refresh_after_action(entry, order_id)
+    await _run(entry, entry.runtime_data.async_refresh_after_action(order_id))
     return None
-
-
-async def _refresh_after_action(entry: HappyFollowerConfigEntry, order_id: int) -> None:
-    """Show the effect of an action on a tracked order (and the credit) at once."""
-    data = entry.runtime_data
-    if order_id in data.store.orders:
-        await _run(entry, data.orders.async_refresh_order(order_id))
-    await data.credit.async_refresh()
 
 
 async def _get_order_status(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
