@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 import random
 import re
-from pathlib import Path
 from typing import Any
 
 import probatio
 import pytest
 from homeassistant.auth.models import User
-from homeassistant.components import persistent_notification
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import llm
@@ -33,7 +31,7 @@ from custom_components.happy_follower.llm_api import API_ID, MAX_CODE_TRIES
 from shared_client.simulator import Fault, SimulatedService, Simulator
 
 from .conftest import entry_data
-from .helpers import LINK, SENT
+from .helpers import LINK, SENT, approval_code, approval_notifications, ledger_lines
 
 SPENDING = {
     CONF_ASSISTANTS_MAY_ORDER: True,
@@ -64,28 +62,6 @@ async def _call(api: llm.APIInstance, tool: str, **args: Any) -> llm.ToolResult:
 
 def _names(api: llm.APIInstance) -> set[str]:
     return {tool.name.removeprefix(f"{DOMAIN}__") for tool in api.tools}
-
-
-def _ledger(hass: HomeAssistant, entry: MockConfigEntry) -> list[dict[str, Any]]:
-    path = Path(hass.config.path(".storage", f"{DOMAIN}.{entry.entry_id}.ledger.jsonl"))
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def _notifications(hass: HomeAssistant) -> list[dict[str, Any]]:
-    return [
-        dict(item)
-        for item in persistent_notification._async_get_or_create_notifications(hass).values()
-        if item["notification_id"].startswith(f"{DOMAIN}_approval_")
-    ]
-
-
-def _code(hass: HomeAssistant) -> str:
-    (notification,) = _notifications(hass)
-    match = re.search(r"\*\*(\d{6})\*\*", notification["message"])
-    assert match is not None, notification["message"]
-    return match.group(1)
 
 
 ORDER = {"service_id": 10, "link": LINK, "count": 100}
@@ -130,7 +106,7 @@ async def test_spending_tool_offered_to_admins_only(
     reader = await _api(hass, hass_read_only_user)
     with pytest.raises(HomeAssistantError, match="not found"):
         await _call(reader, "place_order", **ORDER)
-    assert _ledger(hass, loaded_entry) == []
+    assert ledger_lines(hass, loaded_entry) == []
 
 
 @pytest.mark.parametrize(
@@ -148,7 +124,7 @@ async def test_no_spending_tool_without_the_option_and_a_cap(
     assert "place_order" not in _names(api)
     with pytest.raises(HomeAssistantError, match="not found"):
         await _call(api, "place_order", **ORDER)
-    assert _ledger(hass, loaded_entry) == []
+    assert ledger_lines(hass, loaded_entry) == []
 
 
 @pytest.mark.parametrize("options", [SPENDING])
@@ -163,8 +139,8 @@ async def test_option_turned_off_after_listing_is_refused_and_audited(
     result = await _call(api, "place_order", **ORDER)
     assert result.error
     assert result.data["kind"] == "assistants_not_allowed"
-    assert [line["event"] for line in _ledger(hass, loaded_entry)] == ["refused"]
-    assert _notifications(hass) == []
+    assert [line["event"] for line in ledger_lines(hass, loaded_entry)] == ["refused"]
+    assert approval_notifications(hass) == []
 
 
 async def test_read_tools(
@@ -208,14 +184,14 @@ async def test_an_order_needs_the_code_only_the_person_sees(
     assert asked.data["placed"] is False
     assert asked.data["link"] == SENT  # the canonical link, as the notification shows it
     assert asked.data["cost_at_most"] == 200
-    code = _code(hass)
+    code = approval_code(hass)
     # The code is nowhere the model reads: not in the result, nor in the ledger or a list.
     assert code not in json.dumps(asked.data)
     listed = await _call(api, "list_orders")
     assert code not in json.dumps(listed.data)
-    assert _ledger(hass, loaded_entry) == []  # nothing reserved or sent yet
+    assert ledger_lines(hass, loaded_entry) == []  # nothing reserved or sent yet
     assert simulator.orders(api_key) == []
-    (notification,) = _notifications(hass)
+    (notification,) = approval_notifications(hass)
     assert SENT in notification["message"]
     assert "200 Toman" in notification["message"]
 
@@ -233,8 +209,8 @@ async def test_an_order_needs_the_code_only_the_person_sees(
     assert placed.data["placed"] is True
     order_id = placed.data["order_id"]
     assert [item.order_id for item in simulator.orders(api_key)] == [order_id]
-    assert _notifications(hass) == []  # dismissed
-    lines = _ledger(hass, loaded_entry)
+    assert approval_notifications(hass) == []  # dismissed
+    lines = ledger_lines(hass, loaded_entry)
     assert [line["event"] for line in lines] == ["attempt", "placed"]
     assert lines[0]["confirmed_by"] == (
         f"Home Assistant user {hass_admin_user.name} ({hass_admin_user.id}), via "
@@ -262,7 +238,7 @@ async def test_guessing_voids_the_approval(
 ) -> None:
     api = await _api(hass, hass_admin_user)
     await _call(api, "place_order", **ORDER)
-    code = _code(hass)
+    code = approval_code(hass)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     kinds = [
         (await _call(api, "place_order", **ORDER, approval_code=wrong)).data["kind"]
@@ -273,8 +249,8 @@ async def test_guessing_voids_the_approval(
     late = await _call(api, "place_order", **ORDER, approval_code=code)
     assert late.data["kind"] == "approval_missing"
     assert simulator.orders(api_key) == []
-    assert _notifications(hass) == []
-    (refusal,) = _ledger(hass, loaded_entry)
+    assert approval_notifications(hass) == []
+    (refusal,) = ledger_lines(hass, loaded_entry)
     assert refusal["event"] == "refused"
     assert "wrong codes" in refusal["reason"]
 
@@ -290,7 +266,7 @@ async def test_the_code_is_the_askers_and_short_lived(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await _call(await _api(hass, hass_admin_user), "place_order", **ORDER)
-    code = _code(hass)
+    code = approval_code(hass)
     # Another administrator (another conversation) cannot use it.
     other = await _call(
         await _api(hass, hass_owner_user), "place_order", **ORDER, approval_code=code
@@ -304,7 +280,7 @@ async def test_the_code_is_the_askers_and_short_lived(
     )
     assert late.data["kind"] == "approval_missing"
     assert simulator.orders(api_key) == []
-    assert _notifications(hass) == []
+    assert approval_notifications(hass) == []
 
 
 @pytest.mark.parametrize("options", [SPENDING])
@@ -317,9 +293,9 @@ async def test_asking_again_replaces_the_code(
 ) -> None:
     api = await _api(hass, hass_admin_user)
     await _call(api, "place_order", **ORDER)
-    first = _code(hass)
+    first = approval_code(hass)
     await _call(api, "place_order", **ORDER)
-    second = _code(hass)  # one notification: the old one is dismissed
+    second = approval_code(hass)  # one notification: the old one is dismissed
     if first != second:
         stale = await _call(api, "place_order", **ORDER, approval_code=first)
         assert stale.data["kind"] == "approval_code_wrong"
@@ -339,13 +315,13 @@ async def test_caps_refuse_before_any_code(
     too_costly = await _call(api, "place_order", **{**ORDER, "count": 600})  # 1200 > 1000
     assert too_costly.error
     assert too_costly.data["kind"] == "max_spend_per_day"
-    assert _notifications(hass) == []
+    assert approval_notifications(hass) == []
     await _call(api, "place_order", **ORDER)
-    await _call(api, "place_order", **ORDER, approval_code=_code(hass))
+    await _call(api, "place_order", **ORDER, approval_code=approval_code(hass))
     second = await _call(api, "place_order", **{**ORDER, "link": LINK + "x"})
     assert second.error
     assert second.data["kind"] == "max_orders_per_day"
-    events = [line["event"] for line in _ledger(hass, loaded_entry)]
+    events = [line["event"] for line in ledger_lines(hass, loaded_entry)]
     assert events == ["refused", "attempt", "placed", "refused"]
     assert len(simulator.orders(api_key)) == 1
 
@@ -361,19 +337,19 @@ async def test_possible_duplicate_is_shown_to_the_person(
     api = await _api(hass, hass_admin_user)
     await _call(api, "place_order", **ORDER)
     simulator.inject("order", Fault.PROCESS_THEN_DROP)
-    lost = await _call(api, "place_order", **ORDER, approval_code=_code(hass))
+    lost = await _call(api, "place_order", **ORDER, approval_code=approval_code(hass))
     assert lost.error
     assert lost.data["kind"] == "OrderOutcomeUnknown"
     assert len(simulator.orders(api_key)) == 1
     asked = await _call(api, "place_order", **ORDER)
     assert asked.data["possible_duplicate"] is True
-    (notification,) = _notifications(hass)
+    (notification,) = approval_notifications(hass)
     assert "outcome is unknown" in notification["message"]
     # With the person's code (they saw the warning), it is placed; nothing else places it.
-    placed = await _call(api, "place_order", **ORDER, approval_code=_code(hass))
+    placed = await _call(api, "place_order", **ORDER, approval_code=approval_code(hass))
     assert placed.data["placed"] is True
     assert len(simulator.orders(api_key)) == 2
-    events = [line["event"] for line in _ledger(hass, loaded_entry)]
+    events = [line["event"] for line in ledger_lines(hass, loaded_entry)]
     assert events == ["attempt", "outcome_unknown", "attempt", "placed"]
 
 
@@ -388,7 +364,7 @@ async def test_cancel_and_recheck_for_admins(
 ) -> None:
     api = await _api(hass, hass_admin_user)
     await _call(api, "place_order", **ORDER)
-    order_id = (await _call(api, "place_order", **ORDER, approval_code=_code(hass))).data[
+    order_id = (await _call(api, "place_order", **ORDER, approval_code=approval_code(hass))).data[
         "order_id"
     ]
     reader = await _api(hass, hass_read_only_user)
@@ -457,7 +433,7 @@ async def test_a_code_heard_in_persian_digits(
 ) -> None:
     api = await _api(hass, hass_admin_user)
     await _call(api, "place_order", **ORDER)
-    persian = _code(hass).translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    persian = approval_code(hass).translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
     placed = await _call(api, "place_order", **ORDER, approval_code=f" {persian} ")
     assert placed.data["placed"] is True
 
@@ -476,7 +452,7 @@ async def test_asking_again_and_again_does_not_make_guessing_a_way_in(
     wrong = 0
     while True:
         await _call(api, "place_order", **ORDER)
-        code = _code(hass)
+        code = approval_code(hass)
         guess = f"{(int(code) + 1) % 10**6:06d}"
         result = await _call(api, "place_order", **ORDER, approval_code=guess)
         if result.data["kind"] == "approval_locked":
@@ -489,7 +465,7 @@ async def test_asking_again_and_again_does_not_make_guessing_a_way_in(
     asked = await _call(api, "place_order", **ORDER)
     assert asked.data["kind"] == "approval_locked"
     assert simulator.orders(api_key) == []
-    assert all(line["event"] == "refused" for line in _ledger(hass, loaded_entry))
+    assert all(line["event"] == "refused" for line in ledger_lines(hass, loaded_entry))
 
 
 @pytest.mark.parametrize("options", [SPENDING])
@@ -520,9 +496,9 @@ async def test_a_model_alone_never_completes_an_order(
             result = await _call(api, rng.choice(["list_orders", "get_credit", "list_services"]))
         seen.append(json.dumps(result.data, ensure_ascii=False))
     assert simulator.orders(api_key) == []
-    assert not [line for line in _ledger(hass, loaded_entry) if line["event"] != "refused"]
+    assert not [line for line in ledger_lines(hass, loaded_entry) if line["event"] != "refused"]
     # The codes the person was shown never reached the model.
-    for notification in _notifications(hass):
+    for notification in approval_notifications(hass):
         code = re.search(r"\*\*(\d{6})\*\*", notification["message"])
         assert code is not None
         assert code.group(1) not in " ".join(seen)
@@ -536,7 +512,7 @@ async def test_the_notification_in_persian(
     hass.config.language = "fa"
     api = await _api(hass, hass_admin_user)
     await _call(api, "place_order", **ORDER)
-    (notification,) = _notifications(hass)
+    (notification,) = approval_notifications(hass)
     message, title = notification["message"], notification["title"]
     assert "تأیید" in title
     assert f"\u2068{SENT}\u2069" in message
@@ -544,5 +520,5 @@ async def test_the_notification_in_persian(
     assert "۲۰۰ تومان" in message
     outside = re.sub("\u2068[^\u2069]*\u2069", "", message)
     assert not re.search(r"[A-Za-z0-9]", outside), outside
-    placed = await _call(api, "place_order", **ORDER, approval_code=_code(hass))
+    placed = await _call(api, "place_order", **ORDER, approval_code=approval_code(hass))
     assert placed.data["placed"] is True

@@ -22,7 +22,6 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import json
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,7 +29,6 @@ from typing import Any
 
 import pytest
 from homeassistant.auth.models import User
-from homeassistant.components import persistent_notification
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -52,7 +50,7 @@ from custom_components.happy_follower.const import (
 from custom_components.happy_follower.llm_api import API_ID
 from shared_client.simulator import Simulator
 
-from .helpers import LINK, SENT
+from .helpers import LINK, SENT, approval_code, approval_notifications, ledger_lines
 
 MCP_SERVER = "mcp_server"
 SPENDING = {
@@ -171,29 +169,6 @@ def _assert_tools(listed: ListToolsResult, *, spending: bool) -> None:
     assert "approval_code" in place.input_schema["properties"]
 
 
-def _ledger(hass: HomeAssistant, entry: MockConfigEntry) -> list[dict[str, Any]]:
-    path = Path(hass.config.path(".storage", f"{DOMAIN}.{entry.entry_id}.ledger.jsonl"))
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def _notifications(hass: HomeAssistant) -> list[dict[str, Any]]:
-    return [
-        dict(item)
-        for item in persistent_notification._async_get_or_create_notifications(hass).values()
-        if item["notification_id"].startswith(f"{DOMAIN}_approval_")
-    ]
-
-
-def _code(hass: HomeAssistant) -> str:
-    """The code, read from the notification as the person reads it."""
-    (notification,) = _notifications(hass)
-    match = re.search(r"\*\*(\d{6})\*\*", notification["message"])
-    assert match is not None, notification["message"]
-    return match.group(1)
-
-
 @pytest.mark.parametrize("options", [SPENDING])
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_an_mcp_client_orders_with_the_persons_code(
@@ -232,16 +207,16 @@ async def test_an_mcp_client_orders_with_the_persons_code(
         assert data["link"] == SENT
         assert data["cost_at_most"] == 200
         assert simulator.orders(api_key) == []
-        assert _ledger(hass, loaded_entry) == []  # nothing reserved or sent yet
+        assert ledger_lines(hass, loaded_entry) == []  # nothing reserved or sent yet
 
-        code = _code(hass)  # the person reads the notification
+        code = approval_code(hass)  # the person reads the notification
         wrong = f"{(int(code) + 1) % 10**6:06d}"
         refused, data = await _call(client, "place_order", **ORDER, approval_code=wrong)
         seen.append(json.dumps(data, ensure_ascii=False))
         assert refused.is_error
         assert data["kind"] == "approval_code_wrong"
         assert simulator.orders(api_key) == []
-        assert _code(hass) == code  # one wrong code does not void the approval
+        assert approval_code(hass) == code  # one wrong code does not void the approval
 
         placed, data = await _call(client, "place_order", **ORDER, approval_code=code)
         assert not placed.is_error, data
@@ -254,9 +229,9 @@ async def test_an_mcp_client_orders_with_the_persons_code(
         assert data["order_id"] == order_id
 
     assert [item.order_id for item in simulator.orders(api_key)] == [order_id]
-    assert _notifications(hass) == []  # the code was used: its notification is dismissed
+    assert approval_notifications(hass) == []  # the code was used: its notification is dismissed
     # A wrong code (under three) is answered to the model only: the ledger has the order.
-    lines = _ledger(hass, loaded_entry)
+    lines = ledger_lines(hass, loaded_entry)
     assert [line["event"] for line in lines] == ["attempt", "placed"]
     assert lines[1]["order_id"] == order_id
     # The token's user reached the tool: the MCP Server passes it in the context, and
@@ -325,5 +300,5 @@ async def test_without_the_option_there_is_no_order_tool(
     # Home Assistant refuses a tool its API instance does not list, before our code runs.
     assert text == f'Error calling tool: Tool "{DOMAIN}__place_order" not found'
     assert simulator.orders(api_key) == []
-    assert _ledger(hass, loaded_entry) == []
-    assert _notifications(hass) == []
+    assert ledger_lines(hass, loaded_entry) == []
+    assert approval_notifications(hass) == []
