@@ -49,13 +49,13 @@ def _claude_code_commands() -> list[tuple[list[str], dict[str, str]]]:
 
 
 def _without_launcher(words: list[str]) -> list[str]:
-    """``uv --directory <clone> run happy-follower-mcp ...`` (from a clone) or ``uvx --from
-    "happy-follower[mcp]" happy-follower-mcp ...`` (published): the command they start."""
+    """``uv --directory <clone> run happy-follower-mcp ...`` (from a clone) or ``uvx
+    happy-follower-mcp ...`` (published): the command they start."""
     start = words.index("happy-follower-mcp")
     assert words[:start] in (
         [],
         ["uv", "--directory", "/path/to/the/clone", "run"],
-        ["uvx", "--from", "happy-follower[mcp]"],
+        ["uvx"],
     ), words
     return words[start:]
 
@@ -109,7 +109,7 @@ def test_server_json_matches_the_package() -> None:
     assert len(server["description"]) <= 100  # the registry's limit
     (package,) = server["packages"]
     assert package["version"] == version
-    assert package["runtimeArguments"][0]["value"] == f"happy-follower[mcp]=={version}"
+    assert package["identifier"] == "happy-follower-mcp"  # the MCP server's own distribution
     known = {variable for variable, _, _ in OPTIONS.values()}
     for variable in package["environmentVariables"]:
         assert variable["name"] in known

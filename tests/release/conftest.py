@@ -20,8 +20,9 @@ HA_PYTHON_ENV = "HAPPY_FOLLOWER_HA_PYTHON"
 
 
 @dataclass(frozen=True, slots=True)
-class Dist:
-    folder: Path
+class Built:
+    """One distribution's wheel and sdist."""
+
     wheel: Path
     sdist: Path
 
@@ -34,6 +35,15 @@ class Dist:
             return archive.read(name).decode()
 
 
+@dataclass(frozen=True, slots=True)
+class Dist:
+    """What `uv build --all-packages` wrote: the library and the MCP server."""
+
+    folder: Path
+    library: Built  # happy-follower: what Home Assistant installs
+    mcp: Built  # happy-follower-mcp
+
+
 def _from_env(name: str, what: str) -> str:
     value = os.environ.get(name)
     if not value:
@@ -43,13 +53,18 @@ def _from_env(name: str, what: str) -> str:
 
 @pytest.fixture(scope="session")
 def dist() -> Dist:
-    """The folder `uv build` wrote: one wheel and one sdist of this version."""
-    folder = Path(_from_env(DIST_ENV, "the folder `uv build` wrote"))
-    wheels = sorted(folder.glob("*.whl"))
-    sdists = sorted(folder.glob("*.tar.gz"))
-    assert [path.name for path in wheels] == [f"happy_follower-{__version__}-py3-none-any.whl"]
-    assert [path.name for path in sdists] == [f"happy_follower-{__version__}.tar.gz"]
-    return Dist(folder, wheels[0], sdists[0])
+    """The folder `uv build` wrote: one wheel and one sdist of each distribution, this version."""
+    folder = Path(_from_env(DIST_ENV, "the folder `uv build --all-packages` wrote"))
+    names = sorted(path.name for path in folder.iterdir() if path.suffix in (".whl", ".gz"))
+    built = {
+        project: Built(
+            folder / f"{project}-{__version__}-py3-none-any.whl",
+            folder / f"{project}-{__version__}.tar.gz",
+        )
+        for project in ("happy_follower", "happy_follower_mcp")
+    }
+    assert names == sorted(p.name for b in built.values() for p in (b.wheel, b.sdist))
+    return Dist(folder, built["happy_follower"], built["happy_follower_mcp"])
 
 
 @pytest.fixture(scope="session")

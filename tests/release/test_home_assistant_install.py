@@ -126,7 +126,9 @@ async def test_home_assistant_installs_the_built_package_and_loads_the_entry(
     # Home Assistant installed exactly the built wheel (its files, byte for byte).
     assert _installed(ha_python) == __version__
     installed_record = set((_installed(ha_python, record=True) or "").splitlines())
-    wheel_record = dist.wheel_text(f"happy_follower-{__version__}.dist-info/RECORD").splitlines()
+    wheel_record = dist.library.wheel_text(
+        f"happy_follower-{__version__}.dist-info/RECORD"
+    ).splitlines()
     sources = [line for line in wheel_record if line.split(",")[0].endswith(".py")]
     assert sources
     assert set(sources) <= installed_record
