@@ -7,13 +7,13 @@ lifecycle and the mapping of every failure to ``HappyFollowerError`` subclasses.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from enum import Enum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -114,6 +114,16 @@ def _redact_secrets(text: str, secrets: Iterable[str]) -> str:
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text
+
+
+@dataclass(frozen=True, slots=True)
+class RawAnswer:
+    """One HTTP answer as it came, before the protocol's checks."""
+
+    status: int
+    content_type: str
+    retry_after: str | None
+    body: bytes
 
 
 class _Kind(Enum):
@@ -417,31 +427,75 @@ class HappyFollowerClient:
         data: Mapping[str, str] | None,
         headers: Mapping[str, str],
     ) -> dict[str, Any]:
+        import aiohttp  # noqa: PLC0415 - on first use (see _exchange)
+
+        try:
+            answer = await self._exchange(method, path, headers=headers, data=data)
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError):
+            # Nothing reached the service, whatever the request was.
+            raise _TransientError(
+                f"Could not connect to Happy Follower at {URL(self.base_url).host}: "
+                "check the internet connection and try again"
+            ) from None
+        except (TimeoutError, aiohttp.ClientError) as err:
+            raise self._lost_answer(kind, path, err) from None
+        _LOGGER.debug("%s %s -> HTTP %s", method, path, answer.status)
+        return self._check_answer(path, kind, answer.status, answer.retry_after, answer.body)
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str],
+        data: Mapping[str, str] | None = None,
+        json_body: Mapping[str, str] | None = None,
+    ) -> RawAnswer:
+        """The one place that sends HTTP: one request on this client's session, as given."""
         # Imported on first use: it takes longer to import than the MCP server over stdio
         # takes to answer its first requests, which need no HTTP.
         import aiohttp  # noqa: PLC0415
 
         if self._session is None:
             self._session = aiohttp.ClientSession()
-        url = self.base_url + path
         timeout = aiohttp.ClientTimeout(total=self._request_timeout)
+        async with self._session.request(
+            method,
+            self.base_url + path,
+            headers=headers,
+            data=data,
+            json=json_body,
+            timeout=timeout,
+        ) as response:
+            return RawAnswer(
+                response.status,
+                response.content_type,
+                response.headers.get("Retry-After"),
+                await response.read(),
+            )
+
+    async def exchange_raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | None = None,
+        json_body: Mapping[str, str] | None = None,
+    ) -> RawAnswer:
+        """One request exactly as given (no token, no retry, no check of the answer), on the
+        client's transport: for the probe, which shows what the service really answers.
+        Everything that acts on an account goes through the checked calls above.
+
+        Raises HappyFollowerConnectionError (naming the failure) when no answer came."""
+        import aiohttp  # noqa: PLC0415 - on first use (see _exchange)
+
         try:
-            async with self._session.request(
-                method, url, headers=headers, data=data, timeout=timeout
-            ) as response:
-                status = response.status
-                retry_after = response.headers.get("Retry-After")
-                body = await response.read()
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError):
-            # Nothing reached the service, whatever the request was.
-            raise _TransientError(
-                f"Could not connect to Happy Follower at {URL(url).host}: "
-                "check the internet connection and try again"
-            ) from None
+            return await self._exchange(
+                method, path, headers=headers or {}, data=data, json_body=json_body
+            )
         except (TimeoutError, aiohttp.ClientError) as err:
-            raise self._lost_answer(kind, path, err) from None
-        _LOGGER.debug("%s %s -> HTTP %s", method, path, status)
-        return self._check_answer(path, kind, status, retry_after, body)
+            raise HappyFollowerConnectionError(type(err).__name__) from None
 
     def _lost_answer(self, kind: _Kind, path: str, err: BaseException) -> HappyFollowerError:
         """The request may have reached the service, but no usable answer came back."""
@@ -463,10 +517,7 @@ class HappyFollowerClient:
         self, path: str, kind: _Kind, status: int, retry_after: str | None, body: bytes
     ) -> dict[str, Any]:
         """Map one HTTP answer to its payload or to the right exception."""
-        try:
-            payload: Any = json.loads(body.decode("utf-8-sig"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            payload = None
+        payload = protocol.parse_body(body)
         if status == protocol.RATE_LIMITED_STATUS:
             seconds = _seconds(retry_after)
             hint = f"in {seconds:g} s" if seconds is not None else "in a minute"

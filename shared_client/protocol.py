@@ -8,10 +8,11 @@ here, so a change to an assumption is a change to this file only.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from yarl import URL
 
@@ -212,6 +213,17 @@ ERROR_MESSAGE_KEYS: Final = ("message", "msg", "error")
 HTTP_STATUS_REFUSED: Final = 400
 HTTP_STATUS_NOT_FOUND: Final = 404
 HTTP_STATUS_UNAUTHORIZED: Final = 401
+
+
+# ASSUMPTION: answers are JSON in UTF-8, possibly after a byte-order mark (PHP files saved
+# with one print it first).
+def parse_body(body: bytes) -> Any:
+    """An answer's JSON value, or None when the body is not JSON."""
+    try:
+        return json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+
 
 # ASSUMPTION: POST bodies are form-encoded (``application/x-www-form-urlencoded``),
 # as PHP panels read them. The simulator accepts JSON bodies as well.

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from yarl import URL
 
@@ -42,9 +42,6 @@ from ..errors import (
 )
 from ..models import OrderStatus
 from ..validation import display_text
-
-if TYPE_CHECKING:
-    import aiohttp
 
 PROBE_LINK = "https://www.instagram.com/instagram"
 PROBE_COUNT = 100
@@ -238,12 +235,9 @@ def client_sees_token_refused(answer: Answer) -> bool:
 class _Probe:
     """Sends the provocations and writes down what they showed."""
 
-    def __init__(
-        self, client: HappyFollowerClient, api_key: str, session: aiohttp.ClientSession
-    ) -> None:
-        self.client = client
+    def __init__(self, client: HappyFollowerClient, api_key: str) -> None:
+        self.client = client  # its transport sends the provocations, as it sends all else
         self.api_key = api_key
-        self.session = session
         self.base = client.base_url
         self.secrets: set[str] = {api_key}
         self.report = Report("sandbox" if client.sandbox else "live", public_url(self.base))
@@ -267,28 +261,18 @@ class _Probe:
         form: Mapping[str, str] | None = None,
         json_body: Mapping[str, str] | None = None,
     ) -> Answer:
-        import aiohttp  # noqa: PLC0415 - as the client does, on first use
-
         sent = dict(headers or {})
         if token is not None:
             sent[p.HEADER_AUTHORIZATION] = f"Bearer {token}"
         try:
-            async with self.session.request(
-                method,
-                self.base + path,
-                headers=sent,
-                data=form,
-                json=json_body,
-                timeout=aiohttp.ClientTimeout(total=20),
-            ) as response:
-                body = await response.read()
-                answer = Answer(response.status, response.content_type)
-        except (TimeoutError, aiohttp.ClientError) as err:
-            return Answer(None, problem=type(err).__name__)
-        try:
-            answer.payload = json.loads(body.decode("utf-8-sig"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            answer.text = body.decode("utf-8", "replace")
+            raw = await self.client.exchange_raw(
+                method, path, headers=sent, data=form, json_body=json_body
+            )
+        except HappyFollowerConnectionError as err:
+            return Answer(None, problem=str(err))
+        answer = Answer(raw.status, raw.content_type, payload=p.parse_body(raw.body))
+        if answer.payload is None:
+            answer.text = raw.body.decode("utf-8", "replace")
         self._learn_secrets(answer)
         return answer
 
@@ -857,24 +841,21 @@ def _blocking_error(answer: Answer) -> HappyFollowerError:
 
 async def run_probe(client: HappyFollowerClient, api_key: str, *, sandbox: bool) -> Report:
     """Run every check the environment allows; the report says what each showed."""
-    import aiohttp  # noqa: PLC0415 - as the client does, on first use
-
     assert client.sandbox is sandbox
-    async with aiohttp.ClientSession() as session:
-        probe = _Probe(client, api_key, session)
-        if not await probe.auth():
-            return probe.report
-        await probe.wrong_key()
-        await probe.reads()
-        await probe.wrong_token()
-        await probe.refresh()
-        await probe.unknown_order()
-        if sandbox and "sandbox" in URL(client.base_url).path:
-            await probe.sandbox_orders()
-        elif sandbox:
-            # A live root given with --sandbox would spend: orders only where the path says so.
-            reason = "the API root's path does not say sandbox, so no order was sent"
-            probe.add(_not_run("sandbox-orders", "POST /order", reason))
-        else:
-            await probe.live_bodies()
+    probe = _Probe(client, api_key)
+    if not await probe.auth():
+        return probe.report
+    await probe.wrong_key()
+    await probe.reads()
+    await probe.wrong_token()
+    await probe.refresh()
+    await probe.unknown_order()
+    if sandbox and "sandbox" in URL(client.base_url).path:
+        await probe.sandbox_orders()
+    elif sandbox:
+        # A live root given with --sandbox would spend: orders only where the path says so.
+        reason = "the API root's path does not say sandbox, so no order was sent"
+        probe.add(_not_run("sandbox-orders", "POST /order", reason))
+    else:
+        await probe.live_bodies()
     return probe.report
