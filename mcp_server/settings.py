@@ -21,6 +21,7 @@ from shared_client.settings import (
     ENV_PREFIX as SHARED_PREFIX,
 )
 from shared_client.settings import (
+    SECRET_FIELDS,
     HappyFollowerSettings,
     SettingsError,
     Switch,
@@ -32,7 +33,6 @@ ENV_API_KEY: Final = f"{SHARED_PREFIX}API_KEY"
 DEFAULT_HTTP_PORT: Final = 8765
 MIN_TOKEN_LENGTH: Final = 16
 LOOPBACK_NAMES: Final = frozenset({"localhost"})
-SECRETS: Final = frozenset({"api_key", "http_token"})
 
 Transport = Literal["stdio", "http"]
 
@@ -194,7 +194,7 @@ def _flag(field: str) -> str:
 OPTIONS: Final = {
     name: (
         env_name(Settings, name),
-        None if name in SECRETS else _flag(name),
+        None if name in SECRET_FIELDS else _flag(name),  # never a flag: process lists show them
         info.description or "",
     )
     for name, info in Settings.model_fields.items()
