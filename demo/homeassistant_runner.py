@@ -31,14 +31,9 @@ START_TIMEOUT = 180.0
 STOP_TIMEOUT = 30.0
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
+# Home Assistant's core settings (location, language) are in .storage/core.config, as a
+# user's are after onboarding: in YAML they would lock the settings page and the language.
 CONFIGURATION_YAML = """\
-homeassistant:
-  name: Happy Follower demo
-  country: IR
-  time_zone: Asia/Tehran
-  unit_system: metric
-  currency: IRR
-  internal_url: "{url}"
 frontend:
 config:
 history:
@@ -82,9 +77,15 @@ class HomeAssistantRunner:
         self._ids = itertools.count(1)
 
     def write_config(
-        self, configuration: str = CONFIGURATION_YAML, *, copy_integration: bool = False
+        self,
+        configuration: str = CONFIGURATION_YAML,
+        *,
+        copy_integration: bool = False,
+        language: str = "en",
+        location_name: str = "Happy Follower demo",
     ) -> None:
-        """Write configuration.yaml and put the integration into custom_components.
+        """Write configuration.yaml, Home Assistant's core settings (in ``language``, its
+        system language) and put the integration into custom_components.
 
         The integration is linked (a change in the checkout shows after a restart), or
         copied as HACS or a user installs it.
@@ -105,6 +106,21 @@ class HomeAssistantRunner:
         storage = self.config_dir / ".storage"
         storage.mkdir(exist_ok=True)
         _write_store(storage, "onboarding", 4, 1, {"done": ["core_config"]})
+        core = {
+            "latitude": 35.6892,  # Tehran
+            "longitude": 51.389,
+            "elevation": 1190,
+            "unit_system_v2": "metric",
+            "location_name": location_name,
+            "time_zone": "Asia/Tehran",
+            "external_url": None,
+            "internal_url": self.url,
+            "currency": "IRR",
+            "country": "IR",
+            "language": language,
+            "radius": 100,
+        }
+        _write_store(storage, "core.config", 1, 4, core)
         # HTTP settings live in storage since Home Assistant 2026.10; in YAML they would
         # be "migrated" with a dialog asking the user to confirm the new port.
         http = {
@@ -162,8 +178,11 @@ class HomeAssistantRunner:
                 raise HomeAssistantError(f"Home Assistant did not start in {START_TIMEOUT:.0f} s")
             await asyncio.sleep(0.5)
 
-    async def onboard(self, *, name: str, username: str, password: str) -> None:
-        """Create the owner and finish onboarding, as the first browser visit would."""
+    async def onboard(
+        self, *, name: str, username: str, password: str, language: str = "en"
+    ) -> None:
+        """Create the owner and finish onboarding, as the first browser visit would (in
+        ``language``, as the onboarding page asks for it)."""
         created = await self._post(
             "/api/onboarding/users",
             {
@@ -171,7 +190,7 @@ class HomeAssistantRunner:
                 "name": name,
                 "username": username,
                 "password": password,
-                "language": "en",
+                "language": language,
             },
             auth=False,
         )
@@ -226,6 +245,26 @@ class HomeAssistantRunner:
         if result.get("type") != "create_entry":
             raise HomeAssistantError(f"the {handler} config flow did not finish: {result}")
         return dict(result)
+
+    async def options_flow(self, entry_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Save options of a config entry through its options form: the form's own values
+        as it shows them, with ``changes`` typed over them."""
+        form = await self._post("/api/config/config_entries/options/flow", {"handler": entry_id})
+        shown = {
+            field["name"]: field["description"]["suggested_value"]
+            for field in form.get("data_schema", [])
+            if "suggested_value" in (field.get("description") or {})
+        }
+        result = await self._post(
+            f"/api/config/config_entries/options/flow/{form['flow_id']}", {**shown, **changes}
+        )
+        if result.get("type") != "create_entry":
+            raise HomeAssistantError(f"the options were not saved: {result}")
+        return dict(result)
+
+    async def reload_entry(self, entry_id: str) -> None:
+        """Reload a config entry (its entities and devices take a new title)."""
+        await self._post(f"/api/config/config_entries/entry/{entry_id}/reload", {})
 
     async def call_service(
         self, domain: str, service: str, data: dict[str, Any], *, response: bool = False

@@ -22,7 +22,12 @@ from typing import Any, TextIO
 from shared_client.cli.tour import DEMO_LINK
 from shared_client.simulator import Simulator
 
-from .homeassistant_runner import HomeAssistantError, HomeAssistantRunner, check_port_free
+from .homeassistant_runner import (
+    INTEGRATION_DIR,
+    HomeAssistantError,
+    HomeAssistantRunner,
+    check_port_free,
+)
 
 DEMO_USERNAME = "demo"
 INTEGRATION = "happy_follower"
@@ -78,11 +83,19 @@ async def run_full_stack(
     ha_port: int,
     mcp_port: int,
     ready_file: Path | None,
+    language: str = "en",
 ) -> None:
-    """Home Assistant and the MCP server on the simulator, until Ctrl-C or SIGTERM."""
+    """Home Assistant and the MCP server on the simulator, until Ctrl-C or SIGTERM.
+
+    ``language`` (en or fa) is Home Assistant's system language, the owner's and the
+    dashboard's: entity names, units and states follow it.
+    """
     stop = _stop_on_signals()
+    texts = DEMO_TEXTS[language]
     with tempfile.TemporaryDirectory(prefix="happy-follower-demo-") as scratch:
-        async with _full_stack(sim, api_key, Path(scratch), ha_port, mcp_port) as access:
+        async with _full_stack(
+            sim, api_key, Path(scratch), ha_port, mcp_port, texts=texts
+        ) as access:
             _print_access(out, access)
             if ready_file is not None:
                 await asyncio.to_thread(_write_private, ready_file, json.dumps(asdict(access)))
@@ -93,7 +106,7 @@ async def run_full_stack(
 
 @contextlib.asynccontextmanager
 async def _full_stack(
-    sim: Simulator, api_key: str, scratch: Path, ha_port: int, mcp_port: int
+    sim: Simulator, api_key: str, scratch: Path, ha_port: int, mcp_port: int, *, texts: DemoTexts
 ) -> AsyncIterator[DemoAccess]:
     from mcp_server.http import running_http_server  # noqa: PLC0415 - dev environment only
     from mcp_server.settings import Settings  # noqa: PLC0415
@@ -104,15 +117,33 @@ async def _full_stack(
     password = secrets.token_urlsafe(12)
     mcp_token = secrets.token_urlsafe(32)
     home_assistant = HomeAssistantRunner(scratch / "config", ha_port)
-    home_assistant.write_config()
+    home_assistant.write_config(language=texts.language, location_name=texts.location)
     try:
         await home_assistant.start()
-        await home_assistant.onboard(name="Demo", username=DEMO_USERNAME, password=password)
+        await home_assistant.onboard(
+            name=texts.owner, username=DEMO_USERNAME, password=password, language=texts.language
+        )
+        # The owner's profile in the demo's language, whatever the browser's is.
+        await home_assistant.websocket(
+            {
+                "type": "frontend/set_user_data",
+                "key": "language",
+                "value": {**PROFILE_LANGUAGE, "language": texts.language},
+            }
+        )
         entry = await home_assistant.config_flow(
             INTEGRATION,
             [{"api_key": api_key, "environment": "live", "advanced": {"api_root": sim.base_url}}],
         )
         entry_id = str(entry["result"]["entry_id"])
+        await home_assistant.options_flow(entry_id, DEMO_OPTIONS)
+        if texts.account != entry["result"]["title"]:
+            # The account's name, which starts every entity's name, in the demo's language;
+            # its entity ids keep the name they were given.
+            await home_assistant.websocket(
+                {"type": "config_entries/update", "entry_id": entry_id, "title": texts.account}
+            )
+            await home_assistant.reload_entry(entry_id)
         await home_assistant.call_service(
             INTEGRATION,
             "place_order",
@@ -131,7 +162,7 @@ async def _full_stack(
             {
                 "type": "lovelace/dashboards/create",
                 "url_path": DASHBOARD_PATH,
-                "title": "Happy Follower",
+                "title": texts.account,
                 "icon": "mdi:instagram",
                 "show_in_sidebar": True,
                 "require_admin": False,
@@ -139,7 +170,7 @@ async def _full_stack(
             }
         )
         async with running_http_server(settings, base_url=sim.base_url) as mcp_url:
-            dashboard = asyncio.create_task(_keep_dashboard(home_assistant))
+            dashboard = asyncio.create_task(_keep_dashboard(home_assistant, texts))
             try:
                 yield DemoAccess(
                     home_assistant_url=home_assistant.url,
@@ -161,22 +192,82 @@ async def _full_stack(
         await home_assistant.stop()
 
 
-# The dashboard's own text in Home Assistant's system language: a dashboard reads the same
-# for every user, and the entity names on it follow the system language too.
-CARD_TITLES: dict[str, dict[str, str]] = {
-    "en": {"account": "Happy Follower", "money": "Credit and spend", "orders": "Orders"},
-    "fa": {"account": "هپی فالوور", "money": "اعتبار و هزینه", "orders": "سفارش‌ها"},
+@dataclass(frozen=True, slots=True)
+class DemoTexts:
+    """What the demo itself names in Home Assistant, in one language (the integration's
+    own names come from its translations, in Home Assistant's system language)."""
+
+    language: str
+    location: str  # Home Assistant's name for the home
+    owner: str  # the demo user's display name
+    account: str  # the integration's account: its device, and the dashboard's title
+    credit: str
+    spend: str
+
+    @property
+    def service(self) -> str | None:
+        """The integration's own name for an order's service, in this language (an
+        attribute row would show the entity's name instead)."""
+        path = INTEGRATION_DIR / "translations" / f"{self.language}.json"
+        sensors = json.loads(path.read_text(encoding="utf-8"))["entity"]["sensor"]
+        name = sensors["order_status"]["state_attributes"]["service_name"]["name"]
+        return str(name) if name else None
+
+
+DEMO_TEXTS: dict[str, DemoTexts] = {
+    "en": DemoTexts(
+        language="en",
+        location="Happy Follower demo",
+        owner="Demo",
+        account="Happy Follower",
+        credit="Credit",
+        spend="Spent in the last 24 hours",
+    ),
+    "fa": DemoTexts(
+        language="fa",
+        location="نمایش هپی فالوور",
+        owner="کاربر نمایشی",
+        account="هپی فالوور",
+        credit="اعتبار",
+        spend="هزینهٔ ۲۴ ساعت گذشته",
+    ),
 }
+# The rest of the owner's profile as the frontend saves it: formats follow the language.
+PROFILE_LANGUAGE = {
+    "number_format": "language",
+    "time_format": "language",
+    "date_format": "language",
+    "time_zone": "local",
+    "first_weekday": "language",
+}
+# A spend cap, and the simulator's prices so that orders can be bounded under it: the
+# dashboard shows the day's spend against the cap, and a large order is refused.
+DEMO_SPEND_CAP = 10_000
+DEMO_OPTIONS = {
+    "max_spend_per_day": str(DEMO_SPEND_CAP),
+    "unit_prices": "\n".join(
+        f"{service_id} = {price:g}"
+        for service_id, price in ((10, 2), (11, 3), (20, 8), (21, 4), (30, 0.5), (31, 1))
+    ),
+}
+ACCOUNT_SENSORS = ("credit", "spent_24h", "spend_left_24h", "spent", "active_orders")
+_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 
-async def _keep_dashboard(home_assistant: HomeAssistantRunner) -> None:
-    """Keep the dashboard in step with the tracked orders, and refresh them often."""
+async def _keep_dashboard(home_assistant: HomeAssistantRunner, texts: DemoTexts) -> None:
+    """Keep the dashboard in step with the tracked orders and the spend cap, and refresh
+    the orders often."""
     shown: dict[str, Any] | None = None
     while True:
         entities = await home_assistant.websocket({"type": "config/entity_registry/list"})
-        config = await home_assistant.websocket({"type": "get_config"})
+        devices = await home_assistant.websocket({"type": "config/device_registry/list"})
         ours = [entity for entity in entities if entity.get("platform") == INTEGRATION]
-        dashboard = dashboard_config(ours, str(config.get("language", "en")))
+        spent = next((e for e in ours if e.get("translation_key") == "spent_24h"), None)
+        cap = None
+        if spent is not None:
+            state = await home_assistant.get(f"/api/states/{spent['entity_id']}")
+            cap = state["attributes"].get("spend_cap")
+        dashboard = dashboard_config(ours, devices, texts, spend_cap=cap)
         if dashboard != shown:
             await home_assistant.websocket(
                 {"type": "lovelace/config/save", "url_path": DASHBOARD_PATH, "config": dashboard}
@@ -190,45 +281,124 @@ async def _keep_dashboard(home_assistant: HomeAssistantRunner) -> None:
         await asyncio.sleep(DEMO_REFRESH_SECONDS)
 
 
-def dashboard_config(entities: list[dict[str, Any]], language: str = "en") -> dict[str, Any]:
-    """A dashboard: the account (credit, spend, active orders), credit and spend over time,
-    and one card per tracked order (named after what was ordered)."""
-    titles = CARD_TITLES.get(language.partition("-")[0], CARD_TITLES["en"])
-    by_key: dict[str, list[str]] = {}
+def _row(entity: dict[str, Any]) -> dict[str, Any]:
+    """A card row named by the entity's own (translated) name: the card's title already
+    says whose it is, so the device's name would only push the value out of sight."""
+    row: dict[str, Any] = {"entity": entity["entity_id"]}
+    if entity.get("original_name"):
+        row["name"] = entity["original_name"]
+    return row
+
+
+def order_title(order_id: str, device_name: str, language: str) -> str:
+    """An order's card title: its number, then what it is for (the order device's name
+    without its service, which has a row of its own): short enough not to be cut, and
+    two orders of one target and service stay apart.
+
+    The device's name is "<target> · <service>" in every language (the target maybe
+    after a word such as "Post"), each part isolated so that neither direction
+    reorders the other.
+    """
+    number = f"#{order_id}"
+    if language == "fa":
+        number = number.translate(_PERSIAN_DIGITS)
+    target = device_name.rsplit(" · ", 1)[0]
+    return f"{number} · {target}" if target else number
+
+
+def dashboard_config(
+    entities: list[dict[str, Any]],
+    devices: list[dict[str, Any]],
+    texts: DemoTexts,
+    *,
+    spend_cap: float | None = None,
+) -> dict[str, Any]:
+    """A dashboard: the account (credit, the 24-hour spend against the cap, the total,
+    active orders); the credit and the spend over time, each on its own scale; and one
+    card per tracked order with its progress and its cost side by side, newest first."""
+    by_key: dict[str, list[dict[str, Any]]] = {}
     for entity in sorted(entities, key=lambda item: str(item["entity_id"])):
-        by_key.setdefault(str(entity.get("translation_key")), []).append(entity["entity_id"])
-    money = by_key.get("credit", []) + by_key.get("spent", [])
-    account = money + by_key.get("active_orders", [])
+        by_key.setdefault(str(entity.get("translation_key")), []).append(entity)
+    account = [_row(entity) for key in ACCOUNT_SENSORS for entity in by_key.get(key, [])]
     cards: list[dict[str, Any]] = [
-        {"type": "entities", "title": titles["account"], "entities": account},
+        {"type": "entities", "title": texts.account, "entities": account}
     ]
-    if money:
+    for spent in by_key.get("spent_24h", []):
+        if spend_cap:
+            cards.append(
+                {
+                    "type": "gauge",
+                    "entity": spent["entity_id"],
+                    "name": texts.spend,
+                    "min": 0,
+                    "max": spend_cap,
+                    "severity": {"green": 0, "yellow": spend_cap * 0.6, "red": spend_cap * 0.9},
+                }
+            )
+        # On its own graph: on the credit's scale a day's spend is a flat line at zero.
         cards.append(
             {
                 "type": "history-graph",
-                "title": titles["money"],
+                "title": texts.spend,
                 "hours_to_show": 1,
-                "entities": money,
+                "entities": [_row(spent)],
             }
         )
-    for progress in by_key.get("order_progress", []):
+    if credit := by_key.get("credit"):
         cards.append(
             {
-                "type": "gauge",
-                "entity": progress,
-                "min": 0,
-                "max": 100,
-                "needle": False,
+                "type": "history-graph",
+                "title": texts.credit,
+                "hours_to_show": 1,
+                "entities": [_row(entity) for entity in credit],
             }
         )
-    if by_key.get("order_status"):
-        cards.append(
-            {"type": "entities", "title": titles["orders"], "entities": by_key["order_status"]}
-        )
+    cards.extend(_order_cards(by_key, devices, texts))
     return {
-        "title": titles["account"],
-        "views": [{"title": titles["account"], "path": "happy-follower", "cards": cards}],
+        "title": texts.account,
+        "views": [{"title": texts.account, "path": "happy-follower", "cards": cards}],
     }
+
+
+def _order_cards(
+    by_key: dict[str, list[dict[str, Any]]], devices: list[dict[str, Any]], texts: DemoTexts
+) -> list[dict[str, Any]]:
+    named = {device["id"]: device for device in devices}
+    orders: dict[str, dict[str, dict[str, Any]]] = {}
+    for key in ("order_status", "order_cost", "order_progress"):
+        for entity in by_key.get(key, []):
+            orders.setdefault(str(entity.get("device_id")), {})[key] = entity
+    cards = []
+    for device_id, parts in orders.items():
+        device = named.get(device_id, {})
+        order_id = str(device.get("serial_number") or "?")
+        name = str(device.get("name_by_user") or device.get("name") or "")
+        rows = [_row(parts[key]) for key in ("order_status", "order_cost") if key in parts]
+        if status := parts.get("order_status"):
+            service = {"type": "attribute", "entity": status["entity_id"]}
+            label = {"name": texts.service} if texts.service else {}
+            rows.insert(1, {**service, "attribute": "service_name", **label})
+        stack: list[dict[str, Any]] = [
+            {
+                "type": "entities",
+                "title": order_title(order_id, name, texts.language),
+                "entities": rows,
+            }
+        ]
+        if progress := parts.get("order_progress"):
+            stack.append(
+                {
+                    "type": "gauge",
+                    "entity": progress["entity_id"],
+                    "name": progress.get("original_name") or "",
+                    "min": 0,
+                    "max": 100,
+                    "needle": False,
+                }
+            )
+        cards.append((int(order_id) if order_id.isdigit() else 0, stack))
+    cards.sort(key=lambda item: item[0], reverse=True)
+    return [{"type": "vertical-stack", "cards": stack} for _, stack in cards]
 
 
 def _print_access(out: TextIO, access: DemoAccess) -> None:

@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Final, Literal, NoReturn
 
 from mcp.server.elicitation import render_elicitation_schema
@@ -156,17 +157,33 @@ def asked_digests(ctx: Context) -> set[str]:
     return {q for q in digests if isinstance(q, str)}
 
 
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """The order as the guard priced it in this call, and how it is approved: the dialog
+    asked (the user answers it) or ``OPERATOR_APPROVAL``."""
+
+    quote: OrderQuote
+    dialog: Dialog | str
+
+    @property
+    def confirmed(self) -> OrderQuote:
+        """The quote to place: at most the cost the user's question showed."""
+        if isinstance(self.dialog, Dialog):
+            return replace(self.quote, cost_bound=self.dialog.cost_bound)
+        return self.quote
+
+
 def make_open_dialog(
     backend: Backend,
-) -> Callable[[int, str, int, Context], Awaitable[Dialog | str]]:
-    async def open_dialog(service_id: int, link: str, count: int, ctx: Context) -> Dialog | str:
+) -> Callable[[int, str, int, Context], Awaitable[Asked]]:
+    async def open_dialog(service_id: int, link: str, count: int, ctx: Context) -> Asked:
         """Resolver: check the order (input, service, caps) and give the question to ask:
         the dialog this call answers (a 2026 retry) or a new one. Refusals are audited."""
         return await before_sending(lambda: dialog_for(service_id, link, count, ctx))
 
-    async def dialog_for(service_id: int, link: str, count: int, ctx: Context) -> Dialog | str:
+    async def dialog_for(service_id: int, link: str, count: int, ctx: Context) -> Asked:
         quote = await guarded(
-            backend.environment, lambda: backend.guard.quote(service_id, link, count)
+            backend.environment, lambda: backend.guard.prepare_order(service_id, link, count)
         )
         if can_elicit(ctx):
             book = backend.confirmations
@@ -184,11 +201,12 @@ def make_open_dialog(
             if answered is not None and (
                 book.status(answered) is not None or render(answered.ticket) == answered.message
             ):
-                return answered
+                return Asked(quote, answered)
             warned = quote.possible_duplicate is not None
-            return book.open(order, render, duplicate_warned=warned, cost_bound=quote.cost_bound)
+            dialog = book.open(order, render, duplicate_warned=warned, cost_bound=quote.cost_bound)
+            return Asked(quote, dialog)
         if backend.settings.allow_unconfirmed_orders:
-            return OPERATOR_APPROVAL
+            return Asked(quote, OPERATOR_APPROVAL)
         reason = "the client cannot ask the user to confirm (no elicitation support)"
         await refuse(backend, (service_id, link, count), reason, NO_ELICITATION)
 
@@ -196,15 +214,15 @@ def make_open_dialog(
 
 
 def make_confirm(
-    open_dialog: Callable[[int, str, int, Context], Awaitable[Dialog | str]],
-) -> Callable[[Dialog | str], Awaitable[Elicit[OrderConfirmation] | str]]:
+    open_dialog: Callable[[int, str, int, Context], Awaitable[Asked]],
+) -> Callable[[Asked], Awaitable[Elicit[OrderConfirmation] | str]]:
     async def confirm(
-        dialog: Annotated[Dialog | str, Resolve(open_dialog)],
+        asked: Annotated[Asked, Resolve(open_dialog)],
     ) -> Elicit[OrderConfirmation] | str:
         """Resolver: ask the user the dialog's question, word for word."""
-        if isinstance(dialog, Dialog):
-            return Elicit(dialog.message, OrderConfirmation)
-        return dialog
+        if isinstance(asked.dialog, Dialog):
+            return Elicit(asked.dialog.message, OrderConfirmation)
+        return asked.dialog
 
     return confirm
 
@@ -274,19 +292,15 @@ async def approval(
 
 async def place(
     backend: Backend,
-    order: OrderKey,
+    quote: OrderQuote,
     approved_by: Literal["user", "operator"],
     warned: bool,
-    shown_cost_bound: float | None,
 ) -> PlacedOrder:
-    """Place through the guard, at no more than the cost the user was shown; every failure
-    becomes a clear tool error."""
+    """Place the quote through the guard, at no more than the cost it holds (the one the
+    user was shown); every failure becomes a clear tool error."""
     try:
         return await backend.guard.place_order(
-            *order,
-            confirmed_by=CONFIRMED_BY[approved_by],
-            duplicate_confirmed=warned,
-            confirmed_cost_bound=shown_cost_bound,
+            quote, confirmed_by=CONFIRMED_BY[approved_by], duplicate_confirmed=warned
         )
     except HappyFollowerOrderOutcomeUnknownError as err:
         raise ToolError(f"{_simulated(backend)}Order sent, {OUTCOME_UNKNOWN}. {err}") from None
@@ -313,15 +327,14 @@ def make_place_order(backend: Backend) -> Callable[..., Awaitable[PlaceOrderResu
         service_id: ServiceId,
         link: Link,
         count: Count,  # type: ignore[valid-type]
-        dialog: Annotated[Dialog | str, Resolve(open_dialog)],
+        asked: Annotated[Asked, Resolve(open_dialog)],
         confirmation: Annotated[ElicitationResult[OrderConfirmation], Resolve(confirm)],
     ) -> PlaceOrderResult:
         order: OrderKey = (service_id, link, count)
         approved_by, warned = await before_sending(
-            lambda: approval(backend, order, dialog, confirmation)
+            lambda: approval(backend, order, asked.dialog, confirmation)
         )
-        shown = dialog.cost_bound if isinstance(dialog, Dialog) else None
-        placed = await place(backend, order, approved_by, warned, shown)
+        placed = await place(backend, asked.confirmed, approved_by, warned)
         return PlaceOrderResult(
             order_id=placed.order_id,
             service_id=placed.service_id,

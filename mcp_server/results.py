@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-import math
-
-from shared_client.errors import HappyFollowerLedgerError
-from shared_client.guard import LedgerOrder as GuardLedgerOrder
-from shared_client.ledger import AuditRecord
+from shared_client.order_list import LedgerOrder as GuardLedgerOrder
 from shared_client.validation import display_text
 
 from .backend import Backend
 from .errors import guarded
 from .models import LedgerOrder, OrdersResult, OrderStatusResult, ServiceItem, ServicesResult
-
-_LOGGER = logging.getLogger(__name__)
 
 
 async def services(backend: Backend) -> ServicesResult:
@@ -38,26 +31,11 @@ async def order_status(backend: Backend, order_id: int) -> OrderStatusResult:
     with the cost it gave, as it gave it (none included): a higher cost counts, and what is
     wrong with it (the guard's one rule) is written to the ledger and shown."""
     status = await guarded(backend.environment, lambda: backend.client.get_order_status(order_id))
-    anomaly = None
-    try:
-        anomaly = await backend.guard.note_cost(order_id, _as_float(status.cost))
-    except HappyFollowerLedgerError as err:
-        # The order keeps counting at its bound: the caps stay on the safe side.
-        _LOGGER.warning("Cost of order %s not written to the ledger: %s", order_id, err)
+    # A cost that cannot be written keeps the order counting at its bound (the guard logs it).
+    settled = await backend.guard.settle_cost(order_id, status.cost)
     return OrderStatusResult(
-        **status.summary(order_id), cost_anomaly=anomaly, **backend.result_fields
+        **status.summary(order_id), cost_anomaly=settled.anomaly, **backend.result_fields
     )
-
-
-def _as_float(cost: float | None) -> float | None:
-    """A status's cost for the guard; a whole number too large for a float is infinite
-    (an anomaly), not a crash."""
-    if cost is None:
-        return None
-    try:
-        return float(cost)
-    except OverflowError:
-        return math.inf
 
 
 async def orders(backend: Backend, limit: int) -> OrdersResult:
@@ -69,7 +47,7 @@ async def orders(backend: Backend, limit: int) -> OrdersResult:
     caps = guard.caps
     return OrdersResult(
         orders=[
-            _listed(order)
+            LedgerOrder.model_validate(order.summary())
             for order in await guarded(backend.environment, lambda: guard.history(limit))
         ],
         orders_last_24h=usage.orders,
@@ -78,37 +56,9 @@ async def orders(backend: Backend, limit: int) -> OrdersResult:
         max_count_per_order=caps.max_count_per_order,
         max_orders_per_day=caps.max_orders_per_day,
         max_spend_per_day=caps.max_spend_per_day,
-        interrupted_at_start=[_interrupted(record) for record in backend.interrupted],
+        interrupted_at_start=[
+            LedgerOrder.model_validate(GuardLedgerOrder.interrupted(record).summary())
+            for record in backend.interrupted
+        ],
         **backend.result_fields,
-    )
-
-
-def _listed(order: GuardLedgerOrder) -> LedgerOrder:
-    return LedgerOrder(
-        at=order.at,
-        outcome=order.outcome,
-        order_id=order.order_id,
-        service_id=order.service_id,
-        link=order.link,
-        count=order.count,
-        cost=order.cost,
-        cost_bound=order.cost_bound,
-        confirmed_by=order.confirmed_by,
-        source=order.source,
-        anomalies=list(order.anomalies),
-    )
-
-
-def _interrupted(record: AuditRecord) -> LedgerOrder:
-    return LedgerOrder(
-        at=record.at,
-        outcome="outcome_unknown",
-        order_id=None,
-        service_id=record.service_id,
-        link=record.link,
-        count=record.count,
-        cost=None,
-        cost_bound=record.cost_bound,
-        confirmed_by=record.confirmed_by,
-        source=record.source,
     )

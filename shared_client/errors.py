@@ -12,7 +12,19 @@ from enum import StrEnum
 
 
 class HappyFollowerError(Exception):
-    """Base of every error raised by this package."""
+    """Base of every error raised by this package.
+
+    ``nothing_sent`` is True when it is known that no order left this process (refused
+    before sending): a front-end says so from this fact, never from the message's words.
+    Each kind sets its default; an instance says otherwise where it knows better.
+    """
+
+    nothing_sent: bool = False
+
+    def __init__(self, *args: object, nothing_sent: bool | None = None) -> None:
+        super().__init__(*args)
+        if nothing_sent is not None:
+            self.nothing_sent = nothing_sent
 
 
 class HappyFollowerInputError(HappyFollowerError, ValueError):
@@ -21,6 +33,8 @@ class HappyFollowerInputError(HappyFollowerError, ValueError):
     ``field`` names the order's input at fault (``service_id``, ``link``, ``count``,
     ``order_id``) when there is one, so that a front-end can say it in its own words.
     """
+
+    nothing_sent = True
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -67,6 +81,8 @@ class HappyFollowerResponseError(HappyFollowerError):
 class HappyFollowerSandboxUnsupportedError(HappyFollowerError):
     """The endpoint has no sandbox version (cancel and recheck)."""
 
+    nothing_sent = True
+
 
 class HappyFollowerOrderOutcomeUnknownError(HappyFollowerError):
     """The order was sent but no answer came back: it may or may not have been placed.
@@ -93,6 +109,8 @@ class HappyFollowerSpendCapError(HappyFollowerError):
     behind, a possible duplicate); nothing was sent. ``amounts`` holds the figures the
     message gives (e.g. spent, reserved, bound, cap, room), for translated messages."""
 
+    nothing_sent = True
+
     def __init__(
         self, message: str, *, cap: Refusal, amounts: Mapping[str, float] | None = None
     ) -> None:
@@ -104,5 +122,8 @@ class HappyFollowerSpendCapError(HappyFollowerError):
 class HappyFollowerLedgerError(HappyFollowerError):
     """The audit ledger cannot be read, written or locked, or is damaged.
 
-    Orders are refused while it is so: nothing is sent without a record written first.
+    Orders are refused while it is so: nothing is sent without a record written first
+    (the guard logs, never raises, an outcome it cannot write after sending).
     """
+
+    nothing_sent = True

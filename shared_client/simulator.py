@@ -6,9 +6,14 @@ tokens. Everything the vendor leaves unsaid — the error format, HTTP status co
 status values and titles, messages, form or JSON bodies — follows the assumptions
 written in :mod:`shared_client.protocol`, whose constants this module imports.
 
-Time is the simulator's own clock (:meth:`Simulator.advance` moves it), so tests can
-age tokens and watch orders progress without waiting. :meth:`Simulator.inject` makes
-the next requests fail the ways a real service behind a CDN can fail. A
+Time is the simulator's own clock (:class:`SimulatorClock`): real time by default (for
+``happy-follower simulate`` and the demo), or a driven clock that moves only when
+:meth:`Simulator.advance` moves it, so that tests age tokens, watch orders progress and
+end held answers without waiting and without a loaded machine changing what they see;
+a test that runs the simulator in another process drives it over HTTP at
+:data:`TEST_CONTROL_PATH`, served only when the simulator is made with ``test_control``.
+:meth:`Simulator.inject` makes the next requests fail the ways a real service behind a
+CDN can fail. A
 :class:`Dialect` switches it into each alternative the documentation leaves open
 (JSON-only bodies, another refused-token status, other error shapes, status words and
 wordings), so that ``happy-follower probe`` and the client can be tested against them.
@@ -59,6 +64,50 @@ _CANCELLABLE: Final = frozenset({p.STATUS_REGISTERED, p.STATUS_IN_PROGRESS})
 # the float rounding of monotonic time plus offset.
 _CLOCK_EPSILON: Final = 1e-6
 
+
+class SimulatorClock:
+    """The simulator's time: what ages tokens, delivers orders and ends held answers.
+
+    A real clock (the default) is :func:`time.monotonic` plus what :meth:`advance` added.
+    A driven clock (``driven=True``, for tests) starts at 0 and moves only when
+    :meth:`advance` moves it: nothing a test sees depends on how fast the machine runs.
+    """
+
+    def __init__(self, *, driven: bool = False) -> None:
+        self.driven = driven
+        self._offset = 0.0
+        self._moved: set[asyncio.Future[None]] = set()  # woken at every advance
+
+    def now(self) -> float:
+        return self._offset if self.driven else time.monotonic() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward: tokens age, orders progress, held answers may end."""
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        self._offset += seconds
+        for waiter in self._moved:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait_until(self, moment: float) -> None:
+        """Return once the clock reads ``moment`` (a driven clock: once advanced there)."""
+        while (left := moment - _CLOCK_EPSILON - self.now()) > 0:
+            moved = asyncio.get_running_loop().create_future()
+            self._moved.add(moved)
+            try:
+                if self.driven:
+                    await moved
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(moved, left)
+            finally:
+                self._moved.discard(moved)
+
+
+# Where a simulator made with test_control=True takes orders from a test in another process.
+TEST_CONTROL_PATH: Final = "/_simulator"
+
 _CDN_ERROR_PAGE: Final = (
     "<html><head><title>502 Bad Gateway</title></head><body>"
     "<center><h1>502 Bad Gateway</h1></center><hr><center>cloudflare</center>"
@@ -75,12 +124,12 @@ class Fault(StrEnum):
 
     SERVER_ERROR_HTML = "server_error_html"  # 502 with a CDN's HTML error page
     RATE_LIMITED = "rate_limited"  # 429, Retry-After, error JSON
-    SLOW = "slow"  # sleep, then answer normally
+    SLOW = "slow"  # hold the answer (on the simulator's clock), then answer normally
     DROP_CONNECTION = "drop_connection"  # close the connection, no answer, nothing done
     MALFORMED_JSON = "malformed_json"  # 200 with a cut-off JSON body
     ERROR_MESSAGE = "error_message"  # 200 with the error JSON
     PROCESS_THEN_DROP = "process_then_drop"  # take effect, then close without answering
-    PROCESS_THEN_SLOW = "process_then_slow"  # take effect, then sleep before answering
+    PROCESS_THEN_SLOW = "process_then_slow"  # take effect, then hold the answer
 
 
 class BodyEncoding(StrEnum):
@@ -339,14 +388,22 @@ class Simulator:
         latency: float = 0.0,
         services: list[SimulatedService] | None = None,
         dialect: Dialect | None = None,
+        clock: SimulatorClock | None = None,
+        test_control: bool = False,
     ) -> None:
+        """``test_control`` serves :data:`TEST_CONTROL_PATH` (advance the clock, wait for and
+        release held answers) for tests that run the simulator in another process; it
+        exists only when asked for, outside both API roots."""
         catalogue = list(DEFAULT_SERVICES) if services is None else services
         self._services = {service.service_id: service for service in catalogue}
         if len(self._services) != len(catalogue):
             raise ValueError("service ids must be unique")
         self.token_lifetime = token_lifetime
         self.refresh_token_lifetime = refresh_token_lifetime
+        # Network latency, in real time whatever the clock: it stands for the wire, which a
+        # client's own (real) timeouts measure.
         self.latency = latency
+        self.clock = clock or SimulatorClock()
         # Settable at any time: how answers are written where the documentation is silent.
         self.dialect = dialect or Dialect()
         self.requests: list[RecordedRequest] = []
@@ -354,10 +411,12 @@ class Simulator:
         self._revoked: set[str] = set()
         self._roots = {False: _Root(sandbox=False), True: _Root(sandbox=True)}
         self._faults: list[_FaultRule] = []
-        self._offset = 0.0
         self._runner: web.AppRunner | None = None
         self._origin: str | None = None
         self._stopping = asyncio.Event()  # wakes the requests a fault holds, at stop()
+        self._releasing = asyncio.Event()  # wakes the requests held now, at release_held()
+        self._held: dict[str, int] = {}  # endpoint -> requests whose answer a fault holds
+        self._held_changed = asyncio.Event()
         # Endpoints that need a token: (root, API key, body parameters, path argument).
         self._handlers: dict[str, Callable[[_Root, str, dict[str, str], str], web.Response]] = {
             "services": self._list_services,
@@ -368,6 +427,11 @@ class Simulator:
             "credit": self._credit,
         }
         self.app = web.Application()
+        if test_control:
+            control = self.app.router
+            control.add_post(f"{TEST_CONTROL_PATH}/advance", self._control_advance)
+            control.add_post(f"{TEST_CONTROL_PATH}/wait-until-held", self._control_wait_held)
+            control.add_post(f"{TEST_CONTROL_PATH}/release-held", self._control_release_held)
         # One catch-all route, so that every request is recorded and every refusal,
         # 404 included, answers in the API's error format.
         self.app.router.add_route("*", "/{tail:.*}", self._handle)
@@ -381,6 +445,8 @@ class Simulator:
         # A short shutdown timeout: stop() must not wait on a request a fault holds.
         runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=0.5)
         self._stopping = asyncio.Event()
+        self._releasing = asyncio.Event()
+        self._held_changed = asyncio.Event()
         await runner.setup()
         # A deep backlog: with the default 128, a burst of concurrent connections waits
         # out a SYN retransmission (a second) and benchmarks measure that instead.
@@ -430,13 +496,53 @@ class Simulator:
     # --- clock ----------------------------------------------------------------
 
     def now(self) -> float:
-        return time.monotonic() + self._offset
+        return self.clock.now()
 
     def advance(self, seconds: float) -> None:
-        """Move the clock forward: tokens age and orders progress."""
-        if seconds < 0:
-            raise ValueError("the clock only moves forward")
-        self._offset += seconds
+        """Move the clock forward: tokens age, orders progress, held answers may end."""
+        self.clock.advance(seconds)
+
+    # --- test control over HTTP (only with test_control=True) ------------------
+
+    async def _control_advance(self, request: web.Request) -> web.Response:
+        try:
+            self.advance(float(request.query["seconds"]))
+        except (KeyError, ValueError) as err:
+            return _json({"error": f"seconds: {err}"}, 400)
+        return _json({"now": self.now()})
+
+    async def _control_wait_held(self, request: web.Request) -> web.Response:
+        endpoint = request.query.get("endpoint", "")
+        count = _integer(request.query.get("count", "1"))
+        if endpoint not in _ENDPOINTS or count is None:
+            return _json({"error": "endpoint: one of the API's; count: a whole number"}, 400)
+        await self.wait_until_held(endpoint, count)
+        return _json({"held": self.held(endpoint)})
+
+    async def _control_release_held(self, request: web.Request) -> web.Response:
+        await self.release_held()
+        return _json({"now": self.now()})
+
+    # --- held answers ---------------------------------------------------------
+
+    def held(self, endpoint: str) -> int:
+        """How many requests to ``endpoint`` a SLOW or PROCESS_THEN_SLOW fault holds now."""
+        return self._held.get(endpoint, 0)
+
+    async def wait_until_held(self, endpoint: str, count: int = 1) -> None:
+        """Return once ``count`` requests to ``endpoint`` are held (a PROCESS_THEN_SLOW
+        request has then taken effect): an event to wait on instead of polling."""
+        while self.held(endpoint) < count:
+            self._held_changed.clear()
+            await self._held_changed.wait()
+
+    async def release_held(self) -> None:
+        """End every hold now and return once each held request has answered."""
+        self._releasing.set()
+        self._releasing = asyncio.Event()  # requests held from now on are held again
+        while self._held:
+            self._held_changed.clear()
+            await self._held_changed.wait()
 
     # --- accounts and tokens --------------------------------------------------
 
@@ -562,6 +668,8 @@ class Simulator:
         """Make the next ``times`` requests to ``endpoint`` (None: all, until cleared) fail.
 
         ``sandbox`` None matches both roots. Rules are consumed in the order injected.
+        ``delay`` is how long SLOW and PROCESS_THEN_SLOW hold an answer, in seconds of the
+        simulator's clock (on a driven clock: until advanced that far, or released).
         """
         if endpoint not in _ENDPOINTS:
             raise ValueError(f"unknown endpoint {endpoint!r}; one of {', '.join(_ENDPOINTS)}")
@@ -602,7 +710,7 @@ class Simulator:
         if rule is not None and rule.fault in self._fault_answers:
             return self._fault_answers[rule.fault](rule, request)
         if rule is not None and rule.fault is Fault.SLOW:
-            await self._hold(rule.delay)
+            await self._hold(endpoint, rule.delay)
         if root is None or endpoint is None:
             response = self._refusal(p.HTTP_STATUS_NOT_FOUND, p.MESSAGE_PATH_NOT_FOUND)
         else:
@@ -610,13 +718,28 @@ class Simulator:
         if rule is not None and rule.fault is Fault.PROCESS_THEN_DROP:
             return _drop(request)
         if rule is not None and rule.fault is Fault.PROCESS_THEN_SLOW:
-            await self._hold(rule.delay)
+            await self._hold(endpoint, rule.delay)
         return response
 
-    async def _hold(self, seconds: float) -> None:
-        """Wait ``seconds`` before answering, or until the simulator stops."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
+    async def _hold(self, endpoint: str | None, seconds: float) -> None:
+        """Wait ``seconds`` of the clock before answering, or until released or stopped."""
+        # The moment is read now: an advance made as soon as the hold is seen counts.
+        ends = [
+            asyncio.ensure_future(self.clock.wait_until(self.now() + seconds)),
+            asyncio.ensure_future(self._stopping.wait()),
+            asyncio.ensure_future(self._releasing.wait()),
+        ]
+        key = endpoint or ""
+        self._held[key] = self._held.get(key, 0) + 1
+        self._held_changed.set()
+        try:
+            await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for end in ends:
+                end.cancel()
+            if (left := self._held.pop(key) - 1) > 0:
+                self._held[key] = left
+            self._held_changed.set()
 
     def _route(self, path: str) -> tuple[_Root | None, str | None, str]:
         """The root, the endpoint's name and the status path's order id of a path."""

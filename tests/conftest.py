@@ -10,7 +10,17 @@ import pytest
 # register its own testing_config one under the same name.
 import custom_components  # noqa: F401
 from shared_client import HappyFollowerClient
-from shared_client.simulator import Simulator
+from shared_client.simulator import Simulator, SimulatorClock
+
+REAL_CLOCK = "real_clock"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{REAL_CLOCK}: the simulator fixture runs on real time (holds end by themselves), "
+        "not on the driven clock",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -24,9 +34,16 @@ def _loopback_sockets(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
-async def simulator() -> AsyncIterator[Simulator]:
+def simulator_clock(request: pytest.FixtureRequest) -> SimulatorClock:
+    """The simulator's clock: driven by the test (``simulator.advance``), so that what a
+    test sees never depends on how loaded the machine is; real time under ``real_clock``."""
+    return SimulatorClock(driven=request.node.get_closest_marker(REAL_CLOCK) is None)
+
+
+@pytest.fixture
+async def simulator(simulator_clock: SimulatorClock) -> AsyncIterator[Simulator]:
     """A fresh simulator listening on 127.0.0.1 (live and sandbox roots)."""
-    async with Simulator() as sim:
+    async with Simulator(clock=simulator_clock) as sim:
         yield sim
 
 

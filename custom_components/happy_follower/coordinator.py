@@ -338,13 +338,12 @@ class OrdersCoordinator(DataUpdateCoordinator[dict[int, TrackedOrder]]):
         service (a repair issue)."""
         costs, self._costs_learned = self._costs_learned, {}
         for order_id, cost in costs.items():
-            try:
-                anomaly = await self.guard.note_cost(order_id, cost)
-            except HappyFollowerError as err:
+            settled = await self.guard.settle_cost(order_id, cost)
+            if settled.not_written is not None:
                 # Its bound keeps counting against the cap for 24 hours: the safe side.
                 # Not marked as noted: the next status read tries again.
-                LOGGER.warning("Could not note the cost of order %s: %s", order_id, err)
                 continue
+            anomaly = settled.anomaly
             self._costs_noted[order_id] = cost
             if anomaly is not None and (order_id, anomaly) not in self._anomalies_logged:
                 self._anomalies_logged.add((order_id, anomaly))

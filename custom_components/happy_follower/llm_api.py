@@ -29,7 +29,7 @@ from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.helpers import llm
 from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util.hass_dict import HassKey
-from homeassistant.util.json import JsonObjectType
+from homeassistant.util.json import JsonObjectType, JsonValueType
 
 from shared_client.errors import (
     HappyFollowerAuthenticationError,
@@ -98,25 +98,19 @@ class _Approval:
 
     entry_id: str
     user_id: str
-    service_id: int
-    link: str
-    count: int
-    cost_bound: float | None
-    possible_duplicate: bool  # the notification warned of it: the code confirms it
+    quote: OrderQuote  # what the notification showed: the code places exactly this
     code: str
     expires: float  # time.monotonic()
     notification_id: str
     tries: int = 0
 
+    @property
+    def possible_duplicate(self) -> bool:
+        """The notification warned of a possible duplicate: the code confirms it."""
+        return self.quote.possible_duplicate is not None
+
     def is_for(self, entry_id: str, user_id: str, quote: OrderQuote) -> bool:
-        order = quote.order
-        return (self.entry_id, self.user_id, self.service_id, self.link, self.count) == (
-            entry_id,
-            user_id,
-            order.service_id,
-            order.link,
-            order.count,
-        )
+        return (self.entry_id, self.user_id, self.quote.order) == (entry_id, user_id, quote.order)
 
 
 @dataclass(slots=True)
@@ -317,22 +311,13 @@ async def _list_orders(
     guard = entry.runtime_data.guard
     orders = await guard.history(args[ATTR_LIMIT])
     usage = guard.usage()
+    rows: list[JsonValueType] = []
+    for item in orders:
+        row = item.summary()
+        row["asked_by"] = row.pop("confirmed_by") or ""  # who asked for it, in this API's words
+        rows.append(row)
     return {
-        "orders": [
-            {
-                "at": item.at.isoformat(),
-                "outcome": item.outcome,
-                "order_id": item.order_id,
-                "service_id": item.service_id,
-                "link": item.link,
-                "count": item.count,
-                "cost": item.cost,
-                "cost_bound": item.cost_bound,
-                "asked_by": display_text(item.confirmed_by or "", 200),
-                "source": item.source,
-            }
-            for item in orders
-        ],
+        "orders": rows,
         "last_24_hours": {
             "orders": usage.orders,
             "spent": usage.spent,
@@ -404,7 +389,7 @@ async def _place_order(
             "place orders for this user until a day has passed. Nothing was sent.",
             "approval_locked",
         )
-    quote = await guard.quote(*raw)  # validated, within the caps, or refused and audited
+    quote = await guard.prepare_order(*raw)  # validated, within the caps, or refused and audited
     for stale in [a for a in approvals.waiting if a.expires <= now]:
         _drop(hass, stale)
     waiting = next((a for a in approvals.waiting if a.is_for(entry.entry_id, user_id, quote)), None)
@@ -441,12 +426,9 @@ async def _place_order(
         )
     _drop(hass, waiting)  # used once, whatever happens next
     placed = await guard.place_order(
-        waiting.service_id,
-        waiting.link,
-        waiting.count,
+        waiting.quote,
         confirmed_by=await _asked_by(hass, llm_context) + " with the notification's code",
         duplicate_confirmed=waiting.possible_duplicate,
-        confirmed_cost_bound=waiting.cost_bound,
     )
     await entry.runtime_data.async_placed(placed)
     return {
@@ -472,11 +454,7 @@ async def _ask_approval(
     approval = _Approval(
         entry_id=entry.entry_id,
         user_id=user_id,
-        service_id=order.service_id,
-        link=order.link,
-        count=order.count,
-        cost_bound=quote.cost_bound,
-        possible_duplicate=quote.possible_duplicate is not None,
+        quote=quote,
         code=f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}",
         expires=time.monotonic() + APPROVAL_SECONDS,
         notification_id=f"{DOMAIN}_approval_{secrets.token_hex(8)}",

@@ -19,14 +19,15 @@ from homeassistant.helpers import issue_registry as ir
 from shared_client.errors import HappyFollowerError
 from shared_client.guard import SpendGuard
 
-from .const import (
-    CONF_CREDIT_UNIT,
-    DEFAULT_CREDIT_UNIT,
-    DOMAIN,
-    ISSUE_PRICE_CHANGED,
-    LOGGER,
+from .const import DOMAIN, ISSUE_PRICE_CHANGED, LOGGER
+from .texts import (
+    EXACT_DECIMALS,
+    entry_unit,
+    identifier,
+    isolated,
+    number,
+    system_language,
 )
-from .errors import amount_text
 
 if TYPE_CHECKING:
     import probatio as vol
@@ -45,13 +46,16 @@ def price_hold_issue_id(entry_id: str, service_id: int) -> str:
 
 
 def _placeholders(
-    entry: HappyFollowerConfigEntry, service_id: int, unit_price: float
+    hass: HomeAssistant, entry: HappyFollowerConfigEntry, service_id: int, unit_price: float
 ) -> dict[str, str]:
+    """The issue's and its form's figures, in Home Assistant's system language: the price
+    exactly as it is confirmed, the account's title isolated."""
+    language = system_language(hass)
     return {
-        "title": entry.title,
-        "service_id": str(service_id),
-        "unit_price": amount_text(unit_price),
-        "unit": str(entry.options.get(CONF_CREDIT_UNIT, DEFAULT_CREDIT_UNIT)),
+        "title": isolated(entry.title),
+        "service_id": identifier(service_id, language),
+        "unit_price": number(unit_price, language, EXACT_DECIMALS),
+        "unit": entry_unit(entry, language),
     }
 
 
@@ -78,7 +82,7 @@ def async_sync_price_holds(
             is_persistent=False,  # raised again from the ledger at every start
             severity=ir.IssueSeverity.ERROR,
             translation_key=ISSUE_PRICE_CHANGED,
-            translation_placeholders=_placeholders(entry, service_id, unit_price),
+            translation_placeholders=_placeholders(hass, entry, service_id, unit_price),
             data={"entry_id": entry.entry_id, "service_id": service_id},
         )
 
@@ -121,7 +125,7 @@ class PriceHoldRepairFlow(RepairsFlow):
         if confirmed:
             LOGGER.info(
                 "Price per unit %s of service %s confirmed in a repair",
-                amount_text(self._shown or 0),
+                number(self._shown or 0, "en", EXACT_DECIMALS),
                 self._service_id,
             )
             return self.async_create_entry(data={})
@@ -133,7 +137,7 @@ class PriceHoldRepairFlow(RepairsFlow):
         return self.async_show_form(
             step_id="confirm",
             data_schema=vol.Schema({}),
-            description_placeholders=_placeholders(entry, self._service_id, held),
+            description_placeholders=_placeholders(self.hass, entry, self._service_id, held),
         )
 
 

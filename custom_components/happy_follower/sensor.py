@@ -1,9 +1,11 @@
-"""Sensors: the credit, the money spent, the number of active orders, and each tracked order."""
+"""Sensors: the credit, the money spent (in total, and in the last 24 hours against the spend
+cap), the number of active orders, and each tracked order."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -13,17 +15,20 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import PERCENTAGE
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.generated.currencies import ACTIVE_CURRENCIES
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.event import async_track_time_interval
 
+from shared_client.errors import HappyFollowerLedgerError
+from shared_client.guard import Usage
 from shared_client.models import OrderStatus
 from shared_client.protocol import FINAL_STATUSES, STATUS_TITLES
 from shared_client.validation import display_text
 
-from .const import DOMAIN
+from .const import DOMAIN, LOGGER
 from .coordinator import (
     CreditCoordinator,
     HappyFollowerConfigEntry,
@@ -32,6 +37,7 @@ from .coordinator import (
     status_key,
 )
 from .entity import HappyFollowerEntity, order_device_info, order_id_of_device
+from .texts import amount, language_of
 
 # Coordinators do all the fetching.
 PARALLEL_UPDATES = 0
@@ -39,11 +45,35 @@ PARALLEL_UPDATES = 0
 # Every status with a translation; a status outside this list is still shown as is.
 KNOWN_STATUSES = sorted({status_key(status) for status in (*STATUS_TITLES, *FINAL_STATUSES)})
 ORDER_KEY_PREFIX = "order_"
+SPEND_LEFT_KEY = "spend_left_24h"
+# The 24-hour spend falls as orders leave the window, and the CLI or the MCP server may
+# spend from the same ledger: read it again this often, between the orders' polls.
+SPEND_WINDOW_REFRESH = timedelta(minutes=1)
 
 
-def money_device_class(unit: str) -> SensorDeviceClass | None:
-    """Only an ISO 4217 currency (IRR, not Toman) may use the monetary device class."""
-    return SensorDeviceClass.MONETARY if unit in ACTIVE_CURRENCIES else None
+def money_unit(
+    hass: HomeAssistant, entry: HappyFollowerConfigEntry
+) -> tuple[str, SensorDeviceClass | None]:
+    """The unit of a sensor of money, and its device class.
+
+    An ISO 4217 currency (IRR) is shown by its code, with the monetary device class (the
+    only units that class allows). Any other unit (Toman) is shown as Home Assistant's
+    language names it, as every Persian text of the integration does (تومان): Home
+    Assistant translates no unit itself.
+    """
+    unit = credit_unit(entry)
+    if unit in ACTIVE_CURRENCIES:
+        return unit, SensorDeviceClass.MONETARY
+    # texts.amount owns the unit's names in each language: the unit is what follows
+    # the number (an unknown unit comes back isolated, as typed).
+    named = amount(0, entry, language_of(hass.config.language)).partition(" ")[2]
+    return named.strip("\u2068\u2069"), None
+
+
+def counted_spend(usage: Usage) -> float:
+    """What the spend cap counts of the last 24 hours: the known costs, and the bound of
+    each order whose cost is not known yet (the guard's rule, shown as it applies it)."""
+    return usage.spent + usage.reserved
 
 
 def normalized(status: OrderStatus) -> str:
@@ -105,13 +135,8 @@ async def async_setup_entry(
 ) -> None:
     """Add the account's sensors, and each order's as it is tracked or untracked."""
     data = entry.runtime_data
-    async_add_entities(
-        [
-            CreditSensor(data.credit, entry),
-            SpentSensor(data.orders, entry),
-            ActiveOrdersSensor(data.orders, entry),
-        ]
-    )
+    async_add_entities(_account_sensors(hass, entry))
+    entry.async_on_unload(_read_ledger_often(hass, entry))
     devices = dr.async_get(hass)
     entities = er.async_get(hass)
     order_prefix = f"{entry.entry_id}_{ORDER_KEY_PREFIX}"
@@ -144,6 +169,40 @@ async def async_setup_entry(
     entry.async_on_unload(data.orders.async_add_listener(sync_orders))
 
 
+def _account_sensors(hass: HomeAssistant, entry: HappyFollowerConfigEntry) -> list[SensorEntity]:
+    data = entry.runtime_data
+    account: list[SensorEntity] = [
+        CreditSensor(data.credit, entry),
+        SpentLast24HoursSensor(data.orders, entry),
+        SpentSensor(data.orders, entry),
+        ActiveOrdersSensor(data.orders, entry),
+    ]
+    if data.guard.caps.max_spend_per_day is not None:
+        account.append(SpendLeftSensor(data.orders, entry))
+    else:  # the cap was lifted: nothing is left "under" it
+        entities = er.async_get(hass)
+        unique_id = f"{entry.entry_id}_{SPEND_LEFT_KEY}"
+        if left := entities.async_get_entity_id("sensor", DOMAIN, unique_id):
+            entities.async_remove(left)
+    return account
+
+
+def _read_ledger_often(hass: HomeAssistant, entry: HappyFollowerConfigEntry) -> CALLBACK_TYPE:
+    """Re-read the ledger every SPEND_WINDOW_REFRESH and update the entities; returns the
+    function that stops it."""
+    data = entry.runtime_data
+
+    async def read_ledger(_: datetime) -> None:
+        try:
+            await data.guard.refresh()
+        except HappyFollowerLedgerError as err:
+            LOGGER.debug("Could not read the ledger for the 24-hour spend: %s", err)
+            return
+        data.orders.async_update_listeners()
+
+    return async_track_time_interval(hass, read_ledger, SPEND_WINDOW_REFRESH)
+
+
 class CreditSensor(HappyFollowerEntity[CreditCoordinator], SensorEntity):
     """The account's credit, in the unit chosen in the options."""
 
@@ -152,9 +211,9 @@ class CreditSensor(HappyFollowerEntity[CreditCoordinator], SensorEntity):
 
     def __init__(self, coordinator: CreditCoordinator, entry: HappyFollowerConfigEntry) -> None:
         super().__init__(coordinator, entry, "credit")
-        unit = credit_unit(entry)
-        self._attr_native_unit_of_measurement = unit
-        self._attr_device_class = money_device_class(unit)
+        self._attr_native_unit_of_measurement, self._attr_device_class = money_unit(
+            coordinator.hass, entry
+        )
         # Monetary sensors allow only TOTAL; both give long-term statistics.
         self._attr_state_class = (
             SensorStateClass.TOTAL if self._attr_device_class else SensorStateClass.MEASUREMENT
@@ -165,12 +224,83 @@ class CreditSensor(HappyFollowerEntity[CreditCoordinator], SensorEntity):
         return self.coordinator.data
 
 
+class SpentLast24HoursSensor(HappyFollowerEntity[OrdersCoordinator], SensorEntity):
+    """What the spend cap counts now: the orders of the last 24 hours, by their cost, or
+    by their bound while the cost is not known (spent + reserved). Read from the shared
+    ledger, so the CLI's and the MCP server's orders count too.
+
+    The cap is an attribute (a setting, not a reading), beside the parts of the sum; what
+    is left under the cap is a sensor of its own (SpendLeftSensor), to show on a card.
+    """
+
+    _attr_translation_key = "spent_24h"
+    _attr_suggested_display_precision = 0
+
+    def __init__(self, coordinator: OrdersCoordinator, entry: HappyFollowerConfigEntry) -> None:
+        super().__init__(coordinator, entry, "spent_24h")
+        self._attr_native_unit_of_measurement, self._attr_device_class = money_unit(
+            coordinator.hass, entry
+        )
+        # It falls as orders leave the window: a measurement, which the monetary class
+        # does not allow (no long-term statistics then; the history stays).
+        if self._attr_device_class is None:
+            self._attr_state_class = SensorStateClass.MEASUREMENT
+
+    @property
+    def available(self) -> bool:
+        # Read from the ledger: true whether or not the last status read worked.
+        return True
+
+    @property
+    def native_value(self) -> float:
+        return counted_spend(self.coordinator.guard.usage())
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        usage = self.coordinator.guard.usage()
+        return {
+            "spend_cap": self.coordinator.guard.caps.max_spend_per_day,
+            "spent": usage.spent,
+            "reserved": usage.reserved,
+            "orders": usage.orders,
+            "orders_without_bound": usage.unbounded,
+        }
+
+
+class SpendLeftSensor(HappyFollowerEntity[OrdersCoordinator], SensorEntity):
+    """How much more the spend cap lets orders cost now (never below 0); added only while
+    a spend cap is set. An order whose bound is above this is refused."""
+
+    _attr_translation_key = SPEND_LEFT_KEY
+    _attr_suggested_display_precision = 0
+
+    def __init__(self, coordinator: OrdersCoordinator, entry: HappyFollowerConfigEntry) -> None:
+        super().__init__(coordinator, entry, SPEND_LEFT_KEY)
+        self._attr_native_unit_of_measurement, self._attr_device_class = money_unit(
+            coordinator.hass, entry
+        )
+        if self._attr_device_class is None:
+            self._attr_state_class = SensorStateClass.MEASUREMENT
+
+    @property
+    def available(self) -> bool:
+        return True
+
+    @property
+    def native_value(self) -> float | None:
+        cap = self.coordinator.guard.caps.max_spend_per_day
+        if cap is None:
+            return None
+        return max(cap - counted_spend(self.coordinator.guard.usage()), 0.0)
+
+
 class SpentSensor(HappyFollowerEntity[OrdersCoordinator], SensorEntity):
-    """Money spent on the orders placed or tracked here, a running total.
+    """Money spent on the orders placed or tracked here, a running total ("Total spent";
+    the 24-hour window is SpentLast24HoursSensor).
 
     A total (not a measurement): Home Assistant's statistics show the spend per hour,
-    day or month from it. A cost that changes later (a partial refund) changes the
-    total by the difference. Same unit as the credit.
+    day or month from it, and users' history of it goes on. A cost that changes later
+    (a partial refund) changes the total by the difference. Same unit as the credit.
     """
 
     _attr_translation_key = "spent"
@@ -179,14 +309,19 @@ class SpentSensor(HappyFollowerEntity[OrdersCoordinator], SensorEntity):
 
     def __init__(self, coordinator: OrdersCoordinator, entry: HappyFollowerConfigEntry) -> None:
         super().__init__(coordinator, entry, "spent")
-        unit = credit_unit(entry)
-        self._attr_native_unit_of_measurement = unit
-        self._attr_device_class = money_device_class(unit)
+        self._attr_native_unit_of_measurement, self._attr_device_class = money_unit(
+            coordinator.hass, entry
+        )
 
     @property
     def available(self) -> bool:
         # A total read from storage: true whether or not the last status read worked.
         return True
+
+    @property
+    def suggested_object_id(self) -> str:
+        # Its entity id stays what it was before the sensor was named "Total spent".
+        return "spent"
 
     @property
     def native_value(self) -> float:
@@ -229,9 +364,9 @@ class OrderSensor(HappyFollowerEntity[OrdersCoordinator], SensorEntity):
         # Entity ids keep the order id, whatever the device's (translated) name.
         self.entity_id = f"sensor.{DOMAIN}_{order_key(order_id, description)}"
         if description.money:
-            unit = credit_unit(entry)
-            self._attr_native_unit_of_measurement = unit
-            self._attr_device_class = money_device_class(unit)
+            self._attr_native_unit_of_measurement, self._attr_device_class = money_unit(
+                coordinator.hass, entry
+            )
 
     @property
     def _status(self) -> OrderStatus | None:
@@ -258,7 +393,7 @@ class OrderSensor(HappyFollowerEntity[OrdersCoordinator], SensorEntity):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        # The order, the page it is for and the service's own (Persian) status title.
+        # The order, its service, the page it is for and the service's own (Persian) status title.
         if self.entity_description.key != "status":
             return None
         order = self.coordinator.data.get(self.order_id)
@@ -266,6 +401,11 @@ class OrderSensor(HappyFollowerEntity[OrdersCoordinator], SensorEntity):
         return {
             "order_id": self.order_id,
             "service_id": None if order is None else order.service_id,
+            "service_name": (
+                None
+                if order is None or not order.service_name
+                else display_text(order.service_name)
+            ),
             "link": None if order is None else order.target_link,
             "status_title": None if status is None else display_text(status.status_title),
         }

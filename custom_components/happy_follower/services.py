@@ -24,7 +24,7 @@ from shared_client.errors import (
     HappyFollowerInputError,
     HappyFollowerOrderOutcomeUnknownError,
 )
-from shared_client.validation import display_text, positive_int
+from shared_client.validation import display_text, positive_int, to_number
 
 from .const import (
     ATTR_CONFIG_ENTRY_ID,
@@ -38,9 +38,10 @@ from .const import (
     LOGGER,
 )
 from .coordinator import HappyFollowerConfigEntry, credit_unit, status_key
-from .errors import EXAMPLE_LINK, amount_text, to_ha_error
+from .errors import EXAMPLE_LINK, to_ha_error
 from .repairs import async_sync_price_holds
 from .spending import async_confirmed_by
+from .texts import EXACT_DECIMALS, identifier, isolated, number, system_language
 
 # Home Assistant (2026.9+) runs voluptuous as its successor probatio; type-check
 # against what runs. Older versions run voluptuous itself, with the same API.
@@ -58,9 +59,23 @@ SERVICE_TRACK_ORDER = "track_order"
 SERVICE_UNTRACK_ORDER = "untrack_order"
 SERVICE_CONFIRM_PRICE = "confirm_price"
 
-# Numbers may arrive as text (Persian digits included): the shared validators decide,
-# so that every refusal is a translated error rather than a bare schema message.
-_NUMBER = vol.Any(int, float, str)
+
+def _typed_number(value: int | float | str) -> int | float | str:
+    """A number as people type it (Persian or Arabic-Indic digits, "1,000", "۱٬۰۰۰") read
+    by the library's one number reader; what it cannot read goes on as typed, for the
+    shared input policy to refuse with a translated error."""
+    # Exponents ("1e3") are no way to type a count or an id: left for the policy to refuse.
+    if isinstance(value, str) and "e" not in value.casefold():
+        try:
+            return to_number(value)
+        except ValueError:
+            return value
+    return value
+
+
+# Numbers may arrive as text: the shared validators decide, so that every refusal is a
+# translated error rather than a bare schema message.
+_NUMBER = vol.All(vol.Any(int, float, str), _typed_number)
 ENTRY_SCHEMA = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
 ORDER_SCHEMA = ENTRY_SCHEMA.extend({vol.Required(ATTR_ORDER_ID): _NUMBER})
 PLACE_ORDER_SCHEMA = ENTRY_SCHEMA.extend(
@@ -91,22 +106,23 @@ def _loaded_entry(hass: HomeAssistant, call: ServiceCall) -> HappyFollowerConfig
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="entry_not_found",
-            translation_placeholders={"entry_id": entry_id},
+            translation_placeholders={"entry_id": isolated(entry_id)},
         )
     if entry.state is not ConfigEntryState.LOADED:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="entry_not_loaded",
-            translation_placeholders={"title": entry.title},
+            translation_placeholders={"title": isolated(entry.title)},
         )
     return entry
 
 
 def _order_id(call: ServiceCall) -> int:
+    asked = call.data[ATTR_ORDER_ID]
     try:
-        return positive_int(call.data[ATTR_ORDER_ID], ATTR_ORDER_ID)
+        return positive_int(asked, ATTR_ORDER_ID)
     except HappyFollowerInputError as err:
-        raise to_ha_error(err) from None
+        raise to_ha_error(err, system_language(call.hass), {ATTR_ORDER_ID: asked}) from None
 
 
 async def _place_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
@@ -127,7 +143,7 @@ async def _place_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> Se
             LOGGER.warning("An order's outcome is unknown; it was not sent again: %s", err)
         # A hold written by another program shows here as well as in the refusal.
         async_sync_price_holds(call.hass, entry, data.guard)
-        raise _action_error(entry, err, **_order_placeholders(entry, call)) from err
+        raise _action_error(entry, err, _order_placeholders(entry, call)) from err
     # The guard read the first status (and logged its anomaly): not noted twice.
     await data.async_placed(placed)
     return {
@@ -154,30 +170,37 @@ async def _confirm_price(entry: HappyFollowerConfigEntry, call: ServiceCall) -> 
                 raise ServiceValidationError(
                     translation_domain=DOMAIN,
                     translation_key="no_price_offered",
-                    translation_placeholders={"service_id": str(service_id)},
+                    translation_placeholders={
+                        "service_id": identifier(service_id, system_language(call.hass))
+                    },
                 )
             given = offer[0]
         unit_price = await guard.confirm_price(
             service_id, given, confirmed_by=await async_confirmed_by(call.hass, call.context)
         )
     except HappyFollowerError as err:
-        raise _action_error(entry, err) from err
-    LOGGER.info("Price per unit %s of service %s confirmed", amount_text(unit_price), service_id)
+        raise _action_error(entry, err, {ATTR_SERVICE_ID: call.data[ATTR_SERVICE_ID]}) from err
+    LOGGER.info(
+        "Price per unit %s of service %s confirmed",
+        number(unit_price, "en", EXACT_DECIMALS),
+        service_id,
+    )
     async_sync_price_holds(call.hass, entry, guard)
     return {"service_id": service_id, "unit_price": unit_price}
 
 
-def _order_placeholders(entry: HappyFollowerConfigEntry, call: ServiceCall) -> dict[str, str]:
+def _order_placeholders(entry: HappyFollowerConfigEntry, call: ServiceCall) -> dict[str, object]:
     caps = entry.runtime_data.guard.caps
-    return {
-        # As the user gave them (shown safely): the messages quote what was asked for.
-        "service_id": display_text(call.data[ATTR_SERVICE_ID], 20),
-        "count": display_text(call.data[ATTR_COUNT], 20),
-        "max_count": str(caps.max_count_per_order),
-        "max_orders": str(caps.max_orders_per_day),
-        "max_spend": amount_text(caps.max_spend_per_day or 0),
-        "unit": credit_unit(entry),
+    asked: dict[str, object] = {
+        # As the user gave them: the messages quote what was asked for.
+        ATTR_SERVICE_ID: call.data[ATTR_SERVICE_ID],
+        ATTR_COUNT: call.data[ATTR_COUNT],
+        "max_count": caps.max_count_per_order,
+        "max_orders": caps.max_orders_per_day,
+        "max_spend": caps.max_spend_per_day,
     }
+    # A cap that is not set is no figure (a refusal by it cannot happen).
+    return {name: value for name, value in asked.items() if value is not None}
 
 
 async def _cancel_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> ServiceResponse:
@@ -232,7 +255,7 @@ async def _untrack_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> 
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="order_not_tracked",
-            translation_placeholders={"order_id": str(order_id)},
+            translation_placeholders={"order_id": identifier(order_id, system_language(call.hass))},
         )
     return None
 
@@ -245,11 +268,14 @@ async def _run[T](entry: HappyFollowerConfigEntry, call: Awaitable[T]) -> T:
 
 
 def _action_error(
-    entry: HappyFollowerConfigEntry, err: HappyFollowerError, **placeholders: str
+    entry: HappyFollowerConfigEntry,
+    err: HappyFollowerError,
+    asked: dict[str, object] | None = None,
 ) -> HomeAssistantError:
+    hass = entry.runtime_data.credit.hass
     if isinstance(err, HappyFollowerAuthenticationError):
-        entry.async_start_reauth(entry.runtime_data.credit.hass)
-    return to_ha_error(err, placeholders)
+        entry.async_start_reauth(hass)
+    return to_ha_error(err, system_language(hass), asked, unit=credit_unit(entry))
 
 
 @callback

@@ -4,11 +4,14 @@ direction (vendor names, links, titles) isolated so that it cannot reorder a sen
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from shared_client.validation import display_text
 
-from .coordinator import HappyFollowerConfigEntry, credit_unit
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+
+    from .coordinator import HappyFollowerConfigEntry
 
 type Language = Literal["en", "fa"]
 
@@ -24,12 +27,14 @@ _UNITS: dict[str, dict[Language, str]] = {
 }
 # Persian digits and separators, as Home Assistant's frontend writes Persian numbers.
 _PERSIAN_NUMBERS = str.maketrans("0123456789,.%", "۰۱۲۳۴۵۶۷۸۹٬٫٪")
+# First strong isolate and pop directional isolate (Unicode bidi algorithm).
+FSI, PDI = "\u2068", "\u2069"
 
 
 def isolated(text: str, max_length: int = 40) -> str:
     """Vendor or user text, made display-safe, in Unicode isolates (FSI … PDI): a name in
     the other direction cannot reorder the sentence around it."""
-    return f"\u2068{display_text(text, max_length)}\u2069"
+    return f"{FSI}{display_text(text, max_length)}{PDI}"
 
 
 def localized(text: str, language: Language) -> str:
@@ -37,17 +42,50 @@ def localized(text: str, language: Language) -> str:
 
 
 def number(value: float, language: Language, decimals: int = 2) -> str:
-    """Grouped in thousands, at most ``decimals`` places, none when whole."""
+    """Grouped in thousands, at most ``decimals`` places, none when whole; never in
+    exponent notation (a cap in Rial is in the millions). A whole int is exact, however
+    large (what a person typed, quoted back, may be beyond a float's range)."""
+    if isinstance(value, int):
+        return localized(f"{value:,}", language)
     text = f"{round(value, decimals) + 0.0:,.{decimals}f}".rstrip("0").rstrip(".")
     return localized(text, language)
 
 
-def amount(value: float, entry: HappyFollowerConfigEntry, language: Language) -> str:
-    unit = credit_unit(entry)
+# An amount in a message a person acts on (a price to confirm, a cap's room) keeps the
+# places it has, up to six: a price per unit rounded to two would confirm another price.
+EXACT_DECIMALS = 6
+
+
+def identifier(value: int, language: Language) -> str:
+    """A number that names something (an order, a service): its digits, never grouped."""
+    return localized(str(value), language)
+
+
+def unit_name(unit: str, language: Language) -> str:
+    """The credit's unit as the language says it (Toman: تومان); another unit as typed,
+    isolated."""
     known = _UNITS.get(unit.strip().casefold())
-    return f"{number(value, language)} {known[language] if known else isolated(unit, 16)}"
+    return known[language] if known else isolated(unit, 16)
+
+
+def entry_unit(entry: HappyFollowerConfigEntry, language: Language) -> str:
+    """The unit of the account's credit and costs, as the language says it."""
+    # Imported here: the coordinator imports errors, which imports this module.
+    from .coordinator import credit_unit  # noqa: PLC0415
+
+    return unit_name(credit_unit(entry), language)
+
+
+def amount(value: float, entry: HappyFollowerConfigEntry, language: Language) -> str:
+    return f"{number(value, language)} {entry_unit(entry, language)}"
 
 
 def language_of(hass_language: str) -> Language:
     """Persian for Home Assistant's Persian, else English (the integration's two)."""
     return "fa" if hass_language.split("-", maxsplit=1)[0] == "fa" else "en"
+
+
+def system_language(hass: HomeAssistant) -> Language:
+    """The language of text made on the server (placeholders, notifications): Home
+    Assistant's system language, the one a person's profile starts from."""
+    return language_of(hass.config.language)

@@ -310,13 +310,11 @@ class Cli:
         if not path.exists():
             return
         guard = SpendGuard(client, Ledger(path), self.caps, source="cli")
-        try:
-            anomaly = await guard.note_cost(order_id, status.cost)
-        except HappyFollowerLedgerError as err:
-            self.warn(f"the order's cost could not be written to the ledger: {err}")
-            return
-        if anomaly is not None:
-            self.warn(f"order {order_id}: {anomaly}")
+        settled = await guard.settle_cost(order_id, status.cost)
+        if settled.not_written is not None:
+            self.warn(f"the order's cost could not be written to the ledger: {settled.not_written}")
+        if settled.anomaly is not None:
+            self.warn(f"order {order_id}: {settled.anomaly}")
 
     async def orders(self) -> None:
         async with self.client() as client:
@@ -331,7 +329,7 @@ class Cli:
             "simulator": simulator,
             "usage_24h": _usage_data(usage),
             "caps": _caps_data(self.caps),
-            "orders": [_ledger_order_data(item) for item in items],
+            "orders": [item.summary() for item in items],
         }
         heading = f"{where} orders of the ledger"
         if simulator:
@@ -364,7 +362,9 @@ class Cli:
         async with self.client() as client:
             guard = await self.open_guard(client)
             try:
-                quote = await guard.quote(self.args.service_id, self.args.link, self.args.count)
+                quote = await guard.prepare_order(
+                    self.args.service_id, self.args.link, self.args.count
+                )
             except HappyFollowerInputError as err:
                 if err.field != "count":
                     raise
@@ -372,16 +372,12 @@ class Cli:
             except HappyFollowerSpendCapError as err:
                 raise CliError(self._with_price_hint(guard, err), ExitCode.CANCELLED) from None
             confirmed_by = await self._confirmation(guard, quote, client)
-            order = quote.order
             self._sending = True
             try:
                 placed = await guard.place_order(
-                    order.service_id,
-                    order.link,
-                    order.count,
+                    quote,
                     confirmed_by=confirmed_by,
                     duplicate_confirmed=quote.possible_duplicate is not None,
-                    confirmed_cost_bound=quote.cost_bound,
                 )
             except HappyFollowerOrderOutcomeUnknownError as err:
                 raise CliError(f"{err} {self._do_not_retry()}", ExitCode.OUTCOME_UNKNOWN) from None
@@ -622,6 +618,7 @@ class Cli:
                 ha_port=self.args.ha_port,
                 mcp_port=self.args.mcp_port,
                 ready_file=self.args.ready_file,
+                language=self.args.language,
             )
         self.out.write("Stopped; nothing was left behind.\n")
 
@@ -739,22 +736,6 @@ def _caps_text(caps: SpendCaps) -> str:
             cap(caps.max_spend_per_day, "spend a day"),
         )
     )
-
-
-def _ledger_order_data(item: LedgerOrder) -> dict[str, Any]:
-    return {
-        "at": item.at.isoformat(),
-        "outcome": item.outcome,
-        "order_id": item.order_id,
-        "service_id": item.service_id,
-        "link": item.link,
-        "count": item.count,
-        "cost": item.cost,
-        "cost_bound": item.cost_bound,
-        "confirmed_by": item.confirmed_by,
-        "source": item.source,
-        "sandbox": item.sandbox,
-    }
 
 
 def _refusal_data(record: AuditRecord) -> dict[str, Any]:
@@ -921,6 +902,13 @@ def _add_tool_commands(commands: Any) -> None:
     demo.add_argument("--mcp-port", type=int, default=8765, help="the MCP server's port")
     demo.add_argument(
         "--ready-file", type=Path, help="write the URLs and logins there as JSON once ready"
+    )
+    demo.add_argument(
+        "--language",
+        choices=("en", "fa"),
+        default="en",
+        help="Home Assistant's language in the demo: its system language, entity names and "
+        "dashboard (fa: Persian); default en",
     )
 
 

@@ -13,7 +13,7 @@ from shared_client import LIVE_API_ROOT, SANDBOX_API_ROOT, HappyFollowerClient
 from shared_client.cli import BASE_URL_ENV, SANDBOX_ENV, ExitCode
 from shared_client.simulator import Fault
 
-from .conftest import HINT, CliResult, CliRunner, free_port
+from .conftest import HINT, RUN_TIMEOUT, CliResult, CliRunner, free_port
 
 LINK = "https://www.instagram.com/cli.hints"
 
@@ -110,15 +110,11 @@ async def test_demo_reports_every_busy_port_before_the_tour(cli: CliRunner) -> N
 
 async def test_ctrl_c_while_the_order_is_sent_is_outcome_unknown(cli: CliRunner) -> None:
     sim = cli.simulator
-    held = 6.0
-    sim.inject("order", Fault.PROCESS_THEN_SLOW, delay=held)
-    loop = asyncio.get_running_loop()
+    sim.inject("order", Fault.PROCESS_THEN_SLOW, delay=3600)  # held until released
     process = await cli.start("order", "10", LINK, "100", "--yes")
     try:
-        async with asyncio.timeout(held / 2):
-            while not sim.orders(cli.api_key):  # noqa: ASYNC110 - the simulator's own state
-                await asyncio.sleep(0.05)
-        answered_at = loop.time() + held
+        async with asyncio.timeout(RUN_TIMEOUT):  # a real process starting, on a loaded machine
+            await sim.wait_until_held("order")
         process.send_signal(signal.SIGINT)
         async with asyncio.timeout(20):
             stdout, stderr = await process.communicate()
@@ -132,7 +128,7 @@ async def test_ctrl_c_while_the_order_is_sent_is_outcome_unknown(cli: CliRunner)
     assert "interrupted while the order was being sent: it may have been placed" in result.error
     assert f"`{HINT} --base-url {sim.base_url} credit`" in result.error
     assert cli.ledger_events() == ["attempt", "outcome_unknown"]
-    await asyncio.sleep(max(0.0, answered_at - loop.time()) + 0.5)  # the held answer goes
+    await sim.release_held()  # no request left hanging when the simulator stops
 
 
 @pytest.mark.parametrize(

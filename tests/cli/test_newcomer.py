@@ -107,6 +107,7 @@ async def test_a_hint_printed_outside_the_clone_names_the_project(
     assert match is not None, out
     hint = match.group(1)
     assert hint.startswith(shlex.join(["uv", "run", "--project", str(REPO_ROOT)]))
+    cli.simulator.advance(3600)  # delivered: --watch ends at once
     code, status, err = await _run_in_shell(hint, env, elsewhere)
     assert code == ExitCode.OK, err
     assert "Order 1: [" in status

@@ -21,7 +21,7 @@ from shared_client.cli import (
 )
 from shared_client.simulator import Fault, SimulatedService, Simulator
 
-from .conftest import CliRunner
+from .conftest import RUN_TIMEOUT, CliRunner
 from .test_order_safety import run_on_terminal
 
 LINK = "https://www.instagram.com/cli.safety"
@@ -133,20 +133,18 @@ async def test_4_processes_racing_on_one_ledger_place_exactly_the_cap(cli: CliRu
 
 async def test_4_kill_9_while_the_order_is_in_flight(cli: CliRunner) -> None:
     sim = cli.simulator
-    held = 8.0  # the order is placed, its answer held back this long
-    sim.inject("order", Fault.PROCESS_THEN_SLOW, delay=held)
-    loop = asyncio.get_running_loop()
+    # The order is placed, its answer held back until the test lets it go (the driven
+    # clock never reaches an hour by itself).
+    sim.inject("order", Fault.PROCESS_THEN_SLOW, delay=3600)
     env = {MAX_ORDERS_ENV: "1"}
     process = await cli.start(*ORDER, env=env)
     try:
-        async with asyncio.timeout(held / 2):
-            while not sim.orders(cli.api_key):  # noqa: ASYNC110 - the simulator's own state
-                await asyncio.sleep(0.05)
+        async with asyncio.timeout(RUN_TIMEOUT):  # a real process starting, on a loaded machine
+            await sim.wait_until_held("order")
     except BaseException:
         process.kill()
         await process.wait()
         raise
-    answered_at = loop.time() + held
     # One signal and then only wait: a second kill() before asyncio has seen the exit would
     # reap the child through Popen.poll, and asyncio would then report 255 (Python 3.12).
     process.send_signal(signal.SIGKILL)
@@ -169,8 +167,7 @@ async def test_4_kill_9_while_the_order_is_in_flight(cli: CliRunner) -> None:
     assert len(sim.orders(cli.api_key)) == 1
     outcome = [r for r in cli.ledger_records() if r["attempt_id"] == attempt["attempt_id"]]
     assert [r["event"] for r in outcome] == ["attempt", "outcome_unknown"]
-    # Let the held answer go before the simulator stops (no request left hanging).
-    await asyncio.sleep(max(0.0, answered_at - loop.time()) + 0.5)
+    await sim.release_held()  # no request left hanging when the simulator stops
 
 
 # --- 5. the confirmation cannot be spoofed ----------------------------------------------------

@@ -32,12 +32,9 @@ async def place(
     The fault schedules of this process use it too."""
     service_id, link, count, duplicate_confirmed = order
     try:
+        quote = await guard.prepare_order(service_id, link, count, confirmed_by=confirmed_by)
         placed = await guard.place_order(
-            service_id,
-            link,
-            count,
-            confirmed_by=confirmed_by,
-            duplicate_confirmed=duplicate_confirmed,
+            quote, confirmed_by=confirmed_by, duplicate_confirmed=duplicate_confirmed
         )
     except HappyFollowerOrderOutcomeUnknownError:
         return "unknown", None

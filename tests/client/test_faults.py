@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -121,7 +122,10 @@ async def test_slow_within_the_timeout_is_fine(
 ) -> None:
     endpoint, call = read
     simulator.inject(endpoint, Fault.SLOW, delay=0.1)
-    assert await call(client)
+    answer = asyncio.create_task(call(client))
+    await simulator.wait_until_held(endpoint)
+    simulator.advance(0.1)  # the held answer goes, well within the client's timeout
+    assert await answer
     assert hits(simulator, endpoint) == 1
 
 

@@ -33,17 +33,11 @@ from shared_client import (
     HappyFollowerSpendCapError,
     HappyFollowerUnknownServiceError,
 )
-from shared_client.guard import (
-    DEFAULT_CAPS,
-    STALE_ATTEMPT,
-    AuditEvent,
-    Ledger,
-    SpendCaps,
-    SpendGuard,
-    Usage,
-)
+from shared_client.guard import DEFAULT_CAPS, AuditEvent, Ledger, SpendCaps, SpendGuard, Usage
 from shared_client.ledger import MAX_REASON_LENGTH, this_process
+from shared_client.ledger_view import STALE_ATTEMPT
 from shared_client.simulator import Fault, SimulatedService, Simulator
+from shared_client.validation import validate_order
 
 from .guard_support import (
     LINK,
@@ -96,7 +90,8 @@ async def place(guard: SpendGuard, count: int = 100, **kwargs: Any) -> Any:
     service_id = kwargs.pop("service_id", 10)
     link = kwargs.pop("link", LINK)
     confirmed_by = kwargs.pop("confirmed_by", "tests")
-    return await guard.place_order(service_id, link, count, confirmed_by=confirmed_by, **kwargs)
+    quote = await guard.prepare_order(service_id, link, count, confirmed_by=confirmed_by)
+    return await guard.place_order(quote, confirmed_by=confirmed_by, **kwargs)
 
 
 def events(path: Path) -> list[str]:
@@ -342,12 +337,12 @@ async def test_learned_price_is_the_highest_of_earlier_orders(
     guard = make_guard(client, ledger_path, clock)
     first = await place(guard, 100)
     await place(guard, 50)
-    await guard.note_cost(first.order_id, 300)  # a higher cost counts, but teaches no price
+    await guard.settle_cost(first.order_id, 300)  # a higher cost counts, but teaches no price
     assert guard.price_offer(10) == (2.0, "charged per unit by order 1")
     simulator.inject("status", Fault.SERVER_ERROR_HTML, times=3)
     third = await place(guard, 10)
     assert third.cost is None
-    await guard.note_cost(third.order_id, 45)  # settles its cost, but teaches no price:
+    await guard.settle_cost(third.order_id, 45)  # settles its cost, but teaches no price:
     assert guard.usage().spent == 300 + 100 + 45  # a later status may be of a partial order
     assert guard.price_offer(10) == (2.0, "charged per unit by order 1")
     assert guard.unit_price(10) is None  # offered, never a bound by itself
@@ -416,7 +411,7 @@ async def test_an_unbounded_order_blocks_the_spend_cap_until_its_cost_is_known(
     # Without a spend cap, an unbounded order does not block anything.
     await place(make_guard(client, ledger_path, clock, max_orders_per_day=5), 10)
 
-    await capped.note_cost(placed.order_id, 200)
+    await capped.settle_cost(placed.order_id, 200)
     assert capped.usage() == Usage(orders=2, spent=220, reserved=0, unbounded=0)
     await place(capped, 10)
 
@@ -440,7 +435,7 @@ async def test_cost_from_the_credit_when_the_status_cannot_be_read(
     assert "its status could not be read" in caplog.text
     # An estimate from the credit never counts below the bound (3 x 100), nor a status.
     assert guard.usage() == Usage(orders=1, spent=0, reserved=300, unbounded=0)
-    await guard.note_cost(placed.order_id, 200)
+    await guard.settle_cost(placed.order_id, 200)
     assert guard.usage() == Usage(orders=1, spent=200, reserved=100, unbounded=0)
 
 
@@ -456,6 +451,7 @@ async def test_a_deposit_during_an_order_never_lets_spend_pass_the_cap(
     task = asyncio.create_task(place(guard, 100))  # bounded at 200; costs 200
     await wait_until(lambda: order_posts(simulator))
     simulator.set_credit(api_key, 1500)  # a top-up of 1000 while the order is in flight
+    simulator.advance(0.2)  # the held answer goes out
     await task
     for count in (400, 100, 100):
         with contextlib.suppress(HappyFollowerSpendCapError):
@@ -481,13 +477,15 @@ async def test_note_cost_settles_a_bound(
     lines_before = len(read_lines(ledger_path))
     for _ in range(2):  # each anomaly is written once, and none changes the count
         for ignored in (None, math.nan, math.inf, -1.0):
-            assert await guard.note_cost(placed.order_id, ignored) is not None
-    await guard.note_cost(placed.order_id + 1, 5)  # no such order
+            assert (await guard.settle_cost(placed.order_id, ignored)).anomaly is not None
+    await guard.settle_cost(placed.order_id + 1, 5)  # no such order
     assert len(read_lines(ledger_path)) == lines_before + 4
     assert guard.usage() == Usage(orders=1, spent=0, reserved=300, unbounded=0)
     lines_before += 4
 
-    assert await guard.note_cost(placed.order_id, 200) is not None  # below its bound of 300
+    assert (
+        await guard.settle_cost(placed.order_id, 200)
+    ).anomaly is not None  # below its bound of 300
     assert guard.usage() == Usage(orders=1, spent=200, reserved=100, unbounded=0)
     cost = read_lines(ledger_path)[-1]
     assert cost["event"] == "cost"
@@ -495,7 +493,7 @@ async def test_note_cost_settles_a_bound(
     assert (cost["order_id"], cost["cost"], cost["service_id"], cost["count"]) == (1, 200, 10, 100)
     assert cost["link"] == LINK
     assert cost["reason"] == "from the order's status"
-    await guard.note_cost(placed.order_id, 200)  # known already: nothing more
+    await guard.settle_cost(placed.order_id, 200)  # known already: nothing more
     assert len(read_lines(ledger_path)) == lines_before + 1
     assert guard.orders()[0].cost == 200
 
@@ -507,7 +505,7 @@ async def test_a_cost_of_zero_settles_nothing(
     guard = make_guard(client, ledger_path, clock)
     simulator.inject("status", Fault.SERVER_ERROR_HTML, times=3)
     placed = await place(guard, 100)
-    assert await guard.note_cost(placed.order_id, 0) == "the status gave a cost of 0"
+    assert (await guard.settle_cost(placed.order_id, 0)).anomaly == "the status gave a cost of 0"
     assert guard.usage() == Usage(orders=1, spent=0, reserved=0, unbounded=1)
     assert guard.orders()[0].anomalies == ("the status gave a cost of 0",)
 
@@ -525,7 +523,7 @@ async def test_note_cost_stays_in_its_environment(
     live_order = await place(live, 100)
     sandbox_order = await place(sandbox, 100)
     assert live_order.order_id == sandbox_order.order_id == 1
-    await sandbox.note_cost(1, 7)
+    await sandbox.settle_cost(1, 7)
     await live.refresh()
     assert live.usage().unbounded == 1
     assert sandbox.usage() == Usage(orders=1, spent=7, reserved=0, unbounded=0)
@@ -544,6 +542,7 @@ async def test_attempt_is_on_disk_before_the_order_reaches_the_service(
     on_disk = read_lines(ledger_path)  # the order is now held by the simulator
     assert [line["event"] for line in on_disk] == ["attempt"]
     assert (on_disk[0]["service_id"], on_disk[0]["count"]) == (10, 100)
+    simulator.advance(0.3)  # the held answer goes out
     placed = await task
     assert events(ledger_path) == ["attempt", "placed"]
     assert read_lines(ledger_path)[1]["order_id"] == placed.order_id
@@ -603,8 +602,11 @@ async def test_ledger_failing_at_the_attempt_sends_nothing(
     task = asyncio.create_task(place(guard, 100))
     await wait_until(lambda: any(r.endpoint == "services" for r in simulator.requests))
     read_only(ledger_path)  # after the ledger was read, before the attempt is written
-    with pytest.raises(HappyFollowerLedgerError, match=r"^Nothing was sent\. The audit ledger"):
+    with pytest.raises(
+        HappyFollowerLedgerError, match=r"^Nothing was sent\. The audit ledger"
+    ) as err:
         await task
+    assert err.value.nothing_sent
     assert order_posts(simulator) == 0
 
 
@@ -621,6 +623,7 @@ async def test_outcome_that_cannot_be_written_keeps_the_bound(
     task = asyncio.create_task(place(guard, 100))
     await wait_until(lambda: order_posts(simulator))
     read_only(ledger_path)
+    simulator.advance(0.3)  # the held answer goes out
     placed = await task  # the order's real fate, though its outcome is not on disk
     assert placed.order_id == 1
     assert "could not be written; it keeps counting at its bound" in caplog.text
@@ -983,19 +986,52 @@ async def test_quote_reserves_nothing_and_shows_fixed_lines(
     assert guard.usage() == Usage(0, 0, 0, 0)
 
 
-async def test_quote_refusal_is_audited(
+async def test_a_refusal_while_preparing_an_order_is_audited(
     simulator: Simulator, client: HappyFollowerClient, clock: Clock, ledger_path: Path
 ) -> None:
     guard = make_guard(client, ledger_path, clock, max_count_per_order=5)
     with pytest.raises(HappyFollowerSpendCapError) as caught:
-        await guard.quote(10, LINK, 6)
-    with pytest.raises(HappyFollowerInputError):
-        await guard.quote(10, "https://evil.example/", 5)
+        await guard.prepare_order(10, LINK, 6)
+    with pytest.raises(HappyFollowerInputError) as bad_link:
+        await guard.prepare_order(10, "https://evil.example/", 5, confirmed_by="a person")
+    assert caught.value.nothing_sent
+    assert bad_link.value.nothing_sent
     assert events(ledger_path) == ["refused", "refused"]
-    refused = read_lines(ledger_path)[0]
+    refused, invalid = read_lines(ledger_path)
     assert (refused["service_id"], refused["link"], refused["count"]) == (10, LINK, 6)
     assert refused["reason"] == str(caught.value)
+    assert (invalid["service_id"], invalid["count"], invalid["confirmed_by"]) == (10, 5, "a person")
     assert order_posts(simulator) == 0
+
+
+async def test_quote_only_prices_it_writes_nothing(
+    simulator: Simulator, client: HappyFollowerClient, clock: Clock, ledger_path: Path
+) -> None:
+    """Pricing is pure: a quote, its refusal and its bad input leave the ledger as it was."""
+    guard = make_guard(client, ledger_path, clock, max_count_per_order=5, unit_prices={10: 2})
+    await guard.open()
+    before = file_bytes(ledger_path)
+    quote = await guard.quote(validate_order(10, LINK, 5))
+    assert (quote.cost_bound, quote.order.count) == (10, 5)
+    with pytest.raises(HappyFollowerSpendCapError):
+        await guard.quote(validate_order(10, LINK, 6))
+    with pytest.raises(HappyFollowerInputError):
+        await guard.quote(10, "https://evil.example/", 5)
+    assert file_bytes(ledger_path) == before
+    assert order_posts(simulator) == 0
+
+
+async def test_placing_a_quote_sends_exactly_what_was_priced(
+    simulator: Simulator, api_key: str, client: HappyFollowerClient, clock: Clock, ledger_path: Path
+) -> None:
+    """The quote's order is placed as it is: its link as the input policy wrote it, its
+    count and service, with no second reading of the input."""
+    guard = make_guard(client, ledger_path, clock)
+    quote = await guard.prepare_order("۱۰", " https://instagram.com/MehdiFeizi?igsh=x ", "۱۰۰")
+    placed = await guard.place_order(quote, confirmed_by="tests")
+    assert (placed.service_id, placed.link, placed.count) == (10, LINK, 100)
+    (sent,) = simulator.orders(api_key)
+    assert (sent.service_id, sent.link, sent.count) == (10, LINK, 100)
 
 
 async def test_hostile_service_name_cannot_draw_lines(ledger_path: Path, clock: Clock) -> None:
@@ -1335,6 +1371,7 @@ async def test_an_outcome_that_cannot_be_written_is_logged_with_its_order(
     task = asyncio.create_task(place(guard, 100))
     await wait_until(lambda: order_posts(simulator))
     read_only(ledger_path)
+    simulator.advance(0.3)  # the held answer goes out
     await task
     (logged,) = [r for r in caplog.records if r.levelno == logging.ERROR]
     attempt_id = guard.records[0].attempt_id

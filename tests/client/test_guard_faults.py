@@ -321,7 +321,7 @@ async def read_statuses(schedule: Schedule, guard: SpendGuard) -> None:
             status = await guard.client.get_order_status(order_id)
         except HappyFollowerError:
             continue
-        await guard.note_cost(order_id, status.cost)
+        await guard.settle_cost(order_id, status.cost)
 
 
 async def confirm_held_prices(guard: SpendGuard, rng: random.Random, stats: Stats) -> None:

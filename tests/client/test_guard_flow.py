@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from shared_client import HappyFollowerClient, HappyFollowerInputError, HappyFollowerSpendCapError
-from shared_client import guard as guard_module
+from shared_client import ledger_view as guard_module
 from shared_client.errors import Refusal
 from shared_client.guard import SERVICES_TTL, AuditEvent, Ledger, SpendCaps, SpendGuard, Usage
 from shared_client.simulator import Dialect, SimulatedService, Simulator, StatusCost
@@ -34,7 +34,8 @@ def guard_of(client: HappyFollowerClient, path: Path, **caps: Any) -> SpendGuard
 
 
 async def place(guard: SpendGuard, count: int, service_id: int = 10, link: str = LINK) -> Any:
-    return await guard.place_order(service_id, link, count, confirmed_by="tests")
+    quote = await guard.prepare_order(service_id, link, count, confirmed_by="tests")
+    return await guard.place_order(quote, confirmed_by="tests")
 
 
 def lines(path: Path, event: AuditEvent) -> list[dict[str, Any]]:
@@ -135,7 +136,7 @@ async def test_a_later_status_above_the_bound_holds_and_names_its_order(
     guard = guard_of(client, ledger_path, unit_prices={10: 2})
     placed = await place(guard, 100)  # bound 200; its first status has no cost
     caplog.clear()
-    anomaly = await guard.note_cost(placed.order_id, 400.0)
+    anomaly = (await guard.settle_cost(placed.order_id, 400.0)).anomaly
     assert anomaly == "the service charged 400, above the order's bound of 200"
     order_id = placed.order_id
     assert guard_log(caplog) == [
@@ -162,7 +163,7 @@ async def test_a_lower_later_status_writes_an_anomaly_and_stops_nothing_again(
     assert guard.held_services() == {10: 10.0}
     await guard.confirm_price(10, 10, confirmed_by="the operator")
     assert guard.held_services() == {}
-    anomaly = await guard.note_cost(placed.order_id, 400.0)
+    anomaly = (await guard.settle_cost(placed.order_id, 400.0)).anomaly
     assert anomaly == "the service charged 400, above the order's bound of 100"
     assert guard.held_services() == {}
     assert len(lines(ledger_path, AuditEvent.PRICE_HOLD)) == 1
@@ -177,7 +178,7 @@ async def test_a_cost_below_the_bound_is_written_without_a_cost(
 ) -> None:
     guard = guard_of(client, ledger_path, unit_prices={10: 2})
     placed = await place(guard, 100)  # bound 200, the status says 200
-    anomaly = await guard.note_cost(placed.order_id, 150.0)
+    anomaly = (await guard.settle_cost(placed.order_id, 150.0)).anomaly
     assert anomaly is not None
     assert anomaly.startswith("the status gave a cost of 150, below the order's bound of 200")
     (cost,) = lines(ledger_path, AuditEvent.COST)
@@ -197,8 +198,8 @@ async def test_the_cost_of_an_order_the_ledger_does_not_hold_is_not_noted(
     placed = await place(sandbox, 100)
     live = guard_of(client, ledger_path)
     before = file_bytes(ledger_path)
-    assert await live.note_cost(placed.order_id, 0.0) is None  # another environment's
-    assert await live.note_cost(999, None) is None  # no such order
+    assert (await live.settle_cost(placed.order_id, 0.0)).anomaly is None  # another environment's
+    assert (await live.settle_cost(999, None)).anomaly is None  # no such order
     assert file_bytes(ledger_path) == before
 
 
@@ -215,7 +216,7 @@ async def test_a_line_without_its_count_gives_no_price_per_unit(
         ]
     )
     guard = guard_of(client, ledger_path)
-    anomaly = await guard.note_cost(1, 500.0)
+    anomaly = (await guard.settle_cost(1, 500.0)).anomaly
     assert anomaly == "the service charged 500, above the order's bound of 100"
     assert guard.usage() == Usage(orders=1, spent=500, reserved=0, unbounded=0)
     assert guard.held_services() == {}
@@ -275,9 +276,7 @@ async def test_an_order_whose_cost_changed_is_refused_with_the_reason_written(
     quote = await guard.quote(10, POST, 100)
     await guard.confirm_price(10, 3, confirmed_by="someone else")
     with pytest.raises(HappyFollowerSpendCapError) as refused:
-        await guard.place_order(
-            10, POST, 100, confirmed_by="tests", confirmed_cost_bound=quote.cost_bound
-        )
+        await guard.place_order(quote, confirmed_by="tests")
     assert refused.value.cap is Refusal.COST_CHANGED
     (line,) = lines(ledger_path, AuditEvent.REFUSED)
     assert line["reason"] == str(refused.value)

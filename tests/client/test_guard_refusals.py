@@ -15,7 +15,7 @@ import pytest
 
 from shared_client import HappyFollowerClient, HappyFollowerInputError, HappyFollowerSpendCapError
 from shared_client.errors import HappyFollowerOrderOutcomeUnknownError, Refusal
-from shared_client.guard import AuditEvent, Ledger, SpendCaps, SpendGuard, Usage
+from shared_client.guard import AuditEvent, Ledger, OrderQuote, SpendCaps, SpendGuard, Usage
 from shared_client.simulator import Dialect, Fault, Simulator, StatusCost
 
 from .guard_support import LINK, Clock, file_bytes, order_posts, read_lines, record
@@ -38,9 +38,18 @@ def guard_of(client: HappyFollowerClient, path: Path, clock: Clock, **caps: Any)
 
 
 async def place(
-    guard: SpendGuard, count: int, *, service_id: int = 10, link: str = LINK, **kwargs: Any
+    guard: SpendGuard,
+    count: int,
+    *,
+    service_id: int = 10,
+    link: str = LINK,
+    quote: OrderQuote | None = None,
+    **kwargs: Any,
 ) -> Any:
-    return await guard.place_order(service_id, link, count, confirmed_by="tests", **kwargs)
+    """Place the order; given a quote (what a person confirmed), exactly that."""
+    if quote is None:
+        quote = await guard.prepare_order(service_id, link, count, confirmed_by="tests")
+    return await guard.place_order(quote, confirmed_by="tests", **kwargs)
 
 
 async def refusal_of(guard: SpendGuard, count: int, **kwargs: Any) -> HappyFollowerSpendCapError:
@@ -133,7 +142,7 @@ async def test_a_bound_that_rose_since_the_confirmation_is_refused_with_both_cos
     quote = await guard.quote(10, POST, 100)
     assert quote.cost_bound == 200
     await guard.confirm_price(10, 3, confirmed_by="someone else")
-    refusal = await refusal_of(guard, 100, link=POST, confirmed_cost_bound=quote.cost_bound)
+    refusal = await refusal_of(guard, 100, quote=quote)
     assert refusal.cap is Refusal.COST_CHANGED
     assert refusal.amounts == {"confirmed": 200, "bound": 300}
     assert str(refusal) == (
@@ -153,7 +162,7 @@ async def test_a_bound_that_is_gone_since_the_confirmation_is_refused(
     priced = guard_of(client, ledger_path, clock, unit_prices={10: 2})
     quote = await priced.quote(10, POST, 100)
     unpriced = guard_of(client, ledger_path, clock)
-    refusal = await refusal_of(unpriced, 100, link=POST, confirmed_cost_bound=quote.cost_bound)
+    refusal = await refusal_of(unpriced, 100, quote=quote)
     assert refusal.cap is Refusal.COST_CHANGED
     assert refusal.amounts == {"confirmed": 200, "bound": 0.0}
     assert str(refusal) == (
@@ -291,7 +300,7 @@ async def test_a_cost_below_one_is_a_cost(
     assert read_lines(ledger_path)[-1]["anomaly"] is None
     assert guard.price_offer(10) == (0.03125, f"charged per unit by order {placed.order_id}")
     # A later status saying the same is nothing new.
-    assert await guard.note_cost(placed.order_id, 0.5) is None
+    assert (await guard.settle_cost(placed.order_id, 0.5)).anomaly is None
 
 
 async def test_a_cost_below_the_bound_says_why_it_counts_at_the_bound(
@@ -318,7 +327,7 @@ async def test_a_late_cost_below_one_is_counted(
     placed = await place(guard, 16)
     assert placed.anomaly == "the status gave no cost"
     assert guard.usage().unbounded == 1
-    assert await guard.note_cost(placed.order_id, 0.5) is None
+    assert (await guard.settle_cost(placed.order_id, 0.5)).anomaly is None
     assert guard.usage() == Usage(orders=1, spent=0.5, reserved=0, unbounded=0)
     assert guard.orders()[0].cost == 0.5
 
@@ -376,7 +385,7 @@ async def test_the_price_of_a_hold_is_offered_before_a_first_status(
     guard = guard_of(client, ledger_path, clock, unit_prices={10: 2.5})
     placed = await place(guard, 100)  # bound 250, the status says 200
     assert guard.price_offer(10) == (2.0, f"charged per unit by order {placed.order_id}")
-    await guard.note_cost(placed.order_id, 300)
+    await guard.settle_cost(placed.order_id, 300)
     assert guard.held_services() == {10: 3.0}
     assert guard.price_offer(10) == (3.0, f"charged per unit by order {placed.order_id}")
     await guard.confirm_price(10, 3, confirmed_by="tests")

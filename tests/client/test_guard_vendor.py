@@ -34,7 +34,8 @@ def guard_of(client: HappyFollowerClient, path: Path, **caps: Any) -> SpendGuard
 
 
 async def place(guard: SpendGuard, count: int, service_id: int = 10, link: str = LINK) -> Any:
-    return await guard.place_order(service_id, link, count, confirmed_by="tests")
+    quote = await guard.prepare_order(service_id, link, count, confirmed_by="tests")
+    return await guard.place_order(quote, confirmed_by="tests")
 
 
 def charged(simulator: Simulator, api_key: str, *, sandbox: bool = False) -> float:
@@ -80,7 +81,7 @@ async def test_a_first_status_that_says_less_never_lowers_the_count(
     # Later reads saying the same thing write nothing more; the count stays at the bound.
     for _ in range(3):
         status = await client.get_order_status(placed.order_id)
-        await guard.note_cost(placed.order_id, status.cost)
+        await guard.settle_cost(placed.order_id, status.cost)
     await guard.refresh()
     assert guard.usage().spent + guard.usage().reserved == 800
     assert len(lines(ledger_path, AuditEvent.COST)) <= 1
@@ -96,7 +97,7 @@ async def test_a_late_cost_settles_an_order_at_its_bound_or_above(
     assert placed.cost is None
     assert placed.anomaly == "the status gave no cost"
     status = await client.get_order_status(placed.order_id)
-    anomaly = await guard.note_cost(placed.order_id, status.cost)
+    anomaly = (await guard.settle_cost(placed.order_id, status.cost)).anomaly
     assert anomaly is not None
     assert "below the order's bound of 250" in anomaly
     usage = guard.usage()
@@ -112,8 +113,8 @@ async def test_no_status_cost_lowers_a_count(
 ) -> None:
     guard = guard_of(client, ledger_path, max_spend_per_day=1000, unit_prices={10: 2})
     placed = await place(guard, 100)  # bound 200, the status says 200
-    await guard.note_cost(placed.order_id, reported)
-    await guard.note_cost(placed.order_id, 150.0)  # below the bound
+    await guard.settle_cost(placed.order_id, reported)
+    await guard.settle_cost(placed.order_id, 150.0)  # below the bound
     usage = guard.usage()
     assert usage.spent + usage.reserved == 200
     assert usage.spent >= 0
@@ -161,7 +162,7 @@ async def test_a_later_status_above_the_bound_raises_the_count_and_holds(
     guard = guard_of(client, ledger_path, unit_prices={10: 2})
     placed = await place(guard, 100)  # bound 200; its first status has no cost
     assert guard.held_services() == {}
-    await guard.note_cost(placed.order_id, 400.0)
+    await guard.settle_cost(placed.order_id, 400.0)
     assert guard.usage().spent == 400
     assert guard.held_services() == {10: 4.0}
 
@@ -328,16 +329,12 @@ async def test_an_order_is_not_placed_above_the_cost_the_person_confirmed(
     # Between the question and the answer, someone stands behind a higher price.
     await guard_of(client, ledger_path).confirm_price(10, 3, confirmed_by="someone else")
     with pytest.raises(HappyFollowerSpendCapError) as refused:
-        await guard.place_order(
-            10, POST, 100, confirmed_by="tests", confirmed_cost_bound=quote.cost_bound
-        )
+        await guard.place_order(quote, confirmed_by="tests")
     assert refused.value.cap is Refusal.COST_CHANGED
     assert "may now cost up to 300" in str(refused.value)
     assert simulator.orders(api_key) == []
     assert lines(ledger_path, AuditEvent.REFUSED)[-1]["cost_bound"] is None
     # Asked again, at the new cost, it goes.
     again = await guard.quote(10, POST, 100)
-    placed = await guard.place_order(
-        10, POST, 100, confirmed_by="tests", confirmed_cost_bound=again.cost_bound
-    )
+    placed = await guard.place_order(again, confirmed_by="tests")
     assert placed.cost_bound == 300

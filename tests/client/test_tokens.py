@@ -168,12 +168,15 @@ async def test_concurrent_calls_with_slow_refresh_still_refresh_once(
     simulator.expire_tokens()
     simulator.inject("ref-auth", Fault.SLOW, delay=0.2)
 
-    await asyncio.gather(
+    calls = asyncio.gather(
         *(client.get_credit() for _ in range(20)),
         *(client.get_services() for _ in range(20)),
     )
+    await simulator.wait_until_held("ref-auth")  # every call now waits on that refresh
+    simulator.advance(0.2)
+    await calls
 
-    assert Counter(endpoints(simulator))["ref-auth"] == 1
+    assert Counter(endpoints(simulator))["ref-auth"] == 1, " ".join(map(str, endpoints(simulator)))
 
 
 async def test_concurrent_calls_with_a_revoked_key_do_not_hammer_auth(

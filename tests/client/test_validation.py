@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -808,4 +807,3 @@ async def test_the_same_order_spelled_otherwise_is_a_possible_duplicate(
         assert quote.possible_duplicate is not None, spelling
     # A post whose code differs only in case is another post.
     assert (await guard.quote(10, POST.replace("DAbc", "dabc"), 100)).possible_duplicate is None
-    await asyncio.sleep(0.4)  # the simulator's answer, held back, ends before the test

@@ -61,9 +61,12 @@ def _free_port() -> int:
 class RunningDemo:
     """`happy-follower demo` in a subprocess, with what its ready file says."""
 
-    def __init__(self, process: asyncio.subprocess.Process, access: dict[str, str]) -> None:
+    def __init__(
+        self, process: asyncio.subprocess.Process, access: dict[str, str], language: str = "en"
+    ) -> None:
         self.process = process
         self.access = access
+        self.language = language
 
     async def stop(self) -> str:
         """Ctrl-C, as a person would; returns what the demo printed."""
@@ -72,12 +75,15 @@ class RunningDemo:
         return output.decode()
 
 
-async def _start_demo(tmp_path: Path, ha_port: int, mcp_port: int) -> RunningDemo:
+async def _start_demo(
+    tmp_path: Path, ha_port: int, mcp_port: int, *, language: str | None = None
+) -> RunningDemo:
     ready = tmp_path / f"ready-{ha_port}-{os.urandom(4).hex()}.json"
     # The `happy-follower` command of this environment: what `uv run happy-follower demo` runs.
     process = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).with_name("happy-follower")),
         "demo",
+        *(() if language is None else ("--language", language)),
         "--tick",
         "0.01",
         "--ha-port",
@@ -99,7 +105,8 @@ async def _start_demo(tmp_path: Path, ha_port: int, mcp_port: int) -> RunningDem
             output, _ = await process.communicate()
             pytest.fail(f"the demo did not become ready:\n{output.decode()[-3000:]}")
         await asyncio.sleep(0.5)
-    return RunningDemo(process, json.loads(ready.read_text(encoding="utf-8")))
+    access = json.loads(ready.read_text(encoding="utf-8"))
+    return RunningDemo(process, access, language or "en")
 
 
 async def _log_in(page: Page, access: dict[str, str]) -> None:
@@ -171,18 +178,22 @@ async def test_dashboard_follows_an_order_placed_through_mcp(
             credit = page.get_by_text(re.compile(r"^[\d,.]+ Toman$")).first
             await expect(credit).to_be_visible(timeout=CHANGE_TIMEOUT_MS)
             credit_before = await credit.inner_text()
-            # What a person reads: the money spent, in the credit's unit, and the demo's
-            # order named after its target and service, not "Order 2".
+            # What a person reads: the day's spend against the cap and the total, in the
+            # credit's unit, and the demo's order named after its number and target, with
+            # its service, cost and progress on one card (not "Order 2").
             account = page.locator("hui-entities-card").first
             # (A row's value comes before its name in the page's text.)
-            await expect(account).to_contain_text(re.compile(r"[\d,.]+ Toman\s+[^\d]*Spent"))
+            for name in ("Spent in the last 24 hours", "Left under the spend cap", "Total spent"):
+                await expect(account).to_contain_text(re.compile(rf"[\d,.]+ Toman\s+{name}"))
             # A count has no unit that reads "1 orders".
             await expect(account).to_contain_text(re.compile(r"\d+\s+[^\d]*Active orders"))
             await expect(account).not_to_contain_text(re.compile(r"\d\s*orders"))
-            demo_gauge = page.locator("hui-gauge-card").filter(
-                has_text=re.compile(r"@happy\.follower\.demo\W+·\W+فالوور ایرانی.*Progress")
+            demo_order = page.locator("hui-vertical-stack-card").filter(
+                has_text=re.compile(r"#\d+\W+@happy\.follower\.demo")
             )
-            await expect(demo_gauge).to_be_visible()
+            await expect(demo_order).to_contain_text("فالوور ایرانی")
+            await expect(demo_order).to_contain_text(re.compile(r"4,800 Toman\s+Cost"))
+            await expect(demo_order.locator("hui-gauge-card")).to_contain_text("Progress")
 
             order_id = await _order_through_mcp(access)
             tokens = json.loads(await page.evaluate("localStorage.getItem('hassTokens')"))
@@ -190,10 +201,11 @@ async def test_dashboard_follows_an_order_placed_through_mcp(
 
             # The new order gets its card, and the credit drops by what it cost (20,000).
             # Tracked, not placed here: the service is unknown, the order id stands in.
-            gauge = page.locator("hui-gauge-card").filter(
-                has_text=re.compile(rf"@e2e\.test\W+·\W+#{order_id}\W+Progress")
+            order_card = page.locator("hui-vertical-stack-card").filter(
+                has_text=re.compile(rf"#{order_id}\W+@e2e\.test")
             )
-            await expect(gauge).to_be_visible(timeout=CHANGE_TIMEOUT_MS)
+            await expect(order_card).to_be_visible(timeout=CHANGE_TIMEOUT_MS)
+            gauge = order_card.locator("hui-gauge-card")
             await expect(credit).not_to_have_text(credit_before, timeout=CHANGE_TIMEOUT_MS)
             # Its gauge shows a percentage, which then moves as the order is delivered.
             reading = gauge.locator("svg text").first  # the value is drawn as SVG text

@@ -162,7 +162,7 @@ async def test_held_service_repair_confirms_the_price_it_charged(
     assert issue.is_fixable
     assert issue.severity is ir.IssueSeverity.ERROR
     assert issue.translation_placeholders == {
-        "title": "Happy Follower",
+        "title": "\u2068Happy Follower\u2069",
         "service_id": "10",
         "unit_price": "3",
         "unit": "Toman",
@@ -315,18 +315,23 @@ async def test_spend_refusal_gives_its_figures_in_both_languages(
     placeholders = err.value.translation_placeholders or {}
     assert placeholders == {
         **placeholders,
-        "bound": "1500000",  # never 1.5e+06
+        "bound": "1,500,000",  # never 1.5e+06
         "spent": "200",
-        "reserved": str(1_000_000 - 100 * simulator_price),
-        "room": "1000000",
-        "max_spend": "2000000",
+        "reserved": f"{1_000_000 - 100 * simulator_price:,}",
+        "room": "1,000,000",
+        "max_spend": "2,000,000",
         "unit": "Toman",
     }
     assert "{" not in str(err.value)
+    # In Persian (Home Assistant's system language): Persian digits, تومان.
+    hass.config.language = "fa"
+    with pytest.raises(ServiceValidationError) as err:
+        await _place(hass, loaded_entry, count=150)
+    placeholders = err.value.translation_placeholders or {}
     persian = await async_get_translations(hass, "fa", "exceptions", [DOMAIN])
     text = persian[f"component.{DOMAIN}.exceptions.cap_max_spend_per_day.message"]
     rendered = text.format(**placeholders)
-    assert "1500000" in rendered
+    assert "۱٬۵۰۰٬۰۰۰ تومان" in rendered
     assert "{" not in rendered
 
 

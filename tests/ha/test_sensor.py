@@ -22,14 +22,20 @@ from custom_components.happy_follower.const import (
     CONF_FINAL_RETENTION_HOURS,
     CONF_LOW_CREDIT_THRESHOLD,
     CONF_MAX_ORDERS_PER_DAY,
+    CONF_MAX_SPEND_PER_DAY,
+    CONF_UNIT_PRICES,
     DOMAIN,
     EVENT_CREDIT_LOW,
     EVENT_ORDER_FINISHED,
     EVENT_ORDER_STATUS_CHANGED,
 )
-from shared_client.simulator import Simulator
+from custom_components.happy_follower.spending import ledger_path
+from shared_client import HappyFollowerClient
+from shared_client.guard import SpendGuard
+from shared_client.ledger import Ledger
+from shared_client.simulator import Fault, Simulator
 
-from .helpers import place, tick
+from .helpers import LINK, place, tick
 
 STATUS = "sensor.happy_follower_order_{}_status"
 PROGRESS = "sensor.happy_follower_order_{}_progress"
@@ -240,3 +246,94 @@ async def test_refresh_stops_asking_a_failing_service(
     # At most the reads already in flight (10 at a time, 3 attempts each), not all 25.
     assert 3 <= asked <= 30
     assert hass.states.get("sensor.happy_follower_active_orders").state == STATE_UNAVAILABLE
+
+
+SPENT_24H = "sensor.happy_follower_spent_in_the_last_24_hours"
+SPEND_LEFT = "sensor.happy_follower_left_under_the_spend_cap"
+TOTAL_SPENT = "sensor.happy_follower_spent"
+
+
+@pytest.mark.parametrize("options", [{CONF_MAX_SPEND_PER_DAY: 1000.0, CONF_UNIT_PRICES: "10 = 2"}])
+async def test_spend_of_the_last_24_hours_against_the_cap(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    client: HappyFollowerClient,
+    loaded_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    assert hass.states.get(SPENT_24H).state == "0.0"
+    assert hass.states.get(SPENT_24H).attributes["spend_cap"] == 1000
+    assert hass.states.get(SPEND_LEFT).state == "1000.0"
+
+    await place(hass, loaded_entry, count=100)  # costs 200
+    assert hass.states.get(SPENT_24H).state == "200.0"
+    assert hass.states.get(SPEND_LEFT).state == "800.0"
+
+    # The CLI spends from the same ledger: counted at the next read of the ledger, though
+    # Home Assistant does not track that order (so the total spent here does not count it).
+    cli = SpendGuard(client, Ledger(ledger_path(hass, loaded_entry.entry_id)), source="cli")
+    await cli.open()
+    await cli.place_order(10, LINK, 150, confirmed_by="a person at the terminal")  # 300
+    await tick(hass, 1)
+    state = hass.states.get(SPENT_24H)
+    assert state.state == "500.0"
+    assert (state.attributes["orders"], state.attributes["spent"]) == (2, 500.0)
+    assert hass.states.get(SPEND_LEFT).state == "500.0"
+    assert hass.states.get(TOTAL_SPENT).state == "200.0"
+
+    # A rolling window: a day later nothing counts against the cap, the total stays.
+    freezer.tick(timedelta(hours=24, minutes=1))
+    await tick(hass, 1)
+    assert hass.states.get(SPENT_24H).state == "0.0"
+    assert hass.states.get(SPEND_LEFT).state == "1000.0"
+    assert hass.states.get(TOTAL_SPENT).state == "200.0"
+
+
+@pytest.mark.parametrize("options", [{CONF_MAX_SPEND_PER_DAY: 1000.0, CONF_UNIT_PRICES: "10 = 2"}])
+async def test_reserved_bound_counts_until_the_cost_is_known(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    loaded_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    # An order whose first status never came counts at its bound (reserved), as the cap
+    # counts it; and without a spend cap there is nothing left "under" it: no such sensor.
+    simulator.inject("status", Fault.SERVER_ERROR_HTML, times=None)
+    await place(hass, loaded_entry, count=100)  # bound 200, cost not known
+    state = hass.states.get(SPENT_24H)
+    assert (state.state, state.attributes["reserved"], state.attributes["spent"]) == (
+        "200.0",
+        200.0,
+        0.0,
+    )
+    assert hass.states.get(SPEND_LEFT).state == "800.0"
+
+    simulator.clear_faults()
+    hass.config_entries.async_update_entry(loaded_entry, options={})
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert entity_registry.async_get(SPEND_LEFT) is None
+    assert hass.states.get(SPENT_24H).attributes["spend_cap"] is None
+
+
+async def test_names_and_unit_in_persian(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """Home Assistant in Persian: the sensors' names and the unit (تومان) are Persian."""
+    hass.config.language = "fa"
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    order_id = await place(hass, config_entry, count=100)
+    for entity_id in ("sensor.happy_follower_credit", SPENT_24H, TOTAL_SPENT):
+        state = hass.states.get(entity_id)
+        assert state.attributes["unit_of_measurement"] == "تومان", entity_id
+    names = {
+        entity_id: hass.states.get(entity_id).attributes["friendly_name"]
+        for entity_id in (SPENT_24H, TOTAL_SPENT, f"sensor.happy_follower_order_{order_id}_cost")
+    }
+    assert names[SPENT_24H] == "Happy Follower هزینهٔ ۲۴ ساعت گذشته"
+    assert names[TOTAL_SPENT] == "Happy Follower مجموع هزینه‌ها"
+    assert names[f"sensor.happy_follower_order_{order_id}_cost"].endswith(" هزینه")
+    cost = hass.states.get(f"sensor.happy_follower_order_{order_id}_cost")
+    assert cost.attributes["unit_of_measurement"] == "تومان"

@@ -62,9 +62,12 @@ async def test_place_order_tracks_and_refreshes_credit(
 @pytest.mark.parametrize(
     ("data", "key"),
     [
-        ({"service_id": 0, "link": LINK, "count": 10}, "invalid_number"),
-        ({"service_id": 10, "link": LINK, "count": "ten"}, "invalid_number"),
-        ({"service_id": 10, "link": LINK, "count": 2.5}, "invalid_number"),
+        ({"service_id": 0, "link": LINK, "count": 10}, "invalid_service_id"),
+        ({"service_id": 10, "link": LINK, "count": "ten"}, "invalid_count"),
+        ({"service_id": 10, "link": LINK, "count": 2.5}, "invalid_count"),
+        ({"service_id": 10, "link": LINK, "count": "۲٫۵"}, "invalid_count"),
+        ({"service_id": 10, "link": LINK, "count": "1e3"}, "invalid_count"),
+        ({"service_id": 10, "link": LINK, "count": "1,00"}, "invalid_count"),
         ({"service_id": 10, "link": "instagram.com/me", "count": 10}, "invalid_link"),
         ({"service_id": 10, "link": "https://x y", "count": 10}, "invalid_link"),
     ],
@@ -194,7 +197,8 @@ async def test_cancel_and_recheck(
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, loaded_entry, "cancel_order", order_id=order_id)
     assert err.value.translation_key == "api_error"
-    assert err.value.translation_placeholders["message"] == "این سفارش قابل لغو نیست"
+    # The vendor's own words, isolated: its text cannot reorder the sentence around it.
+    assert err.value.translation_placeholders["message"] == "\u2068این سفارش قابل لغو نیست\u2069"
 
 
 async def test_cancel_untracked_order(

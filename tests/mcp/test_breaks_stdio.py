@@ -116,9 +116,8 @@ async def test_3_and_6_kill_while_sending_is_reported_at_the_next_start(
     server reports it, counts it against the cap and refuses it as a possible duplicate."""
     ledger = tmp_path / "ledger.jsonl"
     env = _env(simulator, api_key, ledger, HAPPY_FOLLOWER_MAX_ORDERS_PER_DAY="2")
-    loop = asyncio.get_running_loop()
-    delay = 3.0  # the simulator holds the answer this long; the server is killed meanwhile
-    simulator.inject("order", Fault.PROCESS_THEN_SLOW, delay=delay)
+    # The simulator holds the answer until the test lets it go; the server is killed meanwhile.
+    simulator.inject("order", Fault.PROCESS_THEN_SLOW, delay=3600)
     process = await asyncio.create_subprocess_exec(
         str(COMMAND),
         "--allow-unconfirmed-orders",
@@ -149,11 +148,8 @@ async def test_3_and_6_kill_while_sending_is_reported_at_the_next_start(
     ]
     process.stdin.write(b"".join(json.dumps(m).encode() + b"\n" for m in messages))
     await process.stdin.drain()
-    for _ in range(200):  # until the order reached the simulator
-        if simulator.orders(api_key):
-            break
-        await asyncio.sleep(0.05)
-    answered_at = loop.time() + delay
+    async with asyncio.timeout(30):  # a real server starting, on a loaded machine
+        await simulator.wait_until_held("order")  # the order reached the simulator
     assert len(simulator.orders(api_key)) == 1
     os.kill(process.pid, signal.SIGKILL)
     await process.wait()
@@ -172,8 +168,7 @@ async def test_3_and_6_kill_while_sending_is_reported_at_the_next_start(
     assert "may have been placed" in again.content[0].text  # type: ignore[union-attr]
     assert len(simulator.orders(api_key)) == 1
     assert "interrupted" in (tmp_path / "err.txt").read_text(encoding="utf-8")
-    # Let the simulator's held answer finish: no request handler outlives the test.
-    await asyncio.sleep(max(0.0, answered_at - loop.time()) + 0.5)
+    await simulator.release_held()  # no request handler outlives the test
 
 
 @pytest.mark.parametrize(

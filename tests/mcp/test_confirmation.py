@@ -78,12 +78,14 @@ class Dialogs:
     def __init__(self, mode: str) -> None:
         self.mode = mode
         self._asked: list[tuple[str, asyncio.Future[types.ElicitResult]]] = []
+        self._question_came = asyncio.Event()
 
     async def __call__(
         self, context: ClientRequestContext, params: types.ElicitRequestParams
     ) -> types.ElicitResult:
         reply: asyncio.Future[types.ElicitResult] = asyncio.get_running_loop().create_future()
         self._asked.append((params.message, reply))
+        self._question_came.set()
         return await reply
 
     async def show(self, client: Client, arguments: dict[str, Any]) -> Shown:
@@ -93,8 +95,13 @@ class Dialogs:
             call = asyncio.create_task(client.call_tool("place_order", arguments))
             async with asyncio.timeout(30):
                 while len(self._asked) == before:
-                    assert not call.done(), f"no dialog was shown: {call.result()}"
-                    await asyncio.sleep(0.01)
+                    self._question_came.clear()
+                    question = asyncio.create_task(self._question_came.wait())
+                    await asyncio.wait({call, question}, return_when=asyncio.FIRST_COMPLETED)
+                    question.cancel()
+                    assert len(self._asked) > before or not call.done(), (
+                        f"no dialog was shown: {call.result()}"
+                    )
             message, reply = self._asked[-1]
             return Shown(arguments, message, call=call, reply=reply)
         first = await client.session.call_tool("place_order", arguments, allow_input_required=True)

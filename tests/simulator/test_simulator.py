@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections.abc import AsyncIterator
@@ -12,7 +13,13 @@ import aiohttp
 import pytest
 
 from shared_client import protocol as p
-from shared_client.simulator import Fault, SimulatedService, Simulator
+from shared_client.simulator import (
+    TEST_CONTROL_PATH,
+    Fault,
+    SimulatedService,
+    Simulator,
+    SimulatorClock,
+)
 
 ROOTS = pytest.mark.parametrize("sandbox", [False, True], ids=["live", "sandbox"])
 LINK = "https://www.instagram.com/mehdifeizi"
@@ -22,7 +29,9 @@ LIKES = SimulatedService(10, "لایک ایرانی(سرعت متوسط)", 2.0, 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(services=[LIKES, SimulatedService(20, "فالوور", 8.0)]) as simulator:
+    """On a driven clock: the test's ``advance`` is the only thing that moves time."""
+    services = [LIKES, SimulatedService(20, "فالوور", 8.0)]
+    async with Simulator(services=services, clock=SimulatorClock(driven=True)) as simulator:
         yield simulator
 
 
@@ -409,13 +418,62 @@ async def test_rate_limited(
         assert (await response.json())["operation"] == "error"
 
 
-async def test_slow_answers_late_but_normally(
+async def test_slow_answers_late_but_normally_on_real_time(http: aiohttp.ClientSession) -> None:
+    """The default clock (``happy-follower simulate``, the demo) is real time."""
+    async with Simulator() as real_time:
+        api_key = real_time.add_account()
+        real_time.inject("auth", Fault.SLOW, delay=0.2)
+        started = time.monotonic()
+        assert (await login(http, real_time.base_url, api_key))["operation"] == "success"
+        assert time.monotonic() - started >= 0.2
+        real_time.inject("auth", Fault.SLOW, delay=3600)
+        answer = asyncio.create_task(login(http, real_time.base_url, api_key))
+        await real_time.wait_until_held("auth")
+        real_time.advance(3600)  # a real clock moves on with advance too
+        assert (await answer)["operation"] == "success"
+
+
+async def test_a_driven_clock_holds_an_answer_until_advanced_that_far(
     sim: Simulator, http: aiohttp.ClientSession, api_key: str
 ) -> None:
-    sim.inject("auth", Fault.SLOW, delay=0.2)
-    started = time.monotonic()
-    assert (await login(http, sim.base_url, api_key))["operation"] == "success"
-    assert time.monotonic() - started >= 0.2
+    sim.inject("auth", Fault.SLOW, delay=10)
+    answer = asyncio.create_task(login(http, sim.base_url, api_key))
+    await sim.wait_until_held("auth")
+    sim.advance(9)
+    await login(http, sim.base_url, api_key)  # a whole exchange: room for the hold to end
+    assert (sim.held("auth"), answer.done()) == (1, False)
+    sim.advance(1)
+    assert (await answer)["operation"] == "success"
+    assert sim.held("auth") == 0
+    assert sim.now() == 10  # exactly: a driven clock is not real time plus an offset
+
+
+async def test_release_held_lets_every_held_answer_go(
+    sim: Simulator, http: aiohttp.ClientSession, api_key: str
+) -> None:
+    token = await token_for(http, sim, api_key)
+    sim.inject("order", Fault.PROCESS_THEN_SLOW, times=2, delay=10**6)
+    placing = [asyncio.create_task(place(http, sim.base_url, token)) for _ in range(2)]
+    await sim.wait_until_held("order", 2)
+    assert len(sim.orders(api_key)) == 2  # processed, answers held
+    await sim.release_held()
+    assert sim.held("order") == 0
+    assert [(await task)["operation"] for task in placing] == ["success", "success"]
+    sim.inject("order", Fault.PROCESS_THEN_SLOW, delay=10**6)  # held again after a release
+    again = asyncio.create_task(place(http, sim.base_url, token))
+    await sim.wait_until_held("order")
+    await sim.stop()  # stopping ends a hold too: no handler outlives the server
+    assert sim.held("order") == 0
+    with contextlib.suppress(aiohttp.ClientError):  # answered or cut: either is fine here
+        await again
+
+
+def test_the_clock_only_moves_forward() -> None:
+    clock = SimulatorClock(driven=True)
+    clock.advance(1.5)
+    assert clock.now() == 1.5
+    with pytest.raises(ValueError, match="forward"):
+        clock.advance(-1)
 
 
 async def test_drop_connection_does_nothing(
@@ -532,3 +590,31 @@ async def test_lifecycle() -> None:
         _ = sim.base_url
     with pytest.raises(ValueError, match="unique"):
         Simulator(services=[LIKES, LIKES])
+
+
+async def test_the_test_control_path_exists_only_when_asked_for(
+    sim: Simulator, http: aiohttp.ClientSession, api_key: str
+) -> None:
+    origin = sim.base_url.removesuffix("/api/v1")
+    advance = f"{origin}{TEST_CONTROL_PATH}/advance?seconds=60"
+    body = await call(http, "POST", advance, expect=p.HTTP_STATUS_NOT_FOUND)
+    assert body == error(p.MESSAGE_PATH_NOT_FOUND)  # an unknown path, as any other
+    assert sim.now() == 0
+
+
+async def test_a_test_in_another_process_drives_the_clock_over_http(
+    http: aiohttp.ClientSession,
+) -> None:
+    clock = SimulatorClock(driven=True)
+    async with Simulator(clock=clock, test_control=True) as sim:
+        api_key = sim.add_account()
+        control = sim.base_url.removesuffix("/api/v1") + TEST_CONTROL_PATH
+        assert await call(http, "POST", f"{control}/advance?seconds=12.5") == {"now": 12.5}
+        await call(http, "POST", f"{control}/advance?seconds=-1", expect=400)
+        sim.inject("auth", Fault.SLOW, delay=3600)
+        answer = asyncio.create_task(login(http, sim.base_url, api_key))
+        held = await call(http, "POST", f"{control}/wait-until-held?endpoint=auth&count=1")
+        assert held == {"held": 1}
+        await call(http, "POST", f"{control}/release-held")
+        assert (await answer)["operation"] == "success"
+        assert [r.endpoint for r in sim.requests] == ["auth"]  # control is not API traffic

@@ -1,0 +1,248 @@
+"""End to end: `happy-follower demo --language fa` (and en) in a real browser.
+
+The whole demo in one language, Home Assistant's system language included: the dashboard
+(the day's spend against the cap, each order's cost beside its progress), the place-order
+action form with a spend-cap refusal, the options form and an order's device page. Each
+is checked as a reader of that language sees it (in Persian: no Latin letters but the
+Instagram handle, Persian digits) and saved as a screenshot for docs/ when
+HAPPY_FOLLOWER_SCREENSHOT_DIR names a folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from playwright.async_api import Locator, Page, async_playwright, expect
+
+from .test_demo_dashboard import (
+    CHANGE_TIMEOUT_MS,
+    CHROMIUM_FLAGS,
+    RunningDemo,
+    _chromium,
+    _free_port,
+    _left_behind,
+    _log_in,
+    _start_demo,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+TRANSLATIONS = REPO / "custom_components" / "happy_follower" / "translations"
+DEMO_HANDLE = "@happy.follower.demo"
+# Home Assistant's own words for what the test clicks, as its frontend shows them.
+FRONTEND = {
+    "en": {"action": "Action", "perform": "Perform action"},
+    "fa": {"action": "اقدام", "perform": "اجرای عملیات"},
+}
+# The order refused: 1,000 followers at 8 a unit is 8,000, above what the demo's cap of
+# 10,000 leaves after its first order (600 followers: 4,800).
+REFUSED = {"service_id": "20", "link": "https://www.instagram.com/happy.follower.demo"}
+REFUSED_COUNT = {"en": "1000", "fa": "۱۰۰۰"}  # as a person types it
+AMOUNTS = {
+    "en": ("8,000", "4,800", "5,200", "10,000"),
+    "fa": ("۸٬۰۰۰", "۴٬۸۰۰", "۵٬۲۰۰", "۱۰٬۰۰۰"),
+}
+UNIT = {"en": "Toman", "fa": "تومان"}
+ACCOUNT = {"en": "Happy Follower", "fa": "هپی فالوور"}  # the demo's name of the account
+LATIN = re.compile(r"[A-Za-z0-9]")
+
+
+def _translations(language: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((TRANSLATIONS / f"{language}.json").read_text("utf-8"))
+    return data
+
+
+def _sensor_name(language: str, key: str) -> str:
+    return str(_translations(language)["entity"]["sensor"][key]["name"])
+
+
+def _screenshot(shot: Path, name: str) -> None:
+    assert shot.stat().st_size > 10_000
+    if folder := os.environ.get("HAPPY_FOLLOWER_SCREENSHOT_DIR"):
+        shutil.copyfile(shot, Path(folder) / name)
+
+
+async def _assert_persian(locator: Locator, *, allowed: tuple[str, ...] = ()) -> None:
+    """What a Persian reader sees there has no Latin letters or digits, but ``allowed``."""
+    text = await locator.inner_text()
+    for part in allowed:
+        text = text.replace(part, "")
+    assert not LATIN.search(text), f"English or Latin digits in Persian text: {text!r}"
+
+
+@pytest.fixture(params=["en", "fa"])
+async def demo_in(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RunningDemo]:
+    running = await _start_demo(tmp_path, _free_port(), _free_port(), language=request.param)
+    try:
+        yield running
+    finally:
+        if running.process.returncode is None:
+            await running.stop()
+
+
+async def _websocket(access: dict[str, str], token: str, message: dict[str, Any]) -> Any:
+    url = access["home_assistant_url"].replace("http", "ws", 1) + "/api/websocket"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        await ws.receive_json()
+        await ws.send_json({"type": "auth", "access_token": token})
+        assert (await ws.receive_json())["type"] == "auth_ok"
+        await ws.send_json({"id": 1, **message})
+        answer = await ws.receive_json()
+        assert answer["success"], answer
+        return answer["result"]
+
+
+async def _check_dashboard(page: Page, language: str, shots: Path) -> None:
+    await expect(page.locator("html")).to_have_attribute("lang", language)
+    if language == "fa":
+        await expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    account = page.locator("hui-entities-card").first
+    await expect(account).to_be_visible(timeout=CHANGE_TIMEOUT_MS)  # the demo writes it
+    unit = UNIT[language]
+    for key in ("credit", "spent_24h", "spend_left_24h", "spent", "active_orders"):
+        await expect(account).to_contain_text(_sensor_name(language, key))
+    spent, left = AMOUNTS[language][1], AMOUNTS[language][2]
+    await expect(account).to_contain_text(f"{spent} {unit}", timeout=CHANGE_TIMEOUT_MS)
+    await expect(account).to_contain_text(f"{left} {unit}")
+    # The demo's order: its number and target first, its service, cost and progress.
+    order = page.locator("hui-vertical-stack-card").filter(has_text=DEMO_HANDLE)
+    await expect(order).to_contain_text("فالوور ایرانی")
+    await expect(order).to_contain_text(f"{spent} {unit}")
+    await expect(order).to_contain_text(_sensor_name(language, "order_cost"))
+    await expect(order.locator("hui-gauge-card")).to_contain_text(
+        _sensor_name(language, "order_progress")
+    )
+    # Spend on its own graph, not on the credit's.
+    graphs = page.locator("hui-history-graph-card")
+    await expect(graphs.filter(has_text=_sensor_name(language, "spent_24h"))).to_have_count(1)
+    if language == "fa":
+        await _assert_persian(account)
+        await _assert_persian(order, allowed=(DEMO_HANDLE[1:],))
+        await expect(page.locator("hui-masonry-view")).not_to_contain_text("Happy Follower")
+    # Shown once the order is under way (the demo reads its status every 10 s).
+    reading = order.locator("hui-gauge-card svg text").first
+    await expect(reading).to_have_text(re.compile(r"[1-9۱-۹]"), timeout=CHANGE_TIMEOUT_MS)
+    shot = shots / "dashboard.png"
+    await page.screenshot(path=str(shot))
+    _screenshot(shot, f"ha-dashboard-{language}.png")
+
+
+async def _check_refusal(page: Page, access: dict[str, str], language: str, shots: Path) -> None:
+    """The place-order action, filled in as a person does, is refused by the spend cap
+    with what was spent, what is left and what this order could cost."""
+    words = FRONTEND[language]
+    await page.goto(f"{access['home_assistant_url']}/developer-tools/action")
+    await page.get_by_text(words["action"], exact=True).first.click()
+    await page.keyboard.type("happy_follower.place_order")
+    # The action's own name in the list, as the integration's translation gives it.
+    name = _translations(language)["services"]["place_order"]["name"]
+    await page.get_by_text(name, exact=True).first.click()
+    form = page.locator("ha-service-control")
+    await form.get_by_text("Integration").click()  # (Home Assistant's word in Persian too)
+    await page.get_by_text(ACCOUNT[language], exact=True).last.click()
+    fields = _translations(language)["services"]["place_order"]["fields"]
+
+    def field(key: str) -> Locator:
+        row = form.locator("ha-settings-row").filter(has_text=fields[key]["name"])
+        return row.locator("input").first
+
+    await field("service_id").fill(REFUSED["service_id"])
+    await field("link").fill(REFUSED["link"])
+    await field("count").fill(REFUSED_COUNT[language])
+    await page.get_by_role("button", name=words["perform"]).click()
+    alert = form.locator("ha-alert")
+    bound, spent, room, cap = AMOUNTS[language]
+    for amount in (bound, spent, room, cap):
+        await expect(alert).to_contain_text(f"{amount} {UNIT[language]}")
+    if language == "fa":
+        await _assert_persian(alert)
+    else:
+        await expect(alert).to_contain_text("Nothing was sent")
+    shot = shots / "refused.png"
+    await page.screenshot(path=str(shot), full_page=True)
+    _screenshot(shot, f"ha-place-order-refused-{language}.png")
+
+
+async def _check_options(page: Page, access: dict[str, str], language: str, shots: Path) -> None:
+    options = _translations(language)["options"]["step"]["init"]
+    await page.goto(
+        f"{access['home_assistant_url']}/config/integrations/integration/happy_follower"
+    )
+    entry = page.locator("ha-config-entry-row").first
+    # (Home Assistant's Persian frontend leaves this button's label in English.)
+    await entry.get_by_role("button", name="Configure").click()
+    dialog = page.locator("dialog-data-entry-flow")
+    await expect(dialog).to_contain_text(options["title"])
+    spend = dialog.get_by_role("textbox", name=options["data"]["max_spend_per_day"])
+    await expect(spend).to_have_value("10000")  # the demo's spend cap
+    shot = shots / "options.png"
+    await page.screenshot(path=str(shot))
+    _screenshot(shot, f"ha-options-{language}.png")
+    await page.keyboard.press("Escape")
+
+
+async def _check_order_device(
+    page: Page, access: dict[str, str], token: str, language: str, shots: Path
+) -> None:
+    devices = await _websocket(access, token, {"type": "config/device_registry/list"})
+    order = next(
+        device
+        for device in devices
+        if access["config_entry_id"] in device["config_entries"]
+        and DEMO_HANDLE in (device["name"] or "")
+    )
+    await page.goto(f"{access['home_assistant_url']}/config/devices/device/{order['id']}")
+    sensors = page.locator("ha-device-entities-card").first
+    for key in ("order_status", "order_progress", "order_cost"):
+        await expect(sensors).to_contain_text(_sensor_name(language, key))
+    await expect(sensors).to_contain_text(UNIT[language])
+    if language == "fa":
+        await _assert_persian(sensors)
+    shot = shots / "device.png"
+    await page.screenshot(path=str(shot))
+    _screenshot(shot, f"ha-order-device-{language}.png")
+
+
+async def test_the_demo_in_one_language(demo_in: RunningDemo, tmp_path: Path) -> None:
+    access, language = demo_in.access, demo_in.language
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_FLAGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1280, "height": 1000})
+            await _log_in(page, access)
+            tokens = json.loads(await page.evaluate("localStorage.getItem('hassTokens')"))
+            config = await _websocket(access, tokens["access_token"], {"type": "get_config"})
+            assert config["language"] == language  # Home Assistant's system language
+            await _check_dashboard(page, language, tmp_path)
+            await _check_refusal(page, access, language, tmp_path)
+            await _check_options(page, access, language, tmp_path)
+            await _check_order_device(page, access, tokens["access_token"], language, tmp_path)
+        finally:
+            await browser.close()
+
+    output = await demo_in.stop()
+    assert demo_in.process.returncode == 0, output[-2000:]
+    assert _left_behind(access["workspace"]) == []
+
+
+async def test_demo_help_describes_the_language() -> None:
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("happy-follower")),
+        "demo",
+        "--help",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    output, _ = await process.communicate()
+    text = " ".join(output.decode().split())
+    assert process.returncode == 0
+    assert "--language {en,fa}" in text
+    assert "Home Assistant's language in the demo" in text
