@@ -49,6 +49,7 @@ from .const import (
 from .errors import translation_for
 from .repairs import async_sync_price_holds
 from .store import HappyFollowerStore, TrackedOrder
+from .texts import Language, isolated, number, system_language, unit_name
 
 
 @dataclass(slots=True)
@@ -84,9 +85,10 @@ class HappyFollowerData:
 type HappyFollowerConfigEntry = ConfigEntry[HappyFollowerData]
 
 
-def update_failed(err: HappyFollowerError) -> Exception:
-    """The exception a coordinator raises for ``err``: reauth, or a translated failure."""
-    key, placeholders = translation_for(err)
+def update_failed(err: HappyFollowerError, language: Language) -> Exception:
+    """The exception a coordinator raises for ``err``: reauth, or a translated failure
+    (shown as the entry's reason when it cannot start), its figures in ``language``."""
+    key, placeholders = translation_for(err, language)
     if isinstance(err, HappyFollowerAuthenticationError):
         return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key=key)
     retry_after = err.retry_after if isinstance(err, HappyFollowerRateLimitError) else None
@@ -130,7 +132,7 @@ class CreditCoordinator(DataUpdateCoordinator[int | float]):
         try:
             credit = await self.client.get_credit()
         except HappyFollowerError as err:
-            raise update_failed(err) from err
+            raise update_failed(err, system_language(self.hass)) from err
         self._check_low_credit(credit)
         return credit
 
@@ -149,6 +151,7 @@ class CreditCoordinator(DataUpdateCoordinator[int | float]):
                 ir.async_delete_issue(self.hass, DOMAIN, issue_id)
             return
         unit = credit_unit(entry)
+        language = system_language(self.hass)
         ir.async_create_issue(
             self.hass,
             DOMAIN,
@@ -159,10 +162,10 @@ class CreditCoordinator(DataUpdateCoordinator[int | float]):
             severity=ir.IssueSeverity.WARNING,
             translation_key=ISSUE_LOW_CREDIT,
             translation_placeholders={
-                "title": entry.title,
-                "credit": f"{credit:g}",
-                "threshold": f"{threshold:g}",
-                "unit": unit,
+                "title": isolated(entry.title),
+                "credit": number(credit, language),
+                "threshold": number(threshold, language),
+                "unit": unit_name(unit, language),
             },
         )
         if not was_low:
@@ -247,7 +250,7 @@ class OrdersCoordinator(DataUpdateCoordinator[dict[int, TrackedOrder]]):
                 events += self._apply(order, status, now)
         await self._commit(events, changed=bool(statuses))
         if failure is not None:
-            raise update_failed(failure) from failure
+            raise update_failed(failure, system_language(self.hass)) from failure
         return self.store.orders
 
     async def _fetch(

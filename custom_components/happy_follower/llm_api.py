@@ -51,7 +51,15 @@ from .const import (
 )
 from .coordinator import HappyFollowerConfigEntry, credit_unit, status_key
 from .spending import async_confirmed_by
-from .texts import amount, isolated, language_of, localized, number
+from .texts import (
+    amount,
+    identifier,
+    isolated,
+    localized,
+    markdown_link,
+    number,
+    system_language,
+)
 
 if TYPE_CHECKING:
     import probatio as vol
@@ -364,35 +372,11 @@ async def _place_order(
 ) -> JsonObjectType:
     """Without a code: price the order and ask the person to approve it, outside the
     conversation. With one: place exactly the order the person approved, once."""
-    guard = entry.runtime_data.guard
-    user_id = llm_context.context.user_id if llm_context.context else None
-    raw = (args[ATTR_SERVICE_ID], args[ATTR_LINK], args[ATTR_COUNT])
-    if not _may_spend(entry) or user_id is None:
-        # The options changed since the tools were listed: refused and audited.
-        reason = "assistants may not place orders for this account (its options)"
-        await guard.record_refusal(*raw, reason=reason)
-        raise _Refused(
-            "Assistants may not place orders for this account: an administrator allows it "
-            "in the integration's options, under a spend cap.",
-            "assistants_not_allowed",
-        )
-    approvals = hass.data[_APPROVALS]
     now = time.monotonic()
-    if approvals.wrong_today(user_id, now) >= MAX_WRONG_CODES_PER_DAY:
-        await guard.record_refusal(
-            *raw,
-            reason=f"{MAX_WRONG_CODES_PER_DAY} wrong approval codes in 24 hours",
-            confirmed_by=await _asked_by(hass, llm_context),
-        )
-        raise _Refused(
-            f"{MAX_WRONG_CODES_PER_DAY} wrong approval codes in 24 hours: assistants may not "
-            "place orders for this user until a day has passed. Nothing was sent.",
-            "approval_locked",
-        )
-    quote = await guard.prepare_order(*raw)  # validated, within the caps, or refused and audited
-    for stale in [a for a in approvals.waiting if a.expires <= now]:
-        _drop(hass, stale)
-    waiting = next((a for a in approvals.waiting if a.is_for(entry.entry_id, user_id, quote)), None)
+    user_id = await _user_who_may_order(hass, entry, args, llm_context, now)
+    # Validated, within the caps, or refused and audited.
+    quote = await entry.runtime_data.guard.prepare_order(*_asked_order(args))
+    waiting = _waiting_approval(hass, entry.entry_id, user_id, quote, now)
     code = args.get(ATTR_CODE)
     if code is None:
         if waiting is not None:
@@ -404,31 +388,106 @@ async def _place_order(
             "used, or was for another order. Call again without a code to ask for a new one.",
             "approval_missing",
         )
-    # A code heard in Persian may arrive in Persian digits.
-    if not hmac.compare_digest(to_ascii_digits(str(code)).strip(), waiting.code):
-        waiting.tries += 1
-        approvals.wrong_codes.setdefault(user_id, []).append(now)
-        if waiting.tries < MAX_CODE_TRIES:
-            raise _Refused(
-                "The code does not match. Ask the person to read it again from the "
-                "notification; never guess.",
-                "approval_code_wrong",
-            )
-        _drop(hass, waiting)
+    await _check_code(hass, entry, waiting, str(code), now=now, args=args, llm_context=llm_context)
+    _drop(hass, waiting)  # used once, whatever happens next
+    return await _place_approved(hass, entry, llm_context, waiting)
+
+
+def _asked_order(args: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """The order as the model gave it: service, link and count, not yet validated."""
+    return args[ATTR_SERVICE_ID], args[ATTR_LINK], args[ATTR_COUNT]
+
+
+async def _user_who_may_order(
+    hass: HomeAssistant,
+    entry: HappyFollowerConfigEntry,
+    args: dict[str, Any],
+    llm_context: llm.LLMContext,
+    now: float,
+) -> str:
+    """The user the assistant orders for, if assistants may order for the account and
+    this user has not given too many wrong codes today; else refused and audited."""
+    guard = entry.runtime_data.guard
+    user_id = llm_context.context.user_id if llm_context.context else None
+    if not _may_spend(entry) or user_id is None:
+        # The options changed since the tools were listed: refused and audited.
+        reason = "assistants may not place orders for this account (its options)"
+        await guard.record_refusal(*_asked_order(args), reason=reason)
+        raise _Refused(
+            "Assistants may not place orders for this account: an administrator allows it "
+            "in the integration's options, under a spend cap.",
+            "assistants_not_allowed",
+        )
+    if hass.data[_APPROVALS].wrong_today(user_id, now) >= MAX_WRONG_CODES_PER_DAY:
         await guard.record_refusal(
-            *raw,
-            reason=f"approval voided after {MAX_CODE_TRIES} wrong codes",
+            *_asked_order(args),
+            reason=f"{MAX_WRONG_CODES_PER_DAY} wrong approval codes in 24 hours",
             confirmed_by=await _asked_by(hass, llm_context),
         )
         raise _Refused(
-            f"{MAX_CODE_TRIES} wrong codes: the approval is void. Nothing was sent.",
-            "approval_void",
+            f"{MAX_WRONG_CODES_PER_DAY} wrong approval codes in 24 hours: assistants may not "
+            "place orders for this user until a day has passed. Nothing was sent.",
+            "approval_locked",
         )
-    _drop(hass, waiting)  # used once, whatever happens next
-    placed = await guard.place_order(
-        waiting.quote,
+    return user_id
+
+
+def _waiting_approval(
+    hass: HomeAssistant, entry_id: str, user_id: str, quote: OrderQuote, now: float
+) -> _Approval | None:
+    """The approval waiting for exactly this order of this user, once expired ones are
+    dropped."""
+    approvals = hass.data[_APPROVALS]
+    for stale in [a for a in approvals.waiting if a.expires <= now]:
+        _drop(hass, stale)
+    return next((a for a in approvals.waiting if a.is_for(entry_id, user_id, quote)), None)
+
+
+async def _check_code(
+    hass: HomeAssistant,
+    entry: HappyFollowerConfigEntry,
+    waiting: _Approval,
+    code: str,
+    *,
+    now: float,
+    args: dict[str, Any],
+    llm_context: llm.LLMContext,
+) -> None:
+    """Refuse a code that is not the approval's; the last try voids it (audited)."""
+    # A code heard in Persian may arrive in Persian digits.
+    if hmac.compare_digest(to_ascii_digits(code).strip(), waiting.code):
+        return
+    waiting.tries += 1
+    hass.data[_APPROVALS].wrong_codes.setdefault(waiting.user_id, []).append(now)
+    if waiting.tries < MAX_CODE_TRIES:
+        raise _Refused(
+            "The code does not match. Ask the person to read it again from the "
+            "notification; never guess.",
+            "approval_code_wrong",
+        )
+    _drop(hass, waiting)
+    await entry.runtime_data.guard.record_refusal(
+        *_asked_order(args),
+        reason=f"approval voided after {MAX_CODE_TRIES} wrong codes",
+        confirmed_by=await _asked_by(hass, llm_context),
+    )
+    raise _Refused(
+        f"{MAX_CODE_TRIES} wrong codes: the approval is void. Nothing was sent.",
+        "approval_void",
+    )
+
+
+async def _place_approved(
+    hass: HomeAssistant,
+    entry: HappyFollowerConfigEntry,
+    llm_context: llm.LLMContext,
+    approval: _Approval,
+) -> JsonObjectType:
+    """Place the order the person approved, exactly as the notification showed it."""
+    placed = await entry.runtime_data.guard.place_order(
+        approval.quote,
         confirmed_by=await _asked_by(hass, llm_context) + " with the notification's code",
-        duplicate_confirmed=waiting.possible_duplicate,
+        duplicate_confirmed=approval.possible_duplicate,
     )
     await entry.runtime_data.async_placed(placed)
     return {
@@ -450,7 +509,6 @@ async def _ask_approval(
     hass: HomeAssistant, entry: HappyFollowerConfigEntry, user_id: str, quote: OrderQuote
 ) -> JsonObjectType:
     """Show the order and a new code to the person; the model learns only that it waits."""
-    order = quote.order
     approval = _Approval(
         entry_id=entry.entry_id,
         user_id=user_id,
@@ -460,31 +518,8 @@ async def _ask_approval(
         notification_id=f"{DOMAIN}_approval_{secrets.token_hex(8)}",
     )
     hass.data[_APPROVALS].waiting.append(approval)
-    unit = credit_unit(entry)
-    language = language_of(hass.config.language)
-    texts = await async_get_translations(hass, hass.config.language, "exceptions", [DOMAIN])
-    prefix = f"component.{DOMAIN}.exceptions."
-    # Numbers as Home Assistant shows them in the person's language; names and links run
-    # left to right inside Persian text: isolated so they cannot reorder the sentence.
-    placeholders = {
-        "account": isolated(entry.title),
-        "service": f"{localized(str(order.service_id), language)} · "
-        f"{isolated(quote.service_name, 80)}",
-        "link": isolated(order.link, 300),
-        "count": number(order.count, language),
-        "cost": amount(quote.cost_bound, entry, language) if quote.cost_bound is not None else "?",
-        "code": localized(approval.code, language),
-        "minutes": localized(str(APPROVAL_SECONDS // 60), language),
-    }
-    message = texts[f"{prefix}assistant_order_approval_message.message"].format(**placeholders)
-    if quote.possible_duplicate is not None:
-        message += "\n\n" + texts[f"{prefix}assistant_order_approval_duplicate.message"]
-    persistent_notification.async_create(
-        hass,
-        message,
-        title=texts[f"{prefix}assistant_order_approval_title.message"],
-        notification_id=approval.notification_id,
-    )
+    await _notify_approval(hass, entry, approval)
+    order = quote.order
     LOGGER.info(
         "An assistant asked for an order of %s × service %s; waiting for the person's code",
         order.count,
@@ -498,7 +533,7 @@ async def _ask_approval(
         "link": order.link,
         "count": order.count,
         "cost_at_most": quote.cost_bound,
-        "unit": unit,
+        "unit": credit_unit(entry),
         "possible_duplicate": approval.possible_duplicate,
         "approval_minutes": APPROVAL_SECONDS // 60,
         "next": (
@@ -508,6 +543,37 @@ async def _ask_approval(
             "Never guess a code: three wrong codes void the approval."
         ),
     }
+
+
+async def _notify_approval(
+    hass: HomeAssistant, entry: HappyFollowerConfigEntry, approval: _Approval
+) -> None:
+    """The notification that shows the person the order and its code, in Home
+    Assistant's system language."""
+    quote, order = approval.quote, approval.quote.order
+    language = system_language(hass)
+    texts = await async_get_translations(hass, language, "exceptions", [DOMAIN])
+    prefix = f"component.{DOMAIN}.exceptions."
+    # Numbers as Home Assistant shows them in the language; names and links run left to
+    # right inside Persian text: isolated so they cannot reorder the sentence.
+    placeholders = {
+        "account": isolated(entry.title),
+        "service": f"{identifier(order.service_id, language)} · {isolated(quote.service_name, 80)}",
+        "link": markdown_link(order.link),
+        "count": number(order.count, language),
+        "cost": amount(quote.cost_bound, entry, language) if quote.cost_bound is not None else "?",
+        "code": localized(approval.code, language),
+        "minutes": number(APPROVAL_SECONDS // 60, language),
+    }
+    message = texts[f"{prefix}assistant_order_approval_message.message"].format(**placeholders)
+    if quote.possible_duplicate is not None:
+        message += "\n\n" + texts[f"{prefix}assistant_order_approval_duplicate.message"]
+    persistent_notification.async_create(
+        hass,
+        message,
+        title=texts[f"{prefix}assistant_order_approval_title.message"],
+        notification_id=approval.notification_id,
+    )
 
 
 @callback

@@ -8,13 +8,13 @@ Every process that spends for an account checks the same caps against one ledger
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 from pydantic import ValidationError
 
 from shared_client import HappyFollowerClient
@@ -33,10 +33,35 @@ from .const import (
     LOGGER,
     SOURCE,
 )
+from .errors import figure
 from .store import HappyFollowerStore
+from .texts import (
+    MAX_ADDRESS,
+    Language,
+    identifier,
+    isolated,
+    localized,
+    markdown_link,
+    number,
+    system_language,
+)
 
 # How many interrupted orders a repair issue lists by name.
 MAX_LISTED_ORDERS = 5
+# The options that make the caps, each refused with its own message when it is not valid.
+CAP_OPTIONS = (
+    CONF_MAX_COUNT_PER_ORDER,
+    CONF_MAX_ORDERS_PER_DAY,
+    CONF_MAX_SPEND_PER_DAY,
+    CONF_UNIT_PRICES,
+)
+# A path on the Home Assistant host or a link, quoted whole (display-safe), not cut as a
+# name would be.
+# When an order was sent, as each language writes a date (Persian: year/month/day, whose
+# slashes keep the digits in one run inside right-to-left text).
+_SENT_AT: dict[Language, str] = {"en": "%Y-%m-%d %H:%M", "fa": "%Y/%m/%d %H:%M"}
+# A column an old ledger line left empty: a sign that reads the same in both languages.
+_UNKNOWN = "—"
 
 
 def ledger_path(hass: HomeAssistant, entry_id: str) -> Path:
@@ -46,7 +71,8 @@ def ledger_path(hass: HomeAssistant, entry_id: str) -> Path:
 def spend_caps(options: Mapping[str, Any]) -> SpendCaps:
     """The caps of the options, defaulting to the one set shared with the CLI and MCP server.
 
-    Raises HappyFollowerInputError (a cap that is not finite and above 0) or ValueError.
+    Raises HappyFollowerInputError (a cap that is not finite and above 0), ValueError or
+    OverflowError (an infinite whole-number cap).
     """
     count = options.get(CONF_MAX_COUNT_PER_ORDER, DEFAULT_CAPS.max_count_per_order)
     orders = options.get(CONF_MAX_ORDERS_PER_DAY, DEFAULT_CAPS.max_orders_per_day)
@@ -73,12 +99,8 @@ async def async_open_guard(
     """
     try:
         caps = spend_caps(options)
-    except (HappyFollowerInputError, ValueError) as err:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_caps",
-            translation_placeholders={"error": display_text(err)},
-        ) from err
+    except (HappyFollowerInputError, ValueError, OverflowError) as err:
+        raise _invalid_caps(options, system_language(hass)) from err
     ledger = Ledger(ledger_path(hass, entry_id))
     guard = SpendGuard(client, ledger, caps, source=SOURCE)
     try:
@@ -88,11 +110,28 @@ async def async_open_guard(
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="ledger_unavailable",
-            translation_placeholders={"path": str(ledger.path)},
+            translation_placeholders={"path": isolated(str(ledger.path), MAX_ADDRESS)},
         ) from err
     if interrupted:
         _report_interrupted(hass, entry_id, interrupted)
     return guard
+
+
+def _invalid_caps(options: Mapping[str, Any], language: Language) -> ConfigEntryError:
+    """The entry's caps cannot be read: the message names the option and quotes its value
+    (the library's reason is English, and stays in the log)."""
+    for option in CAP_OPTIONS:
+        value = options.get(option)
+        try:
+            spend_caps({option: value})  # this option alone, the others at their defaults
+        except (HappyFollowerInputError, ValueError, OverflowError):
+            return ConfigEntryError(
+                translation_domain=DOMAIN,
+                translation_key=f"invalid_{option}",
+                translation_placeholders={"value": figure(option, value, language)},
+            )
+    # Each option is valid alone (no rule reads two of them together yet).
+    return ConfigEntryError(translation_domain=DOMAIN, translation_key="invalid_caps")
 
 
 async def _carry_over(hass: HomeAssistant, ledger: Ledger, store: HappyFollowerStore) -> None:
@@ -119,22 +158,33 @@ def interrupted_issue_id(entry_id: str) -> str:
     return f"{ISSUE_INTERRUPTED_ORDERS}_{entry_id}"
 
 
+def _interrupted_line(record: AuditRecord, language: Language) -> str:
+    """One order in doubt as "count × link · service ID · time sent" (the translation
+    names the columns): figures in the language's digits, the time in Home Assistant's
+    time zone, the link as ``markdown_link``."""
+    link = markdown_link(record.link) if record.link else _UNKNOWN
+    sent = localized(f"{dt_util.as_local(record.at):{_SENT_AT[language]}}", language)
+    count = _UNKNOWN if record.count is None else number(record.count, language)
+    service = _UNKNOWN if record.service_id is None else identifier(record.service_id, language)
+    return f"{count} × {link} · {service} · {sent}"
+
+
 def _report_interrupted(hass: HomeAssistant, entry_id: str, interrupted: list[AuditRecord]) -> None:
     """A repair issue naming the orders that may or may not have been placed."""
-    # Language-neutral lines; the translation names the columns.
-    lines = [
-        f"{record.count} × {record.link} · {record.service_id} · "
-        f"{record.at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-        for record in interrupted[:MAX_LISTED_ORDERS]
-    ]
-    if len(interrupted) > MAX_LISTED_ORDERS:
-        lines.append("…")
     LOGGER.warning(
         "%d order(s) were being sent when Home Assistant stopped; they may or may not have "
         "been placed: %s",
         len(interrupted),
-        "; ".join(lines),
+        "; ".join(
+            f"{record.count} × {display_text(record.link, MAX_ADDRESS)} · service "
+            f"{record.service_id} · {record.at.isoformat(timespec='seconds')}"
+            for record in interrupted
+        ),
     )
+    language = system_language(hass)
+    lines = [_interrupted_line(record, language) for record in interrupted[:MAX_LISTED_ORDERS]]
+    if len(interrupted) > MAX_LISTED_ORDERS:
+        lines.append("…")
     ir.async_create_issue(
         hass,
         DOMAIN,
@@ -144,8 +194,8 @@ def _report_interrupted(hass: HomeAssistant, entry_id: str, interrupted: list[Au
         severity=ir.IssueSeverity.ERROR,
         translation_key=ISSUE_INTERRUPTED_ORDERS,
         translation_placeholders={
-            "count": str(len(interrupted)),
-            "orders": "\n".join(f"- {display_text(line, 200)}" for line in lines),
+            "count": number(len(interrupted), language),
+            "orders": "\n".join(f"- {line}" for line in lines),
         },
         data={"entry_id": entry_id},
     )

@@ -31,10 +31,22 @@ _PERSIAN_NUMBERS = str.maketrans("0123456789,.%", "۰۱۲۳۴۵۶۷۸۹٬٫٪")
 FSI, PDI = "\u2068", "\u2069"
 
 
+# Addresses and paths are shown whole up to this length.
+MAX_ADDRESS = 300
+
+
 def isolated(text: str, max_length: int = 40) -> str:
     """Vendor or user text, made display-safe, in Unicode isolates (FSI … PDI): a name in
     the other direction cannot reorder the sentence around it."""
     return f"{FSI}{display_text(text, max_length)}{PDI}"
+
+
+def markdown_link(link: str) -> str:
+    """A link in text that Home Assistant's frontend shows as Markdown (a repair, a
+    notification): isolated, so that right-to-left text around it cannot move its
+    slashes, and in angle brackets, which end the autolink before the isolate's closing
+    mark (bare, the mark became part of the address: ``…/%E2%81%A9`` in Chromium)."""
+    return isolated(f"<{link}>", MAX_ADDRESS)
 
 
 def localized(text: str, language: Language) -> str:

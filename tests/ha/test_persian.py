@@ -10,11 +10,13 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
@@ -24,6 +26,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.happy_follower.const import (
     CONF_LOW_CREDIT_THRESHOLD,
+    CONF_MAX_COUNT_PER_ORDER,
+    CONF_MAX_ORDERS_PER_DAY,
     CONF_MAX_SPEND_PER_DAY,
     CONF_UNIT_PRICES,
     DOMAIN,
@@ -32,7 +36,7 @@ from custom_components.happy_follower.errors import INPUT_KEYS, to_ha_error
 from shared_client import errors
 from shared_client.errors import Refusal
 from shared_client.ledger import AuditEvent, AuditRecord, Ledger
-from shared_client.simulator import Simulator
+from shared_client.simulator import Fault, Simulator
 
 from .helpers import LINK, call
 
@@ -351,15 +355,6 @@ async def test_price_hold_repair_reads_in_persian(
     assert "۳٫۵ تومان" in await _render_error(hass, err)
 
 
-# Keys raised by files of the integration that make their placeholders without the
-# language (coordinator.py: low_credit; spending.py: interrupted_orders, invalid_caps,
-# ledger_unavailable): strict, so that each turns red once it is fixed and is moved up.
-_NOT_YET_PERSIAN = pytest.mark.xfail(
-    strict=True, reason="placeholders made in English (coordinator.py, spending.py)"
-)
-
-
-@_NOT_YET_PERSIAN
 @pytest.mark.usefixtures("persian")
 @pytest.mark.parametrize("options", [{CONF_LOW_CREDIT_THRESHOLD: 1_000_000}])
 async def test_low_credit_repair_reads_in_persian(
@@ -368,12 +363,13 @@ async def test_low_credit_repair_reads_in_persian(
     issue = issue_registry.async_get_issue(DOMAIN, f"low_credit_{loaded_entry.entry_id}")
     assert issue is not None
     values = dict(issue.translation_placeholders or {})
-    _assert_persian(
-        await _render(hass, "issues", "low_credit.description", values), values, has_numbers=True
-    )
+    assert (values["threshold"], values["unit"]) == ("۱٬۰۰۰٬۰۰۰", "تومان")  # not 1e+06 Toman
+    assert values["title"] == f"{FSI}Happy Follower{PDI}"
+    for key, has_numbers in (("low_credit.title", False), ("low_credit.description", True)):
+        rendered = await _render(hass, "issues", key, values)
+        _assert_persian(rendered, values, has_numbers=has_numbers)
 
 
-@_NOT_YET_PERSIAN
 @pytest.mark.usefixtures("persian")
 async def test_interrupted_orders_repair_reads_in_persian(
     hass: HomeAssistant, config_entry: MockConfigEntry, issue_registry: ir.IssueRegistry
@@ -386,7 +382,7 @@ async def test_interrupted_orders_repair_reads_in_persian(
         attempt_id="a1",
         service_id=10,
         link=LINK,
-        count=100,
+        count=1500,
         confirmed_by="Home Assistant user x",
     )
     path = Path(hass.config.path(".storage", f"{DOMAIN}.{config_entry.entry_id}.ledger.jsonl"))
@@ -396,23 +392,81 @@ async def test_interrupted_orders_repair_reads_in_persian(
     issue = issue_registry.async_get_issue(DOMAIN, f"interrupted_orders_{config_entry.entry_id}")
     assert issue is not None
     values = dict(issue.translation_placeholders or {})
-    key = "interrupted_orders.fix_flow.step.confirm.description"
-    _assert_persian(await _render(hass, "issues", key, values), values, has_numbers=True)
+    sent = dt_util.as_local(attempt.at).strftime("%Y/%m/%d %H:%M").translate(_PERSIAN_DIGITS)
+    # The link whole in its isolate, in the brackets that end a Markdown autolink before
+    # the isolate's closing mark.
+    assert values["orders"] == f"- ۱٬۵۰۰ × {FSI}<{LINK}>{PDI} · ۱۰ · {sent}"
+    for key, has_numbers in (
+        ("interrupted_orders.title", False),
+        ("interrupted_orders.fix_flow.step.confirm.title", False),
+        ("interrupted_orders.fix_flow.step.confirm.description", True),
+    ):
+        rendered = await _render(hass, "issues", key, values)
+        _assert_persian(rendered, values, has_numbers=has_numbers)
 
 
-@_NOT_YET_PERSIAN
+_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+
+
 @pytest.mark.usefixtures("persian")
-@pytest.mark.parametrize("options", [{CONF_MAX_SPEND_PER_DAY: -5}])
-async def test_invalid_caps_reads_in_persian(
-    hass: HomeAssistant, config_entry: MockConfigEntry
+@pytest.mark.parametrize(
+    ("options", "key", "quoted"),
+    [
+        ({CONF_MAX_SPEND_PER_DAY: -5}, "invalid_max_spend_per_day", "-۵"),
+        ({CONF_MAX_SPEND_PER_DAY: float("nan")}, "invalid_max_spend_per_day", f"{FSI}nan{PDI}"),
+        ({CONF_MAX_COUNT_PER_ORDER: 0}, "invalid_max_count_per_order", "۰"),
+        ({CONF_MAX_ORDERS_PER_DAY: "ten"}, "invalid_max_orders_per_day", f"{FSI}ten{PDI}"),
+        ({CONF_MAX_ORDERS_PER_DAY: float("inf")}, "invalid_max_orders_per_day", f"{FSI}inf{PDI}"),
+        ({CONF_UNIT_PRICES: "10 = free"}, "invalid_unit_prices", f"{FSI}10 = free{PDI}"),
+    ],
+)
+async def test_invalid_caps_read_in_persian(
+    hass: HomeAssistant, config_entry: MockConfigEntry, key: str, quoted: str
 ) -> None:
+    """Caps that cannot be read (options saved by hand or by an older version): the
+    message names the option and quotes its value, not the library's English reason."""
     config_entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(config_entry.entry_id)
-    assert config_entry.error_reason_translation_key == "invalid_caps"
+    assert config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert config_entry.error_reason_translation_key == key
     values = dict(config_entry.error_reason_translation_placeholders or {})
-    _assert_persian(
-        await _render(hass, "exceptions", "invalid_caps.message", values), values, has_numbers=False
-    )
+    assert values == {"value": quoted}
+    rendered = await _render(hass, "exceptions", f"{key}.message", values)
+    _assert_persian(rendered, values, has_numbers=True)
+
+
+@pytest.mark.usefixtures("persian")
+async def test_setup_failure_reads_in_persian(
+    hass: HomeAssistant, simulator: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """A coordinator's failure is the entry's reason while it cannot start: its figures in
+    the system language's digits too."""
+    simulator.inject("credit", Fault.RATE_LIMITED, times=None, retry_after=1500)
+    config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    assert config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert config_entry.error_reason_translation_key == "rate_limited_retry_after"
+    values = dict(config_entry.error_reason_translation_placeholders or {})
+    assert values == {"retry_after": "۱٬۵۰۰"}
+    rendered = await _render(hass, "exceptions", "rate_limited_retry_after.message", values)
+    _assert_persian(rendered, values, has_numbers=True)
+
+
+@pytest.mark.usefixtures("persian")
+async def test_ledger_unavailable_reads_in_persian(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    """The ledger's path is the host's text, left to right: isolated, whole."""
+    path = Path(hass.config.path(".storage", f"{DOMAIN}.{config_entry.entry_id}.ledger.jsonl"))
+    await hass.async_add_executor_job(partial(path.mkdir, parents=True))  # a folder: unwritable
+    config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    assert config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert config_entry.error_reason_translation_key == "ledger_unavailable"
+    values = dict(config_entry.error_reason_translation_placeholders or {})
+    assert values == {"path": f"{FSI}{path}{PDI}"}
+    rendered = await _render(hass, "exceptions", "ledger_unavailable.message", values)
+    _assert_persian(rendered, values, has_numbers=False)
 
 
 def test_every_exception_and_repair_key_is_rendered_above() -> None:
@@ -431,8 +485,8 @@ def test_every_exception_and_repair_key_is_rendered_above() -> None:
         "assistant_order_approval_title",
         "assistant_order_approval_message",
         "assistant_order_approval_duplicate",
-        # spending.py, with the strict xfail above until its {path} is isolated.
-        "ledger_unavailable",
+        # spending.py's fallback when no single cap is at fault; no placeholder.
+        "invalid_caps",
     }
     assert set(_persian()["exceptions"]) - rendered_above - elsewhere == set()
     assert set(_persian()["issues"]) == {"low_credit", "price_changed", "interrupted_orders"}

@@ -335,7 +335,7 @@ async def test_caps_that_would_turn_off_stop_setup(
     config_entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(config_entry.entry_id)
     assert config_entry.state is ConfigEntryState.SETUP_ERROR
-    assert "max_spend_per_day" in (config_entry.reason or "")
+    assert config_entry.error_reason_translation_key == "invalid_max_spend_per_day"
 
 
 async def test_ledger_lost_after_setup_sends_nothing(
@@ -382,7 +382,7 @@ async def test_interrupted_attempt_becomes_a_repair_issue(
     assert issue.is_fixable
     assert issue.translation_placeholders["count"] == "1"
     assert (
-        f"100 × {LINK} · 10 · {started:%Y-%m-%d %H:%M} UTC"
+        f"100 × \u2068<{LINK}>\u2069 · 10 · {dt_util.as_local(started):%Y-%m-%d %H:%M}"
         in (issue.translation_placeholders["orders"])
     )
     assert _lines(hass, config_entry)[-1]["event"] == "outcome_unknown"
