@@ -40,8 +40,8 @@ from .texts import (
     Language,
     identifier,
     isolated,
-    localized,
     markdown_link,
+    moment,
     number,
     system_language,
 )
@@ -57,9 +57,6 @@ CAP_OPTIONS = (
 )
 # A path on the Home Assistant host or a link, quoted whole (display-safe), not cut as a
 # name would be.
-# When an order was sent, as each language writes a date (Persian: year/month/day, whose
-# slashes keep the digits in one run inside right-to-left text).
-_SENT_AT: dict[Language, str] = {"en": "%Y-%m-%d %H:%M", "fa": "%Y/%m/%d %H:%M"}
 # A column an old ledger line left empty: a sign that reads the same in both languages.
 _UNKNOWN = "—"
 
@@ -163,7 +160,7 @@ def _interrupted_line(record: AuditRecord, language: Language) -> str:
     names the columns): figures in the language's digits, the time in Home Assistant's
     time zone, the link as ``markdown_link``."""
     link = markdown_link(record.link) if record.link else _UNKNOWN
-    sent = localized(f"{dt_util.as_local(record.at):{_SENT_AT[language]}}", language)
+    sent = moment(dt_util.as_local(record.at), language)
     count = _UNKNOWN if record.count is None else number(record.count, language)
     service = _UNKNOWN if record.service_id is None else identifier(record.service_id, language)
     return f"{count} × {link} · {service} · {sent}"

@@ -4,6 +4,7 @@ direction (vendor names, links, titles) isolated so that it cannot reorder a sen
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
 
 from shared_client.validation import display_text
@@ -90,6 +91,44 @@ def entry_unit(entry: HappyFollowerConfigEntry, language: Language) -> str:
 
 def amount(value: float, entry: HappyFollowerConfigEntry, language: Language) -> str:
     return f"{number(value, language)} {entry_unit(entry, language)}"
+
+
+def moment(value: datetime, language: Language) -> str:
+    """A local date and time as Home Assistant's frontend writes them in each language:
+    in Persian, the Solar Hijri calendar (the frontend's Intl formatting of ``fa``) in
+    Persian digits, year/month/day, whose slashes keep it one run in right-to-left text."""
+    if language == "en":
+        return f"{value:%Y-%m-%d %H:%M}"
+    year, month, day = solar_hijri(value.date())
+    return localized(f"{year}/{month:02}/{day:02} {value:%H:%M}", "fa")
+
+
+def solar_hijri(day: date) -> tuple[int, int, int]:
+    """The Solar Hijri (Jalali) date of a Gregorian one: year, month, day.
+
+    Counts days in 33-year cycles of 12,053 days from the calendar's epoch; the first six
+    months have 31 days, the next five 30, the last 29 or 30."""
+    days_before_month = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
+    leap_year = day.year + 1 if day.month > 2 else day.year
+    days = (
+        355666
+        + 365 * day.year
+        + (leap_year + 3) // 4
+        - (leap_year + 99) // 100
+        + (leap_year + 399) // 400
+        + day.day
+        + days_before_month[day.month - 1]
+    )
+    year = -1595 + 33 * (days // 12053)
+    days %= 12053
+    year += 4 * (days // 1461)
+    days %= 1461
+    if days > 365:
+        year += (days - 1) // 365
+        days = (days - 1) % 365
+    if days < 186:
+        return year, 1 + days // 31, 1 + days % 31
+    return year, 7 + (days - 186) // 30, 1 + (days - 186) % 30
 
 
 def language_of(hass_language: str) -> Language:

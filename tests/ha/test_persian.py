@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from custom_components.happy_follower.const import (
     DOMAIN,
 )
 from custom_components.happy_follower.errors import INPUT_KEYS, to_ha_error
+from custom_components.happy_follower.texts import moment, solar_hijri
 from shared_client import errors
 from shared_client.errors import Refusal
 from shared_client.ledger import AuditEvent, AuditRecord, Ledger
@@ -392,7 +393,9 @@ async def test_interrupted_orders_repair_reads_in_persian(
     issue = issue_registry.async_get_issue(DOMAIN, f"interrupted_orders_{config_entry.entry_id}")
     assert issue is not None
     values = dict(issue.translation_placeholders or {})
-    sent = dt_util.as_local(attempt.at).strftime("%Y/%m/%d %H:%M").translate(_PERSIAN_DIGITS)
+    local = dt_util.as_local(attempt.at)
+    year, month, day = solar_hijri(local.date())  # the calendar HA's frontend shows in fa
+    sent = f"{year}/{month:02}/{day:02} {local:%H:%M}".translate(_PERSIAN_DIGITS)
     # The link whole in its isolate, in the brackets that end a Markdown autolink before
     # the isolate's closing mark.
     assert values["orders"] == f"- ۱٬۵۰۰ × {FSI}<{LINK}>{PDI} · ۱۰ · {sent}"
@@ -527,3 +530,43 @@ async def test_actions_read_what_people_type(
     status = await call(hass, loaded_entry, "get_order_status", True, order_id=order_id)
     assert status is not None
     assert status["order_id"] == 1
+
+
+@pytest.mark.parametrize(
+    ("gregorian", "solar"),
+    [
+        (date(2024, 3, 19), (1402, 12, 29)),  # the last day of a common year
+        (date(2024, 3, 20), (1403, 1, 1)),  # Nowruz
+        (date(2025, 3, 20), (1403, 12, 30)),  # 1403 is a leap year
+        (date(2025, 3, 21), (1404, 1, 1)),
+        (date(2026, 9, 22), (1405, 6, 31)),  # the last 31-day month
+        (date(2026, 12, 6), (1405, 9, 15)),
+    ],
+)
+def test_solar_hijri_dates(gregorian: date, solar: tuple[int, int, int]) -> None:
+    assert solar_hijri(gregorian) == solar
+
+
+def test_solar_hijri_days_follow_each_other_for_thirty_years() -> None:
+    """Every day is the one after the day before; months are 31 (1-6), 30 (7-11) and
+    29 or 30 (12) days long: no day skipped or repeated."""
+    day = date(2010, 3, 21)
+    previous = solar_hijri(day)
+    assert previous == (1389, 1, 1)
+    lengths: dict[tuple[int, int], int] = {}
+    for _ in range(365 * 30):
+        day += timedelta(days=1)
+        current = solar_hijri(day)
+        year, month, dom = previous
+        assert current in ((year, month, dom + 1), (year, month + 1, 1), (year + 1, 1, 1))
+        lengths[current[:2]] = current[2]
+        previous = current
+    for (_, month), longest in list(lengths.items())[:-1]:
+        assert longest == (31 if month <= 6 else 30 if month <= 11 else longest)
+        assert month < 12 or longest in (29, 30)
+
+
+def test_a_moment_in_each_language() -> None:
+    at = datetime(2026, 12, 6, 5, 47)
+    assert moment(at, "en") == "2026-12-06 05:47"
+    assert moment(at, "fa") == "۱۴۰۵/۰۹/۱۵ ۰۵:۴۷"
