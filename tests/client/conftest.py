@@ -1,4 +1,4 @@
-"""Fixtures of the client tests: a spare account, a sandbox client."""
+"""Fixtures of the client tests: a spare account, a sandbox client; the modules on real time."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from shared_client.simulator import Simulator
 
 from ..conftest import REAL_CLOCK
 
-# The guard's and the ledger's tests hold answers for a real while (Fault.SLOW with a
-# delay) and expect them to end by themselves: they keep the simulator on real time
-# until they advance its clock or wait on ``Simulator.wait_until_held`` instead.
-_ON_REAL_TIME = ("test_guard", "test_ledger")
+# The guard's tests hold answers for a real while (Fault.SLOW with a delay) and expect
+# them to end by themselves: they keep the simulator on real time until they wait on
+# ``Simulator.wait_until_held`` and advance its clock instead.
+_ON_REAL_TIME = "test_guard"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

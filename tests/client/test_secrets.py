@@ -188,12 +188,12 @@ async def test_old_tokens_echoed_in_every_error_path_are_redacted(
             clock=lambda: datetime(2026, 3, 21, 12, tzinfo=UTC),
         )
         await guard.open()
+        quote = await guard.prepare_order(10, LINK, 100, confirmed_by="t")
         simulator.inject("order", Fault.ERROR_MESSAGE, message=echo)
-        await expect(HappyFollowerApiError, guard.place_order(10, LINK, 100, confirmed_by="t"))
+        await expect(HappyFollowerApiError, guard.place_order(quote, confirmed_by="t"))
+        quote = await guard.prepare_order(10, LINK, 100, confirmed_by="t")
         simulator.inject("order", Fault.ERROR_MESSAGE, message=f"credit too low: {echo}")
-        await expect(
-            HappyFollowerNotEnoughCreditError, guard.place_order(10, LINK, 100, confirmed_by="t")
-        )
+        await expect(HappyFollowerNotEnoughCreditError, guard.place_order(quote, confirmed_by="t"))
         # Refresh refused with the echo, then the key refused with it too.
         simulator.expire_tokens()
         simulator.inject("ref-auth", Fault.ERROR_MESSAGE, message=echo)

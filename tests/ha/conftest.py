@@ -22,7 +22,7 @@ from custom_components.happy_follower.const import (
     ENVIRONMENT_LIVE,
 )
 from shared_client import HappyFollowerClient
-from shared_client.simulator import DIALECTS, Simulator
+from shared_client.simulator import DIALECTS, Simulator, SimulatorClock
 
 
 @pytest.fixture(autouse=True)
@@ -67,8 +67,9 @@ def dialect() -> str:
 
 @pytest.fixture
 async def simulator(dialect: str) -> AsyncIterator[Simulator]:
-    """The root conftest's simulator, in the dialect a test asks for."""
-    async with Simulator(dialect=DIALECTS[dialect]) as sim:
+    """The root conftest's simulator, in the dialect a test asks for, on a clock the test
+    drives (orders progress and tokens age only when it calls ``advance``)."""
+    async with Simulator(dialect=DIALECTS[dialect], clock=SimulatorClock(driven=True)) as sim:
         yield sim
 
 
