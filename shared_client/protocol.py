@@ -249,6 +249,17 @@ def speaks_of_token(message: str) -> bool:
     return any(word in lowered for word in TOKEN_WORDS)
 
 
+# ASSUMPTION: a refusal of an order's parameters (its count outside the service's limits,
+# a link of the wrong kind) names them; the document gives no wording.
+INVALID_PARAMETER_WORDS: Final = ("پارامتر", "param", "invalid", "نامعتبر")
+
+
+def speaks_of_parameters(message: str) -> bool:
+    """Whether an error message says the order's parameters were refused."""
+    lowered = message.lower()
+    return any(word in lowered for word in INVALID_PARAMETER_WORDS)
+
+
 def is_not_enough_credit(message: str) -> bool:
     """Whether a refused order's message says the credit does not cover it."""
     lowered = message.lower()

@@ -149,9 +149,9 @@ def test_mcp_command_and_flags() -> None:
     (line,) = only_block("AI assistants (MCP)", "sh").strip().splitlines()
     words = shlex.split(line)
     script = words[words.index("run") + 1]
-    scripts = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"][
-        "scripts"
-    ]
+    # The MCP server's own distribution (mcp_server/pyproject.toml) provides the command.
+    project = REPO / "mcp_server" / "pyproject.toml"
+    scripts = tomllib.loads(project.read_text(encoding="utf-8"))["project"]["scripts"]
     assert script == "happy-follower-mcp"
     assert script in scripts
     settings = load_settings(words[words.index(script) + 1 :], env={})
