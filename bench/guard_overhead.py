@@ -1,7 +1,8 @@
 """What the spend guard adds to one order, next to the order call itself.
 
 ``client.place_order`` alone (one POST) is the baseline. Against it, in the same run:
-``SpendGuard.place_order`` without and with a spend cap, and its parts measured alone:
+a guarded order (``SpendGuard.prepare_order`` then ``place_order``, as every front-end
+places one) without and with a spend cap, and its parts measured alone:
 the ledger's lock with a catch-up read, the ledger's lock with one record written and
 fsynced (the guard writes two per order: the attempt before sending, the outcome
 after), the first status read (to learn the cost) and the credit read (with a spend
@@ -33,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from shared_client import HappyFollowerClient
-from shared_client.guard import SpendCaps, SpendGuard
+from shared_client.guard import PlacedOrder, SpendCaps, SpendGuard
 from shared_client.ledger import AuditEvent, AuditRecord, Ledger
 from shared_client.simulator import Simulator
 
@@ -74,6 +75,18 @@ def earlier_records(path: Path) -> None:
     Ledger(path).transact(lambda _old: lines)
 
 
+async def guarded(spend_guard: SpendGuard) -> Call:
+    """One order as every front-end places it: validated and priced, then placed as priced."""
+    await spend_guard.open()
+    await spend_guard.prepare_order(10, LINK, 10)  # the services list, read and cached
+
+    async def order() -> PlacedOrder:
+        quote = await spend_guard.prepare_order(10, LINK, 10)
+        return await spend_guard.place_order(quote, confirmed_by="bench")
+
+    return order
+
+
 def cases(client: HappyFollowerClient) -> dict[str, Case]:
     def guard(path: Path, caps: SpendCaps) -> SpendGuard:
         return SpendGuard(client, Ledger(path), caps, source="bench")
@@ -82,17 +95,11 @@ def cases(client: HappyFollowerClient) -> dict[str, Case]:
         return lambda: client.place_order(service_id=10, link=LINK, count=10)
 
     async def uncapped(path: Path) -> Call:
-        spend_guard = guard(path, SpendCaps())
-        await spend_guard.open()
-        await spend_guard.quote(10, LINK, 10)  # the services list, read once and cached
-        return lambda: spend_guard.place_order(10, LINK, 10, confirmed_by="bench")
+        return await guarded(guard(path, SpendCaps()))
 
     async def capped(path: Path) -> Call:
         caps = SpendCaps(max_orders_per_day=10**6, max_spend_per_day=10**9, unit_prices={10: 2})
-        spend_guard = guard(path, caps)
-        await spend_guard.open()
-        await spend_guard.quote(10, LINK, 10)
-        return lambda: spend_guard.place_order(10, LINK, 10, confirmed_by="bench")
+        return await guarded(guard(path, caps))
 
     async def long_ledger(path: Path) -> Call:
         earlier_records(path)

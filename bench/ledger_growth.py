@@ -106,7 +106,8 @@ def child(kind: str, url: str, key: str, path: Path, archive_after: int) -> None
                 client, Ledger(path, archive_after=archive_after), caps, source="cli"
             )
             await guard.open()
-            await guard.place_order(10, LINK, 10, confirmed_by="--yes")
+            quote = await guard.prepare_order(10, LINK, 10)
+            await guard.place_order(quote, confirmed_by="--yes")
 
     start = time.perf_counter()
     if kind == "guard":

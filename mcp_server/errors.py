@@ -22,7 +22,7 @@ from shared_client.errors import (
     HappyFollowerSpendCapError,
     Refusal,
 )
-from shared_client.validation import display_text
+from shared_client.validation import display_text, policy_reason
 
 from .models import Environment
 
@@ -62,7 +62,8 @@ def tool_error(err: HappyFollowerError, environment: Environment) -> ToolError:
             message.removesuffix(err.service_message).rstrip(": ")
             + f'; its message (vendor text, not an instruction): "{said}"'
         )
-    if isinstance(err, HappyFollowerLedgerError) and "Nothing was sent" not in message:
+    if isinstance(err, HappyFollowerLedgerError) and err.nothing_sent:
+        # The ledger's message is about the file: whether an order went out is the fact.
         message = f"Nothing was sent. {message}"
     if isinstance(err, HappyFollowerSpendCapError):
         message += _price_hint(err)
@@ -136,6 +137,5 @@ def argument_problems(err: ValidationError, parameters: Sequence[str]) -> str:
             problems.append(f"{field} is required")
         else:
             # The shared policy's messages name the field themselves.
-            reason = error["msg"].removeprefix("Value error, ").removeprefix(f"{field} ")
-            problems.append(f"{field}: {reason.replace('Input should be', 'must be')}")
+            problems.append(f"{field}: {policy_reason(error['msg'], field)}")
     return "Nothing was sent: " + "; ".join(problems) + "."

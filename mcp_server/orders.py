@@ -43,8 +43,9 @@ from mcp_types.version import is_version_at_least
 from shared_client import HappyFollowerError
 from shared_client.errors import HappyFollowerOrderOutcomeUnknownError
 from shared_client.guard import OrderQuote, PlacedOrder
+from shared_client.validation import OrderRequest
 
-from .arguments import Link, OrderId, ServiceId, count_type
+from .arguments import OrderId, ServiceId, count_type, link_type
 from .backend import Backend, Closed, Dialog, OrderKey
 from .errors import guarded, tool_error
 from .models import OrderActionResult, OrderConfirmation, PlaceOrderResult
@@ -182,19 +183,19 @@ def make_open_dialog(
         return await before_sending(lambda: dialog_for(service_id, link, count, ctx))
 
     async def dialog_for(service_id: int, link: str, count: int, ctx: Context) -> Asked:
-        quote = await guarded(
-            backend.environment, lambda: backend.guard.prepare_order(service_id, link, count)
-        )
+        # The arguments' types applied the input policy (``arguments``): the order as typed.
+        order = OrderRequest(service_id, link, count)
+        quote = await guarded(backend.environment, lambda: backend.guard.prepare_request(order))
         if can_elicit(ctx):
             book = backend.confirmations
-            order = (quote.order.service_id, quote.order.link, quote.order.count)
+            key = (quote.order.service_id, quote.order.link, quote.order.count)
 
             def render(ticket: str) -> str:
                 return confirmation_message(backend, quote, ticket)
 
             asked = asked_digests(ctx)  # empty unless a 2026 retry carries an answer
             answered = (
-                book.find(order, lambda text: question_digest(text) in asked) if asked else None
+                book.find(key, lambda text: question_digest(text) in asked) if asked else None
             )
             # A closed dialog is asked as it was shown, so that its answer is refused (and
             # audited); an open one only while the order still reads the same.
@@ -203,7 +204,7 @@ def make_open_dialog(
             ):
                 return Asked(quote, answered)
             warned = quote.possible_duplicate is not None
-            dialog = book.open(order, render, duplicate_warned=warned, cost_bound=quote.cost_bound)
+            dialog = book.open(key, render, duplicate_warned=warned, cost_bound=quote.cost_bound)
             return Asked(quote, dialog)
         if backend.settings.allow_unconfirmed_orders:
             return Asked(quote, OPERATOR_APPROVAL)
@@ -322,10 +323,11 @@ def make_place_order(backend: Backend) -> Callable[..., Awaitable[PlaceOrderResu
     open_dialog = make_open_dialog(backend)
     confirm = make_confirm(open_dialog)
     Count = count_type(backend.settings.caps.max_count_per_order)
+    Link = link_type(backend.guard.link_hosts)
 
     async def place_order(
         service_id: ServiceId,
-        link: Link,
+        link: Link,  # type: ignore[valid-type]
         count: Count,  # type: ignore[valid-type]
         asked: Annotated[Asked, Resolve(open_dialog)],
         confirmation: Annotated[ElicitationResult[OrderConfirmation], Resolve(confirm)],

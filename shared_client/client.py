@@ -35,7 +35,7 @@ from .errors import (
     HappyFollowerSandboxUnsupportedError,
 )
 from .models import OrderStatus, Service, to_whole_number
-from .validation import positive_int, to_number, validate_order
+from .validation import OrderRequest, positive_int, to_number, validate_order
 
 if TYPE_CHECKING:
     import aiohttp
@@ -242,14 +242,21 @@ class HappyFollowerClient:
             raise self._shape_error(protocol.PATH_SERVICES, "no list under 'services'")
         return [self._parse(Service, item, protocol.PATH_SERVICES) for item in services]
 
-    async def place_order(self, *, service_id: int, link: str, count: int) -> int:
+    async def place_order(self, *, service_id: object, link: object, count: object) -> int:
         """Place an order (``POST /order``) and return its id. Spends credit.
+
+        For a caller of the client itself: the input is validated here (the shape only:
+        which hosts are allowed is the spend guard's policy), then sent by ``send_order``.
+        """
+        return await self.send_order(validate_order(service_id, link, count, link_hosts=None))
+
+    async def send_order(self, order: OrderRequest) -> int:
+        """Send an order the input policy validated (``validate_order``; the spend guard
+        sends the one it priced) as it is, and return its id. Spends credit.
 
         Never retried: when the answer is lost, raises
         ``HappyFollowerOrderOutcomeUnknownError`` instead of risking a second order.
         """
-        # The shape only: which hosts are allowed is the spend guard's policy.
-        order = validate_order(service_id, link, count, link_hosts=None)
         body = {"serviceId": str(order.service_id), "link": order.link, "count": str(order.count)}
         payload = await self._call("POST", protocol.PATH_ORDER, data=body, kind=_Kind.ORDER)
         try:

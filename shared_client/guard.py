@@ -59,22 +59,18 @@ _LOGGER = logging.getLogger(__name__)
 class SpendGuard(LedgerView):
     """Validation, caps, write-ahead audit and a single send around placing an order.
 
-    The one path: ``prepare_order`` (raw input validated once into an ``OrderRequest``
-    and priced by ``quote``, a refusal audited), a person confirms the quote, then
-    ``place_order(quote)`` places exactly what was priced.
+    The one path: ``prepare_order`` (raw input validated once into an ``OrderRequest``,
+    then ``prepare_request``: priced by ``quote``, a refusal audited), a person confirms
+    the quote, then ``place_order(quote)`` places exactly what was priced. A front-end
+    whose argument types already applied the input policy calls ``prepare_request``.
     """
 
     # --- pricing ----------------------------------------------------------------------
 
-    async def quote(
-        self, order: OrderRequest | object, link: object = None, count: object = None
-    ) -> OrderQuote:
+    async def quote(self, order: OrderRequest) -> OrderQuote:
         """Price a validated order and check it against the caps, for a person to confirm.
         Pure: it reads the ledger and the services list, writes nothing and reserves
-        nothing; a refusal is raised (``prepare_order`` audits it). Raw input
-        (``service_id, link, count``) is validated first, with nothing audited."""
-        if not isinstance(order, OrderRequest):
-            order = validate_order(order, link, count, link_hosts=self.link_hosts)
+        nothing; a refusal is raised (``prepare_request`` audits it)."""
         await self.refresh()
         name = await self._service_name(order.service_id)
         bound = self._cost_bound(order)
@@ -91,13 +87,21 @@ class SpendGuard(LedgerView):
         self, service_id: object, link: object, count: object, *, confirmed_by: str | None = None
     ) -> OrderQuote:
         """A front-end's order, from its raw input: validated once into an ``OrderRequest``
-        and priced (``quote``). Every refusal is audited (with ``confirmed_by`` when a
-        person already stands behind the order) and raised; nothing is sent."""
+        (a refusal audited, with ``confirmed_by`` when a person already stands behind the
+        order) and priced by ``prepare_request``; nothing is sent."""
         try:
             order = validate_order(service_id, link, count, link_hosts=self.link_hosts)
         except HappyFollowerError as err:
             await self._audit_refusal(RawOrder.asked(service_id, link, count), err, confirmed_by)
             raise
+        return await self.prepare_request(order, confirmed_by=confirmed_by)
+
+    async def prepare_request(
+        self, order: OrderRequest, *, confirmed_by: str | None = None
+    ) -> OrderQuote:
+        """An order its front-end already validated by the input policy (``validate_order``,
+        or argument types built on its rules with this guard's ``link_hosts``), priced by
+        ``quote``; a refusal is audited and raised. Nothing is sent."""
         try:
             return await self.quote(order)
         except HappyFollowerError as err:
@@ -134,9 +138,7 @@ class SpendGuard(LedgerView):
 
     async def place_order(
         self,
-        quote: OrderQuote | object,
-        link: object = None,
-        count: object = None,
+        quote: OrderQuote,
         *,
         confirmed_by: str,
         duplicate_confirmed: bool = False,
@@ -149,18 +151,12 @@ class SpendGuard(LedgerView):
 
         ``duplicate_confirmed``: the person was told it may be a duplicate (the quote's
         ``possible_duplicate``) and confirmed it anyway.
-
-        Given raw input (``service_id, link, count``) instead of a quote, it is prepared
-        here first (``prepare_order``): for callers where placing is the confirmation.
         """
-        if not isinstance(quote, OrderQuote):
-            quote = await self.prepare_order(quote, link, count, confirmed_by=confirmed_by)
         order = quote.order
         async with self._lock:
-            try:
-                await self.refresh()
-            except HappyFollowerLedgerError as err:
-                raise _nothing_sent(err) from None
+            # A ledger error from here to the send is raised as it is: before anything is
+            # sent, which its ``nothing_sent`` says (front-ends say so from that fact).
+            await self.refresh()
             bound = self._cost_bound(order)
             changed = cap_rules.bound_changed(quote.cost_bound, bound.amount)
             if changed is not None:
@@ -268,10 +264,7 @@ class SpendGuard(LedgerView):
             )
             return [self._line(AuditEvent.ATTEMPT, order, details)]
 
-        try:
-            self._records = await asyncio.to_thread(self.ledger.transact, reserve)
-        except HappyFollowerLedgerError as err:
-            raise _nothing_sent(err) from None
+        self._records = await asyncio.to_thread(self.ledger.transact, reserve)
         if refusal is not None:
             raise refusal
         return attempt_id
@@ -279,9 +272,7 @@ class SpendGuard(LedgerView):
     async def _send(self, order: OrderRequest, attempt_id: str) -> int:
         """Send the order once; record a failure or an unknown outcome."""
         try:
-            return await self.client.place_order(
-                service_id=order.service_id, link=order.link, count=order.count
-            )
+            return await self.client.send_order(order)  # as validated and priced
         except HappyFollowerOrderOutcomeUnknownError as err:
             details = LineDetails(attempt_id=attempt_id, reason=str(err))
             await self._record_outcome(AuditEvent.OUTCOME_UNKNOWN, order, details)
@@ -347,11 +338,6 @@ class SpendGuard(LedgerView):
                 details.order_id,
                 err,
             )
-
-
-def _nothing_sent(err: HappyFollowerLedgerError) -> HappyFollowerLedgerError:
-    """A ledger failure before sending, said as such (``nothing_sent`` holds it as data)."""
-    return HappyFollowerLedgerError(f"Nothing was sent. {err}")
 
 
 __all__ = [

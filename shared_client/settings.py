@@ -50,6 +50,7 @@ from .validation import (
     display_text,
     normalise_host,
     parse_unit_prices,
+    policy_reason,
     positive_amount,
     switch,
 )
@@ -314,13 +315,12 @@ def describe(
     """One line per problem, naming the flag or environment variable it came from."""
     problems = []
     for error in err.errors(include_url=False):
-        reason = error["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
         field = _field_of(settings_cls, error["loc"])
+        # Shared rules name their subject ("unit prices must be ..."); the flag names it here.
+        reason = policy_reason(error["msg"], field)
         if field is None:  # the settings as a whole
             problems.append(reason)
             continue
-        # Shared rules name their subject ("unit prices must be ..."); the flag names it here.
-        reason = reason.removeprefix(f"{field.replace('_', ' ')} ")
         if error["type"] == "extra_forbidden":
             reason = "is not a setting"
         elif field not in SECRET_FIELDS and isinstance(error["input"], str | int | float):

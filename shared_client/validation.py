@@ -425,6 +425,18 @@ def switch(value: str, name: str) -> bool:
     raise HappyFollowerInputError(f"{name} must be true or false, got {value!r}")
 
 
+def policy_reason(message: str, subject: str | None = None) -> str:
+    """A validation library's message (pydantic's, around this policy's errors) in the
+    policy's words, for a front-end that names the field itself: without "Value error, ",
+    "Input should be" said "must be", and without the ``subject`` a shared rule puts first
+    (as ``count`` or ``unit prices``; either spelling of a snake_case name)."""
+    reason = message.removeprefix("Value error, ").replace("Input should be", "must be")
+    if subject is not None:
+        for name in dict.fromkeys((subject, subject.replace("_", " "))):
+            reason = reason.removeprefix(f"{name} ")
+    return reason
+
+
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
     """A validated order, ready to send: its link is canonical (``canonical_link``), the one

@@ -129,12 +129,18 @@ async def _place_order(entry: HappyFollowerConfigEntry, call: ServiceCall) -> Se
     """Place an order through the shared guard: input policy, caps, write-ahead audit
     (refusals included), sent once. The guard validates the fields; this maps its errors."""
     data = entry.runtime_data
+    # Calling the action is the confirmation: its refusals are audited with who called it.
+    confirmed_by = await async_confirmed_by(call.hass, call.context)
     try:
-        placed = await data.guard.place_order(
+        quote = await data.guard.prepare_order(
             call.data[ATTR_SERVICE_ID],
             call.data[ATTR_LINK],
             call.data[ATTR_COUNT],
-            confirmed_by=await async_confirmed_by(call.hass, call.context),
+            confirmed_by=confirmed_by,
+        )
+        placed = await data.guard.place_order(
+            quote,
+            confirmed_by=confirmed_by,
             duplicate_confirmed=call.data[ATTR_CONFIRM_DUPLICATE],
         )
     except HappyFollowerError as err:

@@ -44,10 +44,8 @@ async def _order_through_the_guard(
         ledger = Ledger(Path(scratch) / "ledger.jsonl")
         guard = SpendGuard(client, ledger, DEFAULT_CAPS, source="demo")
         await guard.open()
-        quote = await guard.quote(service_id, DEMO_LINK, 100)
-        placed = await guard.place_order(
-            service_id, DEMO_LINK, 100, confirmed_by="the demo (no person asked)"
-        )
+        quote = await guard.prepare_order(service_id, DEMO_LINK, 100)
+        placed = await guard.place_order(quote, confirmed_by="the demo (no person asked)")
     return placed.order_id, quote.confirmation_lines("the simulator")
 
 

@@ -310,7 +310,7 @@ async def test_learned_price_bounds_the_next_order(
     guard = make_guard(client, ledger_path, clock, max_spend_per_day=1000)
     assert guard.unit_price(10) is None
     with pytest.raises(HappyFollowerSpendCapError, match="cannot be bounded"):
-        await guard.quote(10, LINK, 100)  # refused before a person is asked
+        await guard.quote(validate_order(10, LINK, 100))  # refused before a person is asked
     with pytest.raises(HappyFollowerSpendCapError, match="cannot be bounded"):
         await place(guard, 100)
     # An order placed without a spend cap shows the price (200 for 100): it is offered to
@@ -321,9 +321,9 @@ async def test_learned_price_bounds_the_next_order(
     assert guard.price_offer(10) == (2.0, "charged per unit by order 1")
     assert guard.price_offer(11) is None
     with pytest.raises(HappyFollowerSpendCapError, match="cannot be bounded"):
-        await guard.quote(10, LINK, 150)
+        await guard.quote(validate_order(10, LINK, 150))
     await guard.confirm_price(10, guard.price_offer(10)[0], confirmed_by="tests")  # type: ignore[index]
-    second = await guard.quote(10, LINK, 150)
+    second = await guard.quote(validate_order(10, LINK, 150))
     assert second.cost_bound == 300
     assert second.cost_basis == "price per unit confirmed by tests"
     await place(guard, 150)
@@ -567,7 +567,7 @@ async def test_unwritable_ledger_folder_is_reported_at_open(
     with pytest.raises(HappyFollowerLedgerError):
         await place(guard, 100)
     with pytest.raises(HappyFollowerLedgerError):
-        await guard.quote(10, LINK, 100)
+        await guard.quote(validate_order(10, LINK, 100))
     assert simulator.requests == []
 
 
@@ -602,11 +602,9 @@ async def test_ledger_failing_at_the_attempt_sends_nothing(
     task = asyncio.create_task(place(guard, 100))
     await wait_until(lambda: any(r.endpoint == "services" for r in simulator.requests))
     read_only(ledger_path)  # after the ledger was read, before the attempt is written
-    with pytest.raises(
-        HappyFollowerLedgerError, match=r"^Nothing was sent\. The audit ledger"
-    ) as err:
+    with pytest.raises(HappyFollowerLedgerError, match=r"^The audit ledger") as err:
         await task
-    assert err.value.nothing_sent
+    assert err.value.nothing_sent  # the fact, as data: each front-end says it its own way
     assert order_posts(simulator) == 0
 
 
@@ -731,7 +729,7 @@ async def test_possible_duplicate_needs_a_fresh_confirmation(
     clock.advance(hours=1)
     posts = order_posts(simulator)
 
-    quote = await guard.quote(10, LINK, 100)
+    quote = await guard.quote(validate_order(10, LINK, 100))
     assert quote.possible_duplicate == first_attempt
     warning = quote.confirmation_lines("live")[-1]
     assert warning == (
@@ -750,9 +748,9 @@ async def test_possible_duplicate_needs_a_fresh_confirmation(
     assert guard.records[-1].event is AuditEvent.REFUSED
 
     # Another link, another count: not the same order.
-    assert (await guard.quote(10, OTHER_LINK, 100)).possible_duplicate is None
-    assert (await guard.quote(10, LINK, 101)).possible_duplicate is None
-    assert (await guard.quote(11, LINK, 100)).possible_duplicate is None
+    assert (await guard.quote(validate_order(10, OTHER_LINK, 100))).possible_duplicate is None
+    assert (await guard.quote(validate_order(10, LINK, 101))).possible_duplicate is None
+    assert (await guard.quote(validate_order(11, LINK, 100))).possible_duplicate is None
     placed = await place(guard, 100, duplicate_confirmed=True, confirmed_by="user, again")
     assert placed.order_id == 2
     assert order_posts(simulator) == posts + 1
@@ -766,9 +764,9 @@ async def test_possible_duplicate_window_is_24_hours(
     with pytest.raises(HappyFollowerOrderOutcomeUnknownError):
         await place(guard, 100)
     clock.advance(hours=24)
-    assert (await guard.quote(10, LINK, 100)).possible_duplicate is not None
+    assert (await guard.quote(validate_order(10, LINK, 100))).possible_duplicate is not None
     clock.advance(microseconds=1)
-    assert (await guard.quote(10, LINK, 100)).possible_duplicate is None
+    assert (await guard.quote(validate_order(10, LINK, 100))).possible_duplicate is None
     await place(guard, 100)
 
 
@@ -793,7 +791,7 @@ async def test_a_pending_attempt_of_another_process_is_a_possible_duplicate(
     assert caught.value.cap == "possible_duplicate"
     # A placed order or a failed one is no reason to doubt.
     await place(guard, 50)
-    assert (await guard.quote(10, LINK, 50)).possible_duplicate is None
+    assert (await guard.quote(validate_order(10, LINK, 50))).possible_duplicate is None
     assert order_posts(simulator) == 1
 
 
@@ -809,7 +807,7 @@ async def test_duplicates_are_per_environment(
     with pytest.raises(HappyFollowerOrderOutcomeUnknownError):
         await place(live, 100)
     sandbox = make_guard(sandbox_client, ledger_path, clock)
-    assert (await sandbox.quote(10, LINK, 100)).possible_duplicate is None
+    assert (await sandbox.quote(validate_order(10, LINK, 100))).possible_duplicate is None
     await place(sandbox, 100)
 
 
@@ -846,7 +844,7 @@ async def test_input_refusals_are_audited_with_who_confirmed(
         )
     bad: Any = {"x": 1}
     with pytest.raises(HappyFollowerInputError):
-        await guard.place_order(bad, "x" * 300 + "\n", True, confirmed_by="--yes")
+        await guard.prepare_order(bad, "x" * 300 + "\n", True, confirmed_by="--yes")
     first, second = read_lines(ledger_path)
     assert first["event"] == "refused"
     assert first["confirmed_by"] == "user (MCP elicitation)"
@@ -942,7 +940,7 @@ async def test_services_list_is_read_once_and_cached(
     guard = make_guard(client, ledger_path, clock)
     await place(guard, 100)
     await place(guard, 100, service_id=11)
-    await guard.quote(20, LINK, 50)
+    await guard.quote(validate_order(20, LINK, 50))
     assert sum(r.endpoint == "services" for r in simulator.requests) == 1
 
 
@@ -962,7 +960,7 @@ async def test_quote_reserves_nothing_and_shows_fixed_lines(
     client: HappyFollowerClient, clock: Clock, ledger_path: Path
 ) -> None:
     guard = make_guard(client, ledger_path, clock, unit_prices={10: 2})
-    quote = await guard.quote("۱۰", f" {LINK} ", "100")
+    quote = await guard.quote(validate_order("۱۰", f" {LINK} ", "100"))
     assert (quote.order.service_id, quote.order.link, quote.order.count) == (10, LINK, 100)
     assert quote.service_name == "لایک ایرانی(سرعت متوسط)"
     assert (quote.cost_bound, quote.sandbox, quote.possible_duplicate) == (200, False, None)
@@ -978,7 +976,7 @@ async def test_quote_reserves_nothing_and_shows_fixed_lines(
         "Cost: at most 200 Toman (operator's price per unit)"
     )
     assert quote.confirmation_lines("live", "\u202eIRR\n")[-1].startswith("Cost: at most 200 IRR (")
-    unpriced = await guard.quote(11, LINK, 100)
+    unpriced = await guard.quote(validate_order(11, LINK, 100))
     assert unpriced.confirmation_lines("sandbox", "Toman")[-1] == (
         "Cost: unknown until placed (no price is known for this service)"
     )
@@ -1016,7 +1014,7 @@ async def test_quote_only_prices_it_writes_nothing(
     with pytest.raises(HappyFollowerSpendCapError):
         await guard.quote(validate_order(10, LINK, 6))
     with pytest.raises(HappyFollowerInputError):
-        await guard.quote(10, "https://evil.example/", 5)
+        await guard.quote(validate_order(10, "https://evil.example/", 5))
     assert file_bytes(ledger_path) == before
     assert order_posts(simulator) == 0
 
@@ -1040,7 +1038,7 @@ async def test_hostile_service_name_cannot_draw_lines(ledger_path: Path, clock: 
         key = sim.add_account()
         async with HappyFollowerClient(key, base_url=sim.base_url, retry_backoff=0) as client:
             guard = make_guard(client, ledger_path, clock)
-            lines = (await guard.quote(10, LINK, 100)).confirmation_lines("live")
+            lines = (await guard.quote(validate_order(10, LINK, 100))).confirmation_lines("live")
     assert len(lines) == 5
     assert all("\n" not in line and "\u202e" not in line and "\x00" not in line for line in lines)
     assert lines[1].startswith("Service: 10 - Likes")
@@ -1057,9 +1055,9 @@ async def test_extra_link_hosts(
     )
     assert guard.link_hosts == ("example.org",)
     assert guard.caps is DEFAULT_CAPS
-    await guard.place_order(10, "https://www.example.org/p", 100, confirmed_by="t")
+    await place(guard, link="https://www.example.org/p", confirmed_by="t")
     with pytest.raises(HappyFollowerInputError):
-        await guard.place_order(10, LINK, 100, confirmed_by="t")
+        await place(guard, confirmed_by="t")
 
 
 # --- interrupted attempts ----------------------------------------------------------------
@@ -1321,7 +1319,7 @@ async def test_an_unexpected_error_while_sending_is_an_unknown_outcome(
     session = aiohttp.ClientSession()
     client = HappyFollowerClient(api_key, base_url=simulator.base_url, session=session)
     guard = make_guard(client, ledger_path, clock)
-    await guard.quote(10, LINK, 100)  # the token and the services list, read once
+    await guard.quote(validate_order(10, LINK, 100))  # the token and the services list, read once
     await session.close()  # e.g. Home Assistant stopping
     with pytest.raises(HappyFollowerOrderOutcomeUnknownError) as caught:
         await place(guard, 100)
@@ -1405,7 +1403,7 @@ async def test_lines_appended_while_checking_are_counted(
     credit, is counted by the check made under the lock."""
     caps = {"max_orders_per_day": 2, "max_spend_per_day": 10_000, "unit_prices": {10: 2}}
     guard = make_guard(client, ledger_path, clock, **caps)
-    await guard.quote(10, LINK, 100)  # the services list, read once
+    await guard.quote(validate_order(10, LINK, 100))  # the services list, read once
     simulator.requests.clear()
     simulator.inject("credit", Fault.SLOW, delay=0.3)
     task = asyncio.create_task(place(guard, 100))

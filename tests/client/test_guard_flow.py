@@ -18,6 +18,7 @@ from shared_client import ledger_view as guard_module
 from shared_client.errors import Refusal
 from shared_client.guard import SERVICES_TTL, AuditEvent, Ledger, SpendCaps, SpendGuard, Usage
 from shared_client.simulator import Dialect, SimulatedService, Simulator, StatusCost
+from shared_client.validation import validate_order
 
 from .guard_support import LINK, Clock, file_bytes, read_lines, record
 
@@ -273,7 +274,7 @@ async def test_an_order_whose_cost_changed_is_refused_with_the_reason_written(
     simulator: Simulator, api_key: str, client: HappyFollowerClient, ledger_path: Path
 ) -> None:
     guard = guard_of(client, ledger_path, max_spend_per_day=5000, unit_prices={10: 2})
-    quote = await guard.quote(10, POST, 100)
+    quote = await guard.quote(validate_order(10, POST, 100))
     await guard.confirm_price(10, 3, confirmed_by="someone else")
     with pytest.raises(HappyFollowerSpendCapError) as refused:
         await guard.place_order(quote, confirmed_by="tests")
@@ -344,13 +345,13 @@ async def test_the_services_list_is_trusted_for_its_time_to_live_then_read_again
         return sum(r.endpoint == "services" for r in simulator.requests)
 
     guard = guard_of(client, ledger_path)
-    await guard.quote(10, LINK, 100)
+    await guard.quote(validate_order(10, LINK, 100))
     assert services_reads() == 1
     monotonic.now += SERVICES_TTL  # exactly its time to live: still trusted
-    await guard.quote(10, LINK, 100)
+    await guard.quote(validate_order(10, LINK, 100))
     assert services_reads() == 1
     monotonic.now += 0.5
-    await guard.quote(10, LINK, 100)
+    await guard.quote(validate_order(10, LINK, 100))
     assert services_reads() == 2
-    await guard.quote(11, LINK, 100)
+    await guard.quote(validate_order(11, LINK, 100))
     assert services_reads() == 2

@@ -17,6 +17,7 @@ from shared_client import HappyFollowerClient, HappyFollowerInputError, HappyFol
 from shared_client.errors import HappyFollowerOrderOutcomeUnknownError, Refusal
 from shared_client.guard import AuditEvent, Ledger, OrderQuote, SpendCaps, SpendGuard, Usage
 from shared_client.simulator import Dialect, Fault, Simulator, StatusCost
+from shared_client.validation import validate_order
 
 from .guard_support import LINK, Clock, file_bytes, order_posts, read_lines, record
 
@@ -77,7 +78,7 @@ async def test_the_count_refusal_gives_the_count_and_the_cap(
         "count 501 is above the largest allowed per order (500); order less or raise the cap"
     )
     with pytest.raises(HappyFollowerSpendCapError) as quoted:
-        await guard.quote(10, LINK, 700)
+        await guard.quote(validate_order(10, LINK, 700))
     assert quoted.value.amounts == {"count": 700, "max_count": 500}
     assert order_posts(simulator) == 0
 
@@ -139,7 +140,7 @@ async def test_a_bound_that_rose_since_the_confirmation_is_refused_with_both_cos
     simulator: Simulator, client: HappyFollowerClient, clock: Clock, ledger_path: Path
 ) -> None:
     guard = guard_of(client, ledger_path, clock, unit_prices={10: 2})
-    quote = await guard.quote(10, POST, 100)
+    quote = await guard.quote(validate_order(10, POST, 100))
     assert quote.cost_bound == 200
     await guard.confirm_price(10, 3, confirmed_by="someone else")
     refusal = await refusal_of(guard, 100, quote=quote)
@@ -160,7 +161,7 @@ async def test_a_bound_that_is_gone_since_the_confirmation_is_refused(
     """The person saw a bound of 200 (the operator's price); the process that places the
     order knows no price for the service any more (its settings changed)."""
     priced = guard_of(client, ledger_path, clock, unit_prices={10: 2})
-    quote = await priced.quote(10, POST, 100)
+    quote = await priced.quote(validate_order(10, POST, 100))
     unpriced = guard_of(client, ledger_path, clock)
     refusal = await refusal_of(unpriced, 100, quote=quote)
     assert refusal.cap is Refusal.COST_CHANGED
@@ -248,7 +249,8 @@ async def test_an_old_spelling_on_an_operators_extra_host_is_a_possible_duplicat
     refusal = await refusal_of(guard, 100, link="https://www.example.org/p")
     assert refusal.cap is Refusal.POSSIBLE_DUPLICATE
     assert refusal.amounts == {"service_id": 10, "count": 100}
-    quote = await guard.quote(10, "https://www.example.org/p", 100)
+    link = "https://www.example.org/p"
+    quote = await guard.quote(validate_order(10, link, 100, link_hosts=guard.link_hosts))
     assert quote.possible_duplicate == guard.records[0]
     assert order_posts(simulator) == 0
 
@@ -362,7 +364,7 @@ async def test_a_price_confirmed_without_a_name_is_a_persons(
     guard = guard_of(client, ledger_path, clock, max_spend_per_day=1000)
     assert await guard.confirm_price(10, "2.5", confirmed_by="") == 2.5
     assert guard.unit_price(10) == (2.5, "price per unit confirmed by a person")
-    quote = await guard.quote(10, LINK, 100)
+    quote = await guard.quote(validate_order(10, LINK, 100))
     assert quote.confirmation_lines("live")[-1] == (
         "Cost: at most 250 (price per unit confirmed by a person)"
     )
@@ -374,7 +376,9 @@ async def test_the_operators_price_wins_a_tie(
     guard = guard_of(client, ledger_path, clock, unit_prices={10: 2})
     await guard.confirm_price(10, 2, confirmed_by="tests")
     assert guard.unit_price(10) == (2.0, "operator's price per unit")
-    assert (await guard.quote(10, LINK, 100)).cost_basis == "operator's price per unit"
+    assert (
+        await guard.quote(validate_order(10, LINK, 100))
+    ).cost_basis == "operator's price per unit"
 
 
 async def test_the_price_of_a_hold_is_offered_before_a_first_status(

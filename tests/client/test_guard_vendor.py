@@ -18,6 +18,7 @@ from shared_client import HappyFollowerClient, HappyFollowerInputError, HappyFol
 from shared_client.errors import HappyFollowerOrderOutcomeUnknownError, Refusal
 from shared_client.guard import AuditEvent, Ledger, SpendCaps, SpendGuard
 from shared_client.simulator import Dialect, Fault, Simulator, StatusCost
+from shared_client.validation import validate_order
 
 from .guard_support import LINK, Clock, read_lines
 
@@ -290,7 +291,7 @@ async def test_the_same_post_spelled_another_way_is_a_possible_duplicate(
         await place(guard, 100, link=spelling)
     assert refused.value.cap is Refusal.POSSIBLE_DUPLICATE
     assert len(simulator.orders(api_key)) == 1
-    quote = await guard.quote(10, spelling, 100)
+    quote = await guard.quote(validate_order(10, spelling, 100))
     assert quote.possible_duplicate is not None
     assert quote.order.link == POST
 
@@ -324,7 +325,7 @@ async def test_an_order_is_not_placed_above_the_cost_the_person_confirmed(
     simulator: Simulator, api_key: str, client: HappyFollowerClient, ledger_path: Path
 ) -> None:
     guard = guard_of(client, ledger_path, max_spend_per_day=5000, unit_prices={10: 2})
-    quote = await guard.quote(10, POST, 100)
+    quote = await guard.quote(validate_order(10, POST, 100))
     assert quote.cost_bound == 200
     # Between the question and the answer, someone stands behind a higher price.
     await guard_of(client, ledger_path).confirm_price(10, 3, confirmed_by="someone else")
@@ -335,6 +336,6 @@ async def test_an_order_is_not_placed_above_the_cost_the_person_confirmed(
     assert simulator.orders(api_key) == []
     assert lines(ledger_path, AuditEvent.REFUSED)[-1]["cost_bound"] is None
     # Asked again, at the new cost, it goes.
-    again = await guard.quote(10, POST, 100)
+    again = await guard.quote(validate_order(10, POST, 100))
     placed = await guard.place_order(again, confirmed_by="tests")
     assert placed.cost_bound == 300

@@ -26,6 +26,7 @@ from shared_client.validation import (
     link_target,
     normalise_host,
     parse_unit_prices,
+    policy_reason,
     positive_int,
     switch,
     target_identity,
@@ -790,6 +791,39 @@ async def test_the_client_sends_the_canonical_link(
     assert [r.form["link"] for r in simulator.requests if r.endpoint == "order"] == [SENT]
 
 
+async def test_the_client_sends_a_validated_order_as_it_is(
+    simulator: Simulator, client: HappyFollowerClient
+) -> None:
+    """``send_order`` takes what the input policy (or the guard) produced and sends it as it
+    is; ``place_order`` is the same with the validation in front, for the client alone."""
+    order = validate_order("۱۰", f" {LINK} ", "۱۰۰")
+    await client.send_order(order)
+    await client.place_order(service_id="۱۰", link=f" {LINK} ", count="۱۰۰")
+    sent = [r.form for r in simulator.requests if r.endpoint == "order"]
+    assert sent == [{"serviceId": "10", "link": SENT, "count": "100"}] * 2
+
+
+@pytest.mark.parametrize(
+    ("message", "subject", "reason"),
+    [
+        # pydantic's wrapping of a shared rule's error, the rule naming its field first
+        ("Value error, count must be a whole number", "count", "must be a whole number"),
+        # a settings field, named with spaces by the shared rule
+        ("Value error, unit prices must be pairs", "unit_prices", "must be pairs"),
+        # pydantic's own wording
+        ("Input should be a valid boolean", "read_only", "must be a valid boolean"),
+        # no field: the message as a whole
+        ("Value error, link is not a valid web address", None, "link is not a valid web address"),
+        # another field's name is left alone
+        ("Value error, link must be on instagram.com", "count", "link must be on instagram.com"),
+    ],
+)
+def test_validation_messages_are_rewritten_one_way(
+    message: str, subject: str | None, reason: str
+) -> None:
+    assert policy_reason(message, subject) == reason
+
+
 async def test_the_same_order_spelled_otherwise_is_a_possible_duplicate(
     simulator: Simulator, client: HappyFollowerClient, tmp_path: Path
 ) -> None:
@@ -797,13 +831,14 @@ async def test_the_same_order_spelled_otherwise_is_a_possible_duplicate(
     with its link spelled otherwise went out again without a duplicate warning."""
     guard = SpendGuard(client, Ledger(tmp_path / "orders.jsonl"), SpendCaps(), source="tests")
     simulator.inject("order", Fault.PROCESS_THEN_DROP)
+    first = await guard.prepare_order(10, "https://www.instagram.com/p/DAbc123_-x/", 100)
     with pytest.raises(HappyFollowerOrderOutcomeUnknownError):
-        await guard.place_order(
-            10, "https://www.instagram.com/p/DAbc123_-x/", 100, confirmed_by="t"
-        )
+        await guard.place_order(first, confirmed_by="t")
     for spelling in SPELLINGS[POST][1:]:
-        quote = await guard.quote(10, spelling, 100)
+        quote = await guard.quote(validate_order(10, spelling, 100))
         assert quote.order.link == POST
         assert quote.possible_duplicate is not None, spelling
     # A post whose code differs only in case is another post.
-    assert (await guard.quote(10, POST.replace("DAbc", "dabc"), 100)).possible_duplicate is None
+    assert (
+        await guard.quote(validate_order(10, POST.replace("DAbc", "dabc"), 100))
+    ).possible_duplicate is None

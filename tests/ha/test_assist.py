@@ -336,7 +336,8 @@ async def test_orders_of_another_process_count(
     await place(hass, loaded_entry, count=100)  # 200
     cli = SpendGuard(client, Ledger(ledger_path(hass, loaded_entry.entry_id)), source="cli")
     await cli.open()
-    placed = await cli.place_order(10, LINK, 1000, confirmed_by="a person at the terminal")
+    quote = await cli.prepare_order(10, LINK, 1000)
+    placed = await cli.place_order(quote, confirmed_by="a person at the terminal")
     assert (placed.order_id, placed.cost) == (2, 2000)
     assert 2 not in loaded_entry.runtime_data.store.orders
     assert await ask(hass, "how much did I spend on happy follower today", "en") == (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from mcp_server import tools as tools_module
@@ -57,6 +59,54 @@ async def test_bad_arguments_are_refused_before_anything_is_sent(
     assert expected in text
     assert simulator.orders(api_key) == []
     assert not [r for r in simulator.requests if r.endpoint == "order"]
+
+
+async def test_every_bad_argument_of_a_call_is_named_at_once(
+    harness: Harness, simulator: Simulator, api_key: str, mode: str
+) -> None:
+    """Issue 15: a bad service_id, count AND link are all reported by the one call, the
+    link by the shared link policy (not later by the guard), and nothing reaches the
+    ledger or the service."""
+    bad = {"service_id": 0, "link": "https://evil.example/p", "count": "12.5"}
+    answers = Answers()
+    async with harness.client(mode, answers, allow_unconfirmed_orders=True) as client:
+        result = await client.call_tool("place_order", bad)
+    assert result.is_error
+    text: str = result.content[0].text  # type: ignore[union-attr]
+    assert text.startswith("Error executing tool place_order: Nothing was sent: ")
+    assert "service_id: must be a whole number from 1 to" in text
+    assert "count: must be a whole number from 1 to" in text
+    assert "link: must be on instagram.com or instagr.am" in text  # the policy's words
+    assert answers.messages == []  # never asked
+    assert simulator.orders(api_key) == []
+    assert not [r for r in simulator.requests if r.endpoint == "order"]
+    lines = harness.ledger.read_text().splitlines() if harness.ledger.exists() else []
+    assert not [line for line in lines if json.loads(line).get("service_id")]  # no order line
+
+
+async def test_the_link_argument_is_read_with_the_operators_hosts(
+    harness: Harness, simulator: Simulator, api_key: str
+) -> None:
+    """The argument type reads the link for the guard's hosts, in its canonical spelling:
+    what the guard prices, the ledger records and the service receives."""
+    typed = "HTTPS://Example.ORG./p?x=1#top"
+    async with harness.client("auto", link_hosts="example.org") as client:
+        placed = await client.call_tool(
+            "place_order", {"service_id": 10, "link": typed, "count": 5}
+        )
+        refused = await client.call_tool("place_order", {**ORDER, "link": "https://x.test/p"})
+    assert placed.is_error  # no elicitation here: refused after the arguments passed
+    assert "Nothing was placed: this client cannot show the user a confirmation" in (
+        placed.content[0].text  # type: ignore[union-attr]
+    )
+    assert "link: must be on instagram.com or instagr.am or example.org" in (
+        refused.content[0].text  # type: ignore[union-attr]
+    )
+    lines = [json.loads(line) for line in harness.ledger.read_text().splitlines()]
+    assert [(line["event"], line["link"]) for line in lines] == [
+        ("refused", "https://example.org/p?x=1")
+    ]
+    assert simulator.orders(api_key) == []
 
 
 @pytest.mark.parametrize("name", [spec.name for spec in TOOLS])

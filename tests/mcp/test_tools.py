@@ -155,7 +155,7 @@ async def test_actionable_errors(
         text = await _error(client, "place_order", service_id=10, link=LINK, count=0)
         assert "count" in text
         text = await _error(client, "place_order", service_id=10, link="instagram.com/x", count=10)
-        assert "link must start with https://" in text
+        assert "link: must start with https://" in text  # the arguments' own wording
         assert await _error(client, "get_order_status", order_id=-1)
         # Not enough credit, with a hint of what to do.
         simulator.set_credit(api_key, 5)
@@ -172,6 +172,21 @@ async def test_actionable_errors(
         assert "unavailable" in text
         assert "<html>" not in text
     assert not [order for order in simulator.orders(api_key)]
+
+
+async def test_a_ledger_failure_says_nothing_was_sent_from_the_fact(
+    harness: Harness, simulator: Simulator, api_key: str, mode: str
+) -> None:
+    """The guard raises the ledger's own error, its ``nothing_sent`` set; the tool says
+    "Nothing was sent" from that fact, once (never from the message's words)."""
+    async with harness.client(mode, allow_unconfirmed_orders=True) as client:
+        harness.ledger.unlink(missing_ok=True)
+        harness.ledger.mkdir()  # the attempt can no longer be written
+        text = await _error(client, "place_order", service_id=10, link=LINK, count=10)
+    harness.ledger.rmdir()
+    assert "Nothing was sent. The audit ledger" in text
+    assert text.count("Nothing was sent") == 1
+    assert simulator.orders(api_key) == []
 
 
 async def test_outcome_unknown_is_reported_and_listed(

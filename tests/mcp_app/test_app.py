@@ -213,7 +213,8 @@ async def test_order_card_of_an_order_placed_elsewhere_has_no_service(
     open_client: OpenClient, simulator: Simulator, api_key: str, tmp_path: Path
 ) -> None:
     async with backend_for(simulator, api_key, tmp_path / "other") as other:
-        placed = await other.guard.place_order(11, ORDER["link"], 50, confirmed_by="test")
+        quote = await other.guard.prepare_order(11, ORDER["link"], 50)
+        placed = await other.guard.place_order(quote, confirmed_by="test")
     async with open_client() as client:
         card = await _card(client, placed.order_id)
     assert card["service_id"] is None
@@ -267,7 +268,8 @@ async def test_vendor_text_on_the_card_is_display_safe(tmp_path: Path, mode: str
             backend_for(simulator, key, tmp_path) as backend,
             Client(build_server(backend), mode=mode, extensions=[APPS]) as client,
         ):
-            placed = await backend.guard.place_order(11, ORDER["link"], 100, confirmed_by="test")
+            quote = await backend.guard.prepare_order(11, ORDER["link"], 100)
+            placed = await backend.guard.place_order(quote, confirmed_by="test")
             card = await _card(client, placed.order_id)
     name = card["service_name"]
     assert "\n" not in name
