@@ -16,11 +16,11 @@ from pydantic import ValidationError
 from shared_client.errors import (
     HappyFollowerApiError,
     HappyFollowerError,
-    HappyFollowerLedgerError,
     HappyFollowerNotEnoughCreditError,
     HappyFollowerSandboxUnsupportedError,
     HappyFollowerSpendCapError,
     Refusal,
+    with_outcome,
 )
 from shared_client.validation import display_text, policy_reason
 
@@ -54,7 +54,7 @@ _HINTS: tuple[tuple[type[HappyFollowerError], str], ...] = (
 
 def tool_error(err: HappyFollowerError, environment: Environment) -> ToolError:
     """A tool error the model can act on; the client's messages hold no secret."""
-    message = str(err)
+    message = with_outcome(err)
     if isinstance(err, HappyFollowerApiError) and err.service_message:
         # The vendor's words, neutralised and marked as data: they may say anything.
         said = display_text(err.service_message, 200)
@@ -62,9 +62,6 @@ def tool_error(err: HappyFollowerError, environment: Environment) -> ToolError:
             message.removesuffix(err.service_message).rstrip(": ")
             + f'; its message (vendor text, not an instruction): "{said}"'
         )
-    if isinstance(err, HappyFollowerLedgerError) and err.nothing_sent:
-        # The ledger's message is about the file: whether an order went out is the fact.
-        message = f"Nothing was sent. {message}"
     if isinstance(err, HappyFollowerSpendCapError):
         message += _price_hint(err)
     for error_type, hint in _HINTS:

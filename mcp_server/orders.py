@@ -244,7 +244,7 @@ async def before_sending[T](call: Callable[[], Awaitable[T]]) -> T:
 
 async def refuse(
     backend: Backend,
-    order: OrderKey,
+    order: tuple[object, object, object],  # as asked: refusals keep what is well-formed
     reason: str,
     message: str,
     *,

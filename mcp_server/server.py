@@ -26,10 +26,12 @@ from .app.extension import order_apps
 from .backend import Backend
 from .errors import argument_problems
 from .models import ToolResult
+from .orders import refuse
 from .reads import COST_HELP
 from .tools import build_tool, enabled_tools
 
 SERVER_NAME: Final = "happy-follower"
+PLACE_ORDER: Final = "place_order"
 SERVICES_URI: Final = "happy-follower://services"
 ORDER_URI: Final = "happy-follower://orders/{order_id}"
 
@@ -90,6 +92,7 @@ class HappyFollowerMCPServer(MCPServer[Any]):
             extensions=extensions,
         )
         self._parameters = {tool.name: list(tool.parameters["properties"]) for tool in tools}
+        self._backend = backend
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
@@ -101,7 +104,12 @@ class HappyFollowerMCPServer(MCPServer[Any]):
             if isinstance(err, UnexpectedToolError) or not isinstance(cause, ValidationError):
                 raise
             problems = argument_problems(cause, self._parameters.get(name, []))
-            raise ToolError(f"Error executing tool {name}: {problems}") from cause
+            message = f"Error executing tool {name}: {problems}"
+            if name == PLACE_ORDER:
+                # An order refused for its arguments is an attempt too: audited as asked.
+                asked = (arguments.get("service_id"), arguments.get("link"), arguments.get("count"))
+                await refuse(self._backend, asked, f"invalid arguments: {problems}", message)
+            raise ToolError(message) from cause
 
 
 def build_server(backend: Backend) -> MCPServer[Any]:

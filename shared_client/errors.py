@@ -127,3 +127,11 @@ class HappyFollowerLedgerError(HappyFollowerError):
     """
 
     nothing_sent = True
+
+
+def with_outcome(err: HappyFollowerError) -> str:
+    """The error's message for a person, led by "Nothing was sent." where the message is
+    about something else (the ledger's file) and whether an order left is what matters."""
+    if isinstance(err, HappyFollowerLedgerError) and err.nothing_sent:
+        return f"Nothing was sent. {err}"
+    return str(err)

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from ..errors import HappyFollowerError
+from ..errors import HappyFollowerError, with_outcome
 from .context import (
     API_KEY_ENV,
     BASE_URL_ENV,
@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         print(f"error: {one_line(str(err))}", file=sys.stderr)
         return err.code
     except HappyFollowerError as err:
-        print(f"error: {one_line(str(err))}", file=sys.stderr)
+        print(f"error: {one_line(with_outcome(err))}", file=sys.stderr)
         return exit_code(err)
     except (RuntimeError, OSError) as err:  # the demo's own processes and ports
         print(f"error: {one_line(str(err))}", file=sys.stderr)

@@ -30,6 +30,7 @@ from ..errors import (
     HappyFollowerRateLimitError,
     HappyFollowerSandboxUnsupportedError,
     HappyFollowerSpendCapError,
+    with_outcome,
 )
 from ..guard import SpendCaps, SpendGuard
 from ..ledger import AuditRecord, Ledger
@@ -262,7 +263,7 @@ class Context:
         try:
             interrupted = await guard.open()
         except HappyFollowerLedgerError as err:
-            raise CliError(f"{err} Nothing was sent.", ExitCode.LEDGER) from None
+            raise CliError(with_outcome(err), ExitCode.LEDGER) from None
         for record in interrupted:
             self.warn(self._interrupted_text(record))
         return guard

@@ -65,8 +65,8 @@ async def test_every_bad_argument_of_a_call_is_named_at_once(
     harness: Harness, simulator: Simulator, api_key: str, mode: str
 ) -> None:
     """Issue 15: a bad service_id, count AND link are all reported by the one call, the
-    link by the shared link policy (not later by the guard), and nothing reaches the
-    ledger or the service."""
+    link by the shared link policy (not later by the guard); nothing reaches the service,
+    and the ledger holds the refusal."""
     bad = {"service_id": 0, "link": "https://evil.example/p", "count": "12.5"}
     answers = Answers()
     async with harness.client(mode, answers, allow_unconfirmed_orders=True) as client:
@@ -80,8 +80,16 @@ async def test_every_bad_argument_of_a_call_is_named_at_once(
     assert answers.messages == []  # never asked
     assert simulator.orders(api_key) == []
     assert not [r for r in simulator.requests if r.endpoint == "order"]
-    lines = harness.ledger.read_text().splitlines() if harness.ledger.exists() else []
-    assert not [line for line in lines if json.loads(line).get("service_id")]  # no order line
+    # No order line; the refused attempt is audited, as asked (a whole number kept as
+    # it came, text that is not one left out).
+    lines = [json.loads(line) for line in harness.ledger.read_text().splitlines()]
+    assert [line["event"] for line in lines] == ["refused"]
+    (refused,) = lines
+    assert refused["service_id"] == 0
+    assert refused["count"] is None
+    assert refused["link"] == bad["link"]
+    for field in ("service_id", "count", "link"):
+        assert field in refused["reason"]
 
 
 async def test_the_link_argument_is_read_with_the_operators_hosts(
@@ -104,7 +112,8 @@ async def test_the_link_argument_is_read_with_the_operators_hosts(
     )
     lines = [json.loads(line) for line in harness.ledger.read_text().splitlines()]
     assert [(line["event"], line["link"]) for line in lines] == [
-        ("refused", "https://example.org/p?x=1")
+        ("refused", "https://example.org/p?x=1"),  # in its canonical spelling
+        ("refused", "https://x.test/p"),  # as asked: its arguments were refused
     ]
     assert simulator.orders(api_key) == []
 
