@@ -266,6 +266,18 @@ class HomeAssistantRunner:
         """Reload a config entry (its entities and devices take a new title)."""
         await self._post(f"/api/config/config_entries/entry/{entry_id}/reload", {})
 
+    async def wait_loaded(self, entry_id: str) -> None:
+        """Wait until a config entry is loaded (saved options reload it in the background)."""
+        deadline = asyncio.get_running_loop().time() + START_TIMEOUT
+        while True:
+            entries = await self.get("/api/config/config_entries/entry")
+            state = next((e["state"] for e in entries if e["entry_id"] == entry_id), None)
+            if state == "loaded":
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise HomeAssistantError(f"the config entry is {state}, not loaded")
+            await asyncio.sleep(0.2)
+
     async def call_service(
         self, domain: str, service: str, data: dict[str, Any], *, response: bool = False
     ) -> Any:

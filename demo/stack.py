@@ -144,6 +144,7 @@ async def _full_stack(
                 {"type": "config_entries/update", "entry_id": entry_id, "title": texts.account}
             )
             await home_assistant.reload_entry(entry_id)
+        await home_assistant.wait_loaded(entry_id)
         await home_assistant.call_service(
             INTEGRATION,
             "place_order",
@@ -170,7 +171,9 @@ async def _full_stack(
             }
         )
         async with running_http_server(settings, base_url=sim.base_url) as mcp_url:
-            dashboard = asyncio.create_task(_keep_dashboard(home_assistant, texts))
+            # Drawn before the URLs are given: a browser opening it at once finds it.
+            shown = await _show_dashboard(home_assistant, texts, None)
+            dashboard = asyncio.create_task(_keep_dashboard(home_assistant, texts, shown))
             try:
                 yield DemoAccess(
                     home_assistant_url=home_assistant.url,
@@ -254,31 +257,40 @@ ACCOUNT_SENSORS = ("credit", "spent_24h", "spend_left_24h", "spent", "active_ord
 _PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 
-async def _keep_dashboard(home_assistant: HomeAssistantRunner, texts: DemoTexts) -> None:
+async def _keep_dashboard(
+    home_assistant: HomeAssistantRunner, texts: DemoTexts, shown: dict[str, Any]
+) -> None:
     """Keep the dashboard in step with the tracked orders and the spend cap, and refresh
     the orders often."""
-    shown: dict[str, Any] | None = None
     while True:
-        entities = await home_assistant.websocket({"type": "config/entity_registry/list"})
-        devices = await home_assistant.websocket({"type": "config/device_registry/list"})
-        ours = [entity for entity in entities if entity.get("platform") == INTEGRATION]
-        spent = next((e for e in ours if e.get("translation_key") == "spent_24h"), None)
-        cap = None
-        if spent is not None:
-            state = await home_assistant.get(f"/api/states/{spent['entity_id']}")
-            cap = state["attributes"].get("spend_cap")
-        dashboard = dashboard_config(ours, devices, texts, spend_cap=cap)
-        if dashboard != shown:
-            await home_assistant.websocket(
-                {"type": "lovelace/config/save", "url_path": DASHBOARD_PATH, "config": dashboard}
-            )
-            shown = dashboard
-        entity_ids = [entity["entity_id"] for entity in ours]
-        if entity_ids:
-            await home_assistant.call_service(
-                "homeassistant", "update_entity", {"entity_id": entity_ids}
-            )
         await asyncio.sleep(DEMO_REFRESH_SECONDS)
+        shown = await _show_dashboard(home_assistant, texts, shown)
+
+
+async def _show_dashboard(
+    home_assistant: HomeAssistantRunner, texts: DemoTexts, shown: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Save the dashboard if it changed since ``shown`` and ask for the integration's
+    entities to update; returns the dashboard as saved."""
+    entities = await home_assistant.websocket({"type": "config/entity_registry/list"})
+    devices = await home_assistant.websocket({"type": "config/device_registry/list"})
+    ours = [entity for entity in entities if entity.get("platform") == INTEGRATION]
+    spent = next((e for e in ours if e.get("translation_key") == "spent_24h"), None)
+    cap = None
+    if spent is not None:
+        state = await home_assistant.get(f"/api/states/{spent['entity_id']}")
+        cap = state["attributes"].get("spend_cap")
+    dashboard = dashboard_config(ours, devices, texts, spend_cap=cap)
+    if dashboard != shown:
+        await home_assistant.websocket(
+            {"type": "lovelace/config/save", "url_path": DASHBOARD_PATH, "config": dashboard}
+        )
+    entity_ids = [entity["entity_id"] for entity in ours]
+    if entity_ids:
+        await home_assistant.call_service(
+            "homeassistant", "update_entity", {"entity_id": entity_ids}
+        )
+    return dashboard
 
 
 def _row(entity: dict[str, Any]) -> dict[str, Any]:
@@ -410,8 +422,9 @@ def _print_access(out: TextIO, access: DemoAccess) -> None:
         f"                  bearer token {access.mcp_token}\n"
         f"  Simulator       {access.simulator_url}  (API key {access.api_key})\n\n"
         "What to try:\n"
-        "  - Open Home Assistant: the dashboard shows the credit, the active orders and\n"
-        "    the progress of an order placed by the integration.\n"
+        "  - Open Home Assistant: the dashboard shows the credit, what was spent in the\n"
+        f"    last 24 hours against a spend cap of {DEMO_SPEND_CAP:,}, and the cost and\n"
+        "    progress of an order placed by the integration.\n"
         "  - Connect an AI assistant, e.g. Claude Code:\n"
         f"      claude mcp add --transport http happy-follower {access.mcp_url} \\\n"
         f'        --header "Authorization: Bearer {access.mcp_token}"\n'

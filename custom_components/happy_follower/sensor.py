@@ -37,7 +37,7 @@ from .coordinator import (
     status_key,
 )
 from .entity import HappyFollowerEntity, order_device_info, order_id_of_device
-from .texts import amount, language_of
+from .texts import entry_unit, system_language
 
 # Coordinators do all the fetching.
 PARALLEL_UPDATES = 0
@@ -64,9 +64,8 @@ def money_unit(
     unit = credit_unit(entry)
     if unit in ACTIVE_CURRENCIES:
         return unit, SensorDeviceClass.MONETARY
-    # texts.amount owns the unit's names in each language: the unit is what follows
-    # the number (an unknown unit comes back isolated, as typed).
-    named = amount(0, entry, language_of(hass.config.language)).partition(" ")[2]
+    named = entry_unit(entry, system_language(hass))
+    # An unknown unit comes back isolated for sentences: a unit stands alone here.
     return named.strip("\u2068\u2069"), None
 
 

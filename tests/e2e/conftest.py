@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,7 +15,27 @@ from .test_demo_dashboard import RunningDemo, _free_port, _start_demo
 
 @pytest.fixture
 async def demo(tmp_path: Path) -> AsyncIterator[RunningDemo]:
-    running = await _start_demo(tmp_path, _free_port(), _free_port())
+    async with _running_demo(tmp_path, None) as running:
+        yield running
+
+
+@pytest.fixture
+async def demo_fa(tmp_path: Path) -> AsyncIterator[RunningDemo]:
+    """The demo started with `--language fa`."""
+    async with _running_demo(tmp_path, "fa") as running:
+        yield running
+
+
+@pytest.fixture(params=["en", "fa"])
+async def demo_in(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RunningDemo]:
+    """The demo started with `--language en`, then with `--language fa`."""
+    async with _running_demo(tmp_path, request.param) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def _running_demo(tmp_path: Path, language: str | None) -> AsyncIterator[RunningDemo]:
+    running = await _start_demo(tmp_path, _free_port(), _free_port(), language=language)
     try:
         yield running
     finally:

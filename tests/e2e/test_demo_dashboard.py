@@ -175,15 +175,20 @@ async def test_dashboard_follows_an_order_placed_through_mcp(
             page = await browser.new_page(viewport={"width": 1280, "height": 860})
             await _log_in(page, access)
 
-            credit = page.get_by_text(re.compile(r"^[\d,.]+ Toman$")).first
+            # The credit: the first amount of the account's card (its first row).
+            account = page.locator("hui-entities-card").first
+            credit = (
+                account.locator("hui-generic-entity-row")
+                .filter(has_text=re.compile(r"[\d,.]+\s+Toman"))
+                .first
+            )
             await expect(credit).to_be_visible(timeout=CHANGE_TIMEOUT_MS)
             credit_before = await credit.inner_text()
             # What a person reads: the day's spend against the cap and the total, in the
             # credit's unit, and the demo's order named after its number and target, with
             # its service, cost and progress on one card (not "Order 2").
-            account = page.locator("hui-entities-card").first
             # (A row's value comes before its name in the page's text.)
-            for name in ("Spent in the last 24 hours", "Left under the spend cap", "Total spent"):
+            for name in ("Spent in 24 hours", "Left under the cap", "Total spent"):
                 await expect(account).to_contain_text(re.compile(rf"[\d,.]+ Toman\s+{name}"))
             # A count has no unit that reads "1 orders".
             await expect(account).to_contain_text(re.compile(r"\d+\s+[^\d]*Active orders"))

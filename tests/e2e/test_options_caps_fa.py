@@ -3,7 +3,8 @@
 A browser's number box empties "۵۰۰"; the options form must keep it, save it as 500, keep
 the saved cap when the field arrives empty (and say so, in Persian), and lift the cap only
 when the person types the word for it. The person's language is Persian, set as the
-frontend sets it (the user's "language" data), on the README's demo in headless Chromium.
+frontend sets it (the user's "language" data), on the README's demo started with
+`--language fa`, in headless Chromium.
 """
 
 from __future__ import annotations
@@ -96,8 +97,9 @@ def _screenshot(page_shot: Path, name: str) -> None:
 
 
 async def test_a_persian_spend_cap_is_saved_kept_and_lifted_only_by_the_word(
-    demo: RunningDemo, tmp_path: Path
+    demo_fa: RunningDemo, tmp_path: Path
 ) -> None:
+    demo = demo_fa
     access = demo.access
     persian = _persian()
     field_name = persian["step"]["init"]["data"]["max_spend_per_day"]
@@ -117,7 +119,7 @@ async def test_a_persian_spend_cap_is_saved_kept_and_lifted_only_by_the_word(
             # 1. Typed in Persian digits with the Persian thousands separator: saved as 1500.
             dialog = await _open_options(page)
             spend = dialog.get_by_role("textbox", name=field_name)
-            await expect(spend).to_have_value("")  # the demo has no spend cap
+            await expect(spend).to_have_value("10000")  # the demo's spend cap
             await spend.fill("۱٬۵۰۰")
             await expect(spend).to_have_value("۱٬۵۰۰")  # a number box would have emptied it
             # The whole form in Persian: the field's description says how to lift the cap.

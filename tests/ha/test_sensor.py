@@ -201,7 +201,7 @@ async def test_low_credit_issue_and_event(
     issue = issue_registry.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.translation_placeholders["credit"] == "250"
-    assert issue.translation_placeholders["threshold"] == "1000"
+    assert issue.translation_placeholders["threshold"] == "1,000"
     assert [event.data["credit"] for event in events] == [250]
 
     # Still low: the issue stays, no second event.
@@ -248,8 +248,8 @@ async def test_refresh_stops_asking_a_failing_service(
     assert hass.states.get("sensor.happy_follower_active_orders").state == STATE_UNAVAILABLE
 
 
-SPENT_24H = "sensor.happy_follower_spent_in_the_last_24_hours"
-SPEND_LEFT = "sensor.happy_follower_left_under_the_spend_cap"
+SPENT_24H = "sensor.happy_follower_spent_in_24_hours"
+SPEND_LEFT = "sensor.happy_follower_left_under_the_cap"
 TOTAL_SPENT = "sensor.happy_follower_spent"
 
 
@@ -273,7 +273,8 @@ async def test_spend_of_the_last_24_hours_against_the_cap(
     # Home Assistant does not track that order (so the total spent here does not count it).
     cli = SpendGuard(client, Ledger(ledger_path(hass, loaded_entry.entry_id)), source="cli")
     await cli.open()
-    await cli.place_order(10, LINK, 150, confirmed_by="a person at the terminal")  # 300
+    quote = await cli.prepare_order(10, LINK, 150)  # 300
+    await cli.place_order(quote, confirmed_by="a person at the terminal")
     await tick(hass, 1)
     state = hass.states.get(SPENT_24H)
     assert state.state == "500.0"
