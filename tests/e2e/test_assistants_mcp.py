@@ -45,7 +45,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.types import TextContent, Tool
 from packaging.requirements import Requirement
 
-from demo.stack import DemoAccess, _full_stack
+from demo.stack import DEMO_TEXTS, DemoAccess, _full_stack
 from shared_client.cli.tour import DEMO_CREDIT
 from shared_client.simulator import Simulator
 
@@ -148,7 +148,8 @@ async def _demo_stack(
     workspace.mkdir()
     async with Simulator() as sim:
         api_key = sim.add_account(credit=DEMO_CREDIT)
-        async with _full_stack(sim, api_key, workspace, _free_port(), _free_port()) as access:
+        ports = (_free_port(), _free_port())
+        async with _full_stack(sim, api_key, workspace, *ports, texts=DEMO_TEXTS["en"]) as access:
             yield access, sim, api_key
 
 
