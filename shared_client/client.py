@@ -552,26 +552,31 @@ class HappyFollowerClient:
         operation = payload.get("operation")
         if operation == protocol.OPERATION_SUCCESS or (operation is None and status < 300):
             return self._redact_success(path, payload)
-        message = self._service_message(payload)
+        # Read as the service wrote it; shown with secrets removed (a secret held may,
+        # by chance or on purpose, contain the words that tell the kinds apart).
+        said = self._service_message(payload)
         if path not in (protocol.PATH_AUTH, protocol.PATH_REFRESH) and protocol.speaks_of_token(
-            message
+            said
         ):
             raise _TokenRefusedError
         error_type = HappyFollowerApiError
-        if path == protocol.PATH_ORDER and protocol.is_not_enough_credit(message):
+        if path == protocol.PATH_ORDER and protocol.is_not_enough_credit(said):
             error_type = HappyFollowerNotEnoughCreditError
+        message = self._redact(said)[:MAX_MESSAGE_LENGTH] if said else "no reason given"
         raise error_type(
             f"Happy Follower refused the request ({path}): {message}",
             service_message=message,
             http_status=status,
         )
 
-    def _service_message(self, payload: Mapping[str, Any]) -> str:
+    @staticmethod
+    def _service_message(payload: Mapping[str, Any]) -> str:
+        """The service's own message, as it wrote it ("" when it gave none)."""
         for key in protocol.ERROR_MESSAGE_KEYS:
             value = payload.get(key)
             if isinstance(value, str) and value.strip():
-                return self._redact(value.strip())[:MAX_MESSAGE_LENGTH]
-        return "no reason given"
+                return value.strip()
+        return ""
 
     def _remember(self, *secrets: str | None) -> None:
         for secret in secrets:

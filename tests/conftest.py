@@ -10,6 +10,7 @@ import pytest
 # register its own testing_config one under the same name.
 import custom_components  # noqa: F401
 from shared_client import HappyFollowerClient
+from shared_client import client as client_module
 from shared_client.simulator import Simulator, SimulatorClock
 
 REAL_CLOCK = "real_clock"
@@ -31,6 +32,15 @@ def _loopback_sockets(request: pytest.FixtureRequest) -> None:
     """
     if request.config.pluginmanager.hasplugin("socket"):
         request.getfixturevalue("socket_enabled")
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets_of_earlier_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client remembers every secret its process has held, to keep it out of messages;
+    tests share worker processes, so each test starts with nothing remembered (a token one
+    test made up must not be removed from the messages of the next)."""
+    fresh = client_module._SecretMemory(min_length=client_module._MIN_SHARED_SECRET)
+    monkeypatch.setattr(client_module, "_PROCESS_SECRETS", fresh)
 
 
 @pytest.fixture

@@ -270,3 +270,16 @@ def test_secret_memory_keeps_the_most_recent() -> None:
         memory.remember(secret)
     assert list(memory) == ["three", "two", "four"]  # "one" was the least recently seen
     assert client_module.SECRET_MEMORY >= 200
+
+
+async def test_a_refusal_is_read_before_secrets_are_removed(simulator: Simulator) -> None:
+    """A secret held (here the API key) that contains the vendor's own words cannot change
+    what kind of refusal the client reports; it is still removed from what is shown."""
+    words = "اعتبار حساب شما کافی نیست"  # the service's not-enough-credit message
+    api_key = simulator.add_account(api_key=words)
+    simulator.inject("order", Fault.ERROR_MESSAGE, message=words)
+    async with HappyFollowerClient(api_key, base_url=simulator.base_url) as client:
+        with pytest.raises(HappyFollowerNotEnoughCreditError) as refused:
+            await client.place_order(service_id=10, link=LINK, count=100)
+    assert api_key not in str(refused.value)
+    assert api_key not in refused.value.service_message
