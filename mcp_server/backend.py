@@ -174,10 +174,12 @@ class Backend:
 
 @asynccontextmanager
 async def open_backend(
-    settings: Settings, *, base_url: str | None = None
+    settings: Settings, *, base_url: str | None = None, retry_backoff: float | None = None
 ) -> AsyncIterator[Backend]:
     """Start and open the backend the settings describe. ``base_url`` overrides the API root
-    (tests); otherwise ``settings.base_url`` does, or the embedded simulator's."""
+    (tests); otherwise ``settings.base_url`` does, or the embedded simulator's.
+    ``retry_backoff`` overrides the client's wait between read retries (tests; None keeps
+    the client's default)."""
     with tempfile.TemporaryDirectory(prefix="happy-follower-mcp-") as scratch:
         # Simulated orders must never count against, or mix with, real ones.
         if settings.simulate:
@@ -193,21 +195,31 @@ async def open_backend(
             try:
                 api_key = simulator.add_account(credit=SIMULATED_CREDIT)
                 root = simulator.sandbox_base_url if settings.sandbox else simulator.base_url
-                async with _opened(settings, api_key, root, ledger) as backend:
+                async with _opened(settings, api_key, root, ledger, retry_backoff) as backend:
                     yield backend
             finally:
                 await simulator.stop()
         else:
             api_key = settings.require_api_key()
-            async with _opened(settings, api_key, base_url or settings.base_url, ledger) as backend:
+            async with _opened(
+                settings, api_key, base_url or settings.base_url, ledger, retry_backoff
+            ) as backend:
                 yield backend
 
 
 @asynccontextmanager
 async def _opened(
-    settings: Settings, api_key: str, root: str | None, ledger: Ledger
+    settings: Settings, api_key: str, root: str | None, ledger: Ledger, retry_backoff: float | None
 ) -> AsyncIterator[Backend]:
-    async with HappyFollowerClient(api_key, sandbox=settings.sandbox, base_url=root) as client:
+    # Only an explicit backoff is passed on: the client alone owns its default.
+    client = (
+        HappyFollowerClient(api_key, sandbox=settings.sandbox, base_url=root)
+        if retry_backoff is None
+        else HappyFollowerClient(
+            api_key, sandbox=settings.sandbox, base_url=root, retry_backoff=retry_backoff
+        )
+    )
+    async with client:
         backend = Backend(settings, client, ledger)
         await backend.open()
         yield backend

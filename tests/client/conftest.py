@@ -1,27 +1,13 @@
-"""Fixtures of the client tests: a spare account, a sandbox client; the modules on real time."""
+"""Fixtures of the client tests: a sandbox client."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from shared_client import HappyFollowerClient
 from shared_client.simulator import Simulator
-
-from ..conftest import REAL_CLOCK
-
-# The guard's tests hold answers for a real while (Fault.SLOW with a delay) and expect
-# them to end by themselves: they keep the simulator on real time until they wait on
-# ``Simulator.wait_until_held`` and advance its clock instead.
-_ON_REAL_TIME = "test_guard"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.path.parent == Path(__file__).parent and item.path.name.startswith(_ON_REAL_TIME):
-            item.add_marker(REAL_CLOCK)
 
 
 @pytest.fixture

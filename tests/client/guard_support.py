@@ -5,14 +5,12 @@ Not a test module.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -100,10 +98,3 @@ def file_bytes(path: Path) -> bytes:
 def write_file(path: Path, data: bytes, *, append: bool = False) -> None:
     with path.open("ab" if append else "wb") as file:
         file.write(data)
-
-
-async def wait_until(condition: Callable[[], object]) -> None:
-    """Poll ``condition`` until it holds (the simulator has no event for a request's arrival)."""
-    async with asyncio.timeout(5):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.002)

@@ -49,7 +49,6 @@ from .guard_support import (
     order_posts,
     read_lines,
     record,
-    wait_until,
     write_file,
 )
 
@@ -449,7 +448,7 @@ async def test_a_deposit_during_an_order_never_lets_spend_pass_the_cap(
     simulator.inject("order", Fault.SLOW, delay=0.2)
     simulator.inject("status", Fault.SERVER_ERROR_HTML, times=3)
     task = asyncio.create_task(place(guard, 100))  # bounded at 200; costs 200
-    await wait_until(lambda: order_posts(simulator))
+    await simulator.wait_until_held("order")
     simulator.set_credit(api_key, 1500)  # a top-up of 1000 while the order is in flight
     simulator.advance(0.2)  # the held answer goes out
     await task
@@ -538,7 +537,7 @@ async def test_attempt_is_on_disk_before_the_order_reaches_the_service(
     guard = make_guard(client, ledger_path, clock)
     simulator.inject("order", Fault.SLOW, delay=0.3)
     task = asyncio.create_task(place(guard, 100))
-    await wait_until(lambda: order_posts(simulator))
+    await simulator.wait_until_held("order")
     on_disk = read_lines(ledger_path)  # the order is now held by the simulator
     assert [line["event"] for line in on_disk] == ["attempt"]
     assert (on_disk[0]["service_id"], on_disk[0]["count"]) == (10, 100)
@@ -600,8 +599,9 @@ async def test_ledger_failing_at_the_attempt_sends_nothing(
     await guard.open()
     simulator.inject("services", Fault.SLOW, delay=0.3)
     task = asyncio.create_task(place(guard, 100))
-    await wait_until(lambda: any(r.endpoint == "services" for r in simulator.requests))
+    await simulator.wait_until_held("services")
     read_only(ledger_path)  # after the ledger was read, before the attempt is written
+    simulator.advance(0.3)  # the held answer goes out
     with pytest.raises(HappyFollowerLedgerError, match=r"^The audit ledger") as err:
         await task
     assert err.value.nothing_sent  # the fact, as data: each front-end says it its own way
@@ -619,7 +619,7 @@ async def test_outcome_that_cannot_be_written_keeps_the_bound(
     guard = make_guard(client, ledger_path, clock, max_spend_per_day=1000, unit_prices={10: 3})
     simulator.inject("order", Fault.SLOW, delay=0.3)
     task = asyncio.create_task(place(guard, 100))
-    await wait_until(lambda: order_posts(simulator))
+    await simulator.wait_until_held("order")
     read_only(ledger_path)
     simulator.advance(0.3)  # the held answer goes out
     placed = await task  # the order's real fate, though its outcome is not on disk
@@ -715,7 +715,7 @@ async def test_timeout_is_an_unknown_outcome(
             await place(guard, 50)
     assert len(simulator.orders(api_key)) == 1
     assert order_posts(simulator) == 1
-    await asyncio.sleep(0.4)  # the simulator's answer, held back, ends before the test
+    await simulator.release_held()  # the answer the client gave up on ends before the test
 
 
 async def test_possible_duplicate_needs_a_fresh_confirmation(
@@ -817,7 +817,7 @@ async def test_cancelled_while_sending_is_an_unknown_outcome(
     guard = make_guard(client, ledger_path, clock, max_orders_per_day=1)
     simulator.inject("order", Fault.PROCESS_THEN_SLOW, delay=0.5)
     task = asyncio.create_task(place(guard, 100))
-    await wait_until(lambda: simulator.orders(api_key))
+    await simulator.wait_until_held("order")  # placed; its answer held back
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -828,7 +828,7 @@ async def test_cancelled_while_sending_is_an_unknown_outcome(
     assert (unknown["service_id"], unknown["link"], unknown["count"]) == (10, LINK, 100)
     with pytest.raises(HappyFollowerSpendCapError):
         await place(guard, 50)
-    await asyncio.sleep(0.5)  # the simulator's answer, held back, ends before the test
+    await simulator.release_held()  # the answer nobody waits for ends before the test
 
 
 # --- input, services and refusals ---------------------------------------------------
@@ -1367,7 +1367,7 @@ async def test_an_outcome_that_cannot_be_written_is_logged_with_its_order(
     guard = make_guard(client, ledger_path, clock)
     simulator.inject("order", Fault.SLOW, delay=0.3)
     task = asyncio.create_task(place(guard, 100))
-    await wait_until(lambda: order_posts(simulator))
+    await simulator.wait_until_held("order")
     read_only(ledger_path)
     simulator.advance(0.3)  # the held answer goes out
     await task
@@ -1407,7 +1407,7 @@ async def test_lines_appended_while_checking_are_counted(
     simulator.requests.clear()
     simulator.inject("credit", Fault.SLOW, delay=0.3)
     task = asyncio.create_task(place(guard, 100))
-    await wait_until(lambda: simulator.requests)
+    await simulator.wait_until_held("credit")
     if appended == "two orders":
         lines = [
             record(AuditEvent.PLACED, order_id=n, service_id=10, count=10, cost=20) for n in (8, 9)
@@ -1419,6 +1419,7 @@ async def test_lines_appended_while_checking_are_counted(
             record(AuditEvent.OUTCOME_UNKNOWN, count=100, **fields),
         ]
     Ledger(ledger_path).transact(lambda _old: lines)
+    simulator.advance(0.3)  # the held credit answer goes out
     with pytest.raises(HappyFollowerSpendCapError) as caught:
         await task
     assert caught.value.cap == (

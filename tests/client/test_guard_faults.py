@@ -58,7 +58,14 @@ import pytest
 
 from shared_client import HappyFollowerClient, HappyFollowerError
 from shared_client.guard import AuditEvent, AuditRecord, Ledger, SpendCaps, SpendGuard
-from shared_client.simulator import DEFAULT_SERVICES, Dialect, Fault, Simulator, StatusCost
+from shared_client.simulator import (
+    DEFAULT_SERVICES,
+    Dialect,
+    Fault,
+    Simulator,
+    SimulatorClock,
+    StatusCost,
+)
 
 from .guard_runner import place as place_as_runner
 from .guard_support import order_posts
@@ -97,9 +104,9 @@ ORDER_FAULTS: tuple[Fault | None, ...] = (
     Fault.RATE_LIMITED,
     Fault.ERROR_MESSAGE,
 )
-TIMEOUT = 0.05  # the clients' request timeout in the schedules
-HELD = 0.08  # how long PROCESS_THEN_SLOW holds an answer: past the timeout
-KILL_HELD = 0.5  # how long the order of a process about to be killed is held
+# The clients' request timeout in the schedules: a real wait, the only one an answer
+# held by PROCESS_THEN_SLOW costs (the simulator's driven clock holds it until released).
+TIMEOUT = 0.05
 
 
 @dataclass
@@ -190,7 +197,7 @@ def inject_faults(sim: Simulator, rng: random.Random, orders: int, stats: Stats)
     for _ in range(orders):
         fault = rng.choice(ORDER_FAULTS)
         if fault is not None:
-            sim.inject("order", fault, delay=HELD)
+            sim.inject("order", fault)
             stats.faults[f"order:{fault.value}"] += 1
     if rng.random() < 0.25:
         times = rng.randint(1, 3 * orders)  # 3 fails one read: the client tries 3 times
@@ -230,6 +237,9 @@ async def top_up_in_flight(
     """Add credit once an order reached the simulator (its cost then falls between the
     credit reads before and after it), as a person topping up, or a refund, would."""
     sim, key = schedule.simulator, schedule.api_key
+    # Real waits, of a few milliseconds: the top-up races the order's HTTP exchange (the
+    # simulator has no event for a request's arrival, and holding the order would change
+    # which credit read sees it).
     posts = order_posts(sim)
     async with asyncio.timeout(5):
         while order_posts(sim) == posts and not orders.done():  # noqa: ASYNC110
@@ -273,6 +283,7 @@ async def run_in_process(schedule: Schedule, rng: random.Random, stats: Stats) -
             else:
                 await burst(schedule, guard, orders)
             schedule.simulator.clear_faults()
+            await schedule.simulator.release_held()  # answers the clients gave up on
             end_some_partially(schedule, rng, stats)
             await read_statuses(schedule, guard)
             await confirm_held_prices(guard, rng, stats)
@@ -368,7 +379,7 @@ async def run_two_processes(schedule: Schedule, rng: random.Random, stats: Stats
         await guard.open()
         if kill == "in_flight":
             # The simulator places the runner's order and holds the answer: kill it then.
-            schedule.simulator.inject("order", Fault.PROCESS_THEN_SLOW, delay=KILL_HELD)
+            schedule.simulator.inject("order", Fault.PROCESS_THEN_SLOW)
             stats.faults["order:process_then_slow (kill)"] += 1
         child_orders = [random_order(rng) for _ in range(1 if kill else rng.randint(1, 4))]
         mine = [random_order(rng) for _ in range(rng.randint(0 if kill else 1, 4))]
@@ -385,6 +396,7 @@ async def run_two_processes(schedule: Schedule, rng: random.Random, stats: Stats
             await burst(schedule, guard, mine)
         stats.orders += len(mine)
         schedule.simulator.clear_faults()
+        await schedule.simulator.release_held()  # answers a killed or hasty client left
     finally:
         await client.close()
 
@@ -397,11 +409,18 @@ async def kill_runner(
     stats: Stats,
 ) -> None:
     if kill == "in_flight":
-        async with asyncio.timeout(30):
-            # Until the order is held by the simulator, or the runner ends (refused by a cap).
-            while not order_posts(schedule.simulator) and runner.returncode is None:  # noqa: ASYNC110
-                await asyncio.sleep(0.002)
+        # Until the order is held by the simulator (placed, not answered), or the runner
+        # ends (refused by a cap).
+        held = asyncio.ensure_future(schedule.simulator.wait_until_held("order"))
+        ended = asyncio.ensure_future(runner.wait())
+        try:
+            async with asyncio.timeout(30):
+                await asyncio.wait((held, ended), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            held.cancel()
+            ended.cancel()
     else:
+        # A real wait: the runner is another process, killed at a random moment of its work.
         await asyncio.sleep(rng.uniform(0, 0.03))
     if runner.returncode is None:
         runner.send_signal(signal.SIGKILL)
@@ -548,8 +567,18 @@ async def check(schedule: Schedule) -> int:
 
 
 @pytest.fixture
+async def enable_event_loop_debug() -> None:
+    """Replaces the Home Assistant test plugin's fixture of this name, which turns on the
+    event loop's debug mode: it records a stack at every callback, task and future, and
+    the thousands of requests of the schedules spent most of their time there. The other
+    guard tests keep it; these check the spend invariants, not how the loop is used."""
+    asyncio.get_running_loop().set_debug(False)
+
+
+@pytest.fixture
 async def simulator_for_schedules() -> AsyncIterator[Simulator]:
-    async with Simulator(token_lifetime=10**9) as sim:
+    """On the driven clock: tokens never expire and held answers wait for release_held()."""
+    async with Simulator(clock=SimulatorClock(driven=True)) as sim:
         yield sim
 
 
@@ -584,7 +613,6 @@ async def run_schedules(sim: Simulator, tmp_path: Path, count: int, two_processe
         stats.results.update(schedule.results)
         stats.interrupted += schedule.interrupted
         stats.schedules += 1
-    await asyncio.sleep(KILL_HELD if two_processes else HELD)  # answers still held back
     print(f"\n{stats.summary()}\nwall time {time.monotonic() - started:.1f} s")
     return stats
 

@@ -60,7 +60,8 @@ class Harness:
     async def backend(self, **changes: Any) -> AsyncIterator[Backend]:
         settings = self.settings(**changes)
         root = self.simulator.sandbox_base_url if settings.sandbox else self.simulator.base_url
-        async with open_backend(settings, base_url=root) as backend:
+        # No wait between read retries: the retries are tested, not their backoff.
+        async with open_backend(settings, base_url=root, retry_backoff=0.0) as backend:
             yield backend
 
     @asynccontextmanager
