@@ -89,6 +89,9 @@ TRUE_PRICES = {service.service_id: service.unit_price for service in DEFAULT_SER
 SANDBOX_PRICE_FACTOR = 0.25  # the sandbox charges less: its prices must never bound live
 # service id -> (smallest count, counts to choose from); the simulator's catalogue
 SERVICES = {10: (10, (10, 50, 100, 150, 400)), 11: (10, (10, 60, 200)), 30: (100, (100, 500))}
+# Simulator seconds by which any of these orders has started and delivered all it will
+# (a start of 10 s, then 400 units at the slowest rate of 5 a second).
+PARTIAL_END_SECONDS = 120.0
 # Operator prices are upper bounds of the real ones (10: 2.0, 11: 3.0, 30: 0.5).
 PRICES: tuple[dict[int, float], ...] = ({}, {10: 2.0}, {10: 2.5, 11: 3.0}, {10: 2, 11: 3.5, 30: 1})
 ORDER_FAULTS: tuple[Fault | None, ...] = (
@@ -315,14 +318,18 @@ async def order_in_sandbox(
 def end_some_partially(schedule: Schedule, rng: random.Random, stats: Stats) -> None:
     """A running order ends partial: the vendor refunds what it did not deliver."""
     sim = schedule.simulator
+    ended = 0
     for order in sim.orders(schedule.api_key):
         if order.count > 1 and rng.random() < 0.2:
             try:
                 sim.set_order_outcome(order.order_id, partial_at=rng.randrange(order.count))
-                sim.advance(0)  # settled at the next read
             except ValueError:  # already final
                 continue
-            stats.faults["order:partial_refund"] += 1
+            ended += 1
+    if ended:
+        # Time passes until they have ended (and been refunded), for the next reads to see.
+        sim.advance(PARTIAL_END_SECONDS)
+        stats.faults["order:partial_refund"] += ended
 
 
 async def read_statuses(schedule: Schedule, guard: SpendGuard) -> None:
