@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from shared_client.cli.tour import DEMO_LINK
+from shared_client.cli.tour import DEMO_LINK, in_language
 from shared_client.simulator import Simulator
 
 from .homeassistant_runner import (
@@ -96,11 +96,11 @@ async def run_full_stack(
         async with _full_stack(
             sim, api_key, Path(scratch), ha_port, mcp_port, texts=texts
         ) as access:
-            _print_access(out, access)
+            print_access(out, access, texts.language)
             if ready_file is not None:
                 await asyncio.to_thread(_write_private, ready_file, json.dumps(asdict(access)))
             await stop.wait()
-            out.write("\nStopping Home Assistant, the MCP server and the simulator...\n")
+            out.write(texts.stopping)
             out.flush()
 
 
@@ -206,6 +206,7 @@ class DemoTexts:
     account: str  # the integration's account: its device, and the dashboard's title
     credit: str
     spend: str
+    stopping: str  # said in the terminal on Ctrl-C
 
     @property
     def service(self) -> str | None:
@@ -225,6 +226,7 @@ DEMO_TEXTS: dict[str, DemoTexts] = {
         account="Happy Follower",
         credit="Credit",
         spend="Spent in the last 24 hours",
+        stopping="\nStopping Home Assistant, the MCP server and the simulator...\n",
     ),
     "fa": DemoTexts(
         language="fa",
@@ -233,6 +235,7 @@ DEMO_TEXTS: dict[str, DemoTexts] = {
         account="هپی فالوور",
         credit="اعتبار",
         spend="هزینهٔ ۲۴ ساعت گذشته",
+        stopping="\nدر حال متوقف کردن Home Assistant، سرور MCP و شبیه‌ساز...\n",
     ),
 }
 # The rest of the owner's profile as the frontend saves it: formats follow the language.
@@ -254,7 +257,6 @@ DEMO_OPTIONS = {
     ),
 }
 ACCOUNT_SENSORS = ("credit", "spent_24h", "spend_left_24h", "spent", "active_orders")
-_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 
 async def _keep_dashboard(
@@ -307,15 +309,16 @@ def order_title(order_id: str, device_name: str, language: str) -> str:
     without its service, which has a row of its own): short enough not to be cut, and
     two orders of one target and service stay apart.
 
-    The device's name is "<target> · <service>" in every language (the target maybe
-    after a word such as "Post"), each part isolated so that neither direction
-    reorders the other.
+    The device's name is "#<number> · <target> · <service>" in every language (the
+    target maybe after a word such as "Post"; the number in the language's digits), each
+    part isolated so that neither direction reorders the other. A name a person gave the
+    device is put after the number.
     """
-    number = f"#{order_id}"
-    if language == "fa":
-        number = number.translate(_PERSIAN_DIGITS)
-    target = device_name.rsplit(" · ", 1)[0]
-    return f"{number} · {target}" if target else number
+    number = in_language(f"#{order_id}", "fa" if language == "fa" else "en")
+    title = device_name.rsplit(" · ", 1)[0] if " · " in device_name else device_name
+    if title.startswith(number):
+        return title
+    return f"{number} · {title}" if title else number
 
 
 def dashboard_config(
@@ -413,7 +416,10 @@ def _order_cards(
     return [{"type": "vertical-stack", "cards": stack} for _, stack in cards]
 
 
-def _print_access(out: TextIO, access: DemoAccess) -> None:
+def print_access(out: TextIO, access: DemoAccess, language: str) -> None:
+    if language == "fa":
+        print_access_fa(out, access)
+        return
     out.write(
         "The whole product is running on the simulator (Ctrl-C stops everything):\n\n"
         f"  Home Assistant  {access.dashboard_url}\n"
@@ -431,6 +437,41 @@ def _print_access(out: TextIO, access: DemoAccess) -> None:
         "    and ask it for the credit, the services, or to place an order (it asks you first).\n"
         "  - In Home Assistant, Settings > Tools > Actions: happy_follower.place_order,\n"
         "    happy_follower.track_order, happy_follower.get_order_status...\n"
+    )
+    out.flush()
+
+
+def print_access_fa(out: TextIO, access: DemoAccess) -> None:
+    """The same in Persian: each address, login and command on a line of its own, where
+    a terminal that orders right-to-left text cannot move it into a sentence."""
+    cap = in_language(f"{DEMO_SPEND_CAP:,}", "fa")
+    out.write(
+        "همهٔ محصول روی شبیه‌ساز در حال اجراست (با Ctrl-C همه چیز متوقف می‌شود).\n\n"
+        "Home Assistant:\n"
+        f"  {access.dashboard_url}\n"
+        "  نام کاربری و گذرواژه:\n"
+        f"  {access.username}\n"
+        f"  {access.password}\n"
+        "سرور MCP:\n"
+        f"  {access.mcp_url}\n"
+        "  توکن دسترسی:\n"
+        f"  {access.mcp_token}\n"
+        "شبیه‌ساز و کلید API آن:\n"
+        f"  {access.simulator_url}\n"
+        f"  {access.api_key}\n\n"
+        "چه چیزهایی را امتحان کنید:\n"
+        "  - Home Assistant را باز کنید: داشبورد اعتبار، هزینهٔ ۲۴ ساعت گذشته در برابر\n"
+        f"    سقف هزینهٔ {cap}، و هزینه و پیشرفت سفارشی را که افزونه ثبت کرده نشان می‌دهد.\n"
+        "  - یک دستیار هوش مصنوعی را وصل کنید، برای نمونه Claude Code با این فرمان:\n"
+        f"      claude mcp add --transport http happy-follower {access.mcp_url} \\\n"
+        f'        --header "Authorization: Bearer {access.mcp_token}"\n'
+        "    و از آن اعتبار یا سرویس‌ها را بپرسید یا بخواهید سفارشی ثبت کند (اول از شما\n"
+        "    می‌پرسد).\n"
+        "  - اقدام‌های افزونه را در صفحهٔ اقدام‌های Home Assistant ببینید:\n"
+        f"      {access.home_assistant_url}/developer-tools/action\n"
+        "      happy_follower.place_order\n"
+        "      happy_follower.track_order\n"
+        "      happy_follower.get_order_status\n"
     )
     out.flush()
 

@@ -74,6 +74,17 @@ class Usage:
     reserved: float  # bounds of orders whose cost is not known yet
     unbounded: int  # orders whose cost is neither known nor bounded
 
+    @property
+    def counted(self) -> float:
+        """What the spend cap counts: the known costs, and the bound of each order whose
+        cost is not known yet."""
+        return self.spent + self.reserved
+
+    def room(self, cap: float) -> float:
+        """How much more orders may cost under a spend cap of ``cap`` (never below 0): an
+        order whose bound is above it is refused."""
+        return max(0.0, cap - self.counted)
+
 
 def usage(book: Book, now: datetime, sandbox: bool) -> Usage:
     """The caps' use in the 24 hours before ``now``, in one environment."""
@@ -144,7 +155,7 @@ def spend_refusal(
             amounts={"service_id": order.service_id},
         )
     spent, reserved = used.spent, used.reserved
-    room = max(0.0, cap - spent - reserved)
+    room = used.room(cap)
     if bound <= room:
         return None
     return HappyFollowerSpendCapError(

@@ -81,6 +81,7 @@ from .const import (
     SIGNUP_URL,
 )
 from .spending import spend_caps
+from .texts import FSI, Language, identifier, localized, system_language, unit_name
 
 # Home Assistant (2026.9+) runs voluptuous as its successor probatio; type-check
 # against what runs. Older versions run voluptuous itself, with the same API.
@@ -324,6 +325,10 @@ MAX_RETENTION_HOURS = 24 * 30
 _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
 _LINE_BREAKS = frozenset("\n\r")
 _ZWNJ = frozenset("\u200c")  # the zero-width non-joiner of Persian words, in a unit's name
+# The left-to-right mark that opens each line of the unit prices the Persian form shows (in
+# a right-to-left field "10 = 2" reads "2 = 10"): taken back there, refused anywhere else.
+_LRM = "\u200e"
+_LINE_OPENING_MARK = re.compile(f"^{_LRM}", re.MULTILINE)
 # Arabic yeh and kaf, as an Arabic keyboard types the words' Persian letters.
 _PERSIAN_LETTERS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک"})
 # Unit prices: pairs on lines, or separated by a comma or semicolon (Latin or Arabic) that
@@ -393,8 +398,27 @@ def _as_text(number: float) -> str:
     return str(number)
 
 
-def _prices_text(prices: Mapping[int, float]) -> str:
-    return "\n".join(f"{service} = {_as_text(price)}" for service, price in prices.items())
+def _number_text(number: float, language: Language) -> str:
+    """A saved number as the form shows it in the language (Persian digits in Persian)."""
+    return localized(_as_text(number), language)
+
+
+def _prices_text(prices: Mapping[int, float], language: Language = "en") -> str:
+    """Unit prices as "service = price" lines: saved as English writes them; shown in
+    Persian in Persian digits, each line opened by a left-to-right mark so that it reads
+    "service = price" in the right-to-left form too."""
+    mark = _LRM if language == "fa" else ""
+    return "\n".join(
+        f"{mark}{identifier(service, language)} = {_number_text(price, language)}"
+        for service, price in prices.items()
+    )
+
+
+def _unit_text(unit: str, language: Language) -> str:
+    """The credit unit as the form shows it: a known unit by its name in the language
+    (Toman: تومان), another as saved (``unit_name`` isolates it, for sentences)."""
+    name = unit_name(unit, language)
+    return unit if name.startswith(FSI) else name
 
 
 # What an entry without options has: the one set of cap defaults shared with the CLI and
@@ -415,8 +439,9 @@ def _saved(options: Mapping[str, Any]) -> dict[str, Any]:
     return {key: options.get(key, default) for key, default in _DEFAULTS.items()}
 
 
-def _shown(options: Mapping[str, Any]) -> dict[str, Any]:
-    """The saved options as the form's fields show them; no cap and no prices: empty."""
+def _shown(options: Mapping[str, Any], language: Language) -> dict[str, Any]:
+    """The saved options as the form's fields show them in the language (which the form
+    reads back as the same options); no cap and no prices: empty."""
     shown: dict[str, Any] = {}
     for key, value in _saved(options).items():
         if value is None or value == "":
@@ -425,11 +450,13 @@ def _shown(options: Mapping[str, Any]) -> dict[str, Any]:
             shown[key] = value
         elif key == CONF_UNIT_PRICES:
             try:
-                shown[key] = _prices_text(parse_unit_prices(str(value)))
+                shown[key] = _prices_text(parse_unit_prices(str(value)), language)
             except HappyFollowerInputError:
                 shown[key] = str(value)  # damaged: shown as it is, refused until fixed
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            shown[key] = _as_text(value)
+        elif key == CONF_CREDIT_UNIT:
+            shown[key] = _unit_text(str(value), language)
+        elif isinstance(value, int | float):
+            shown[key] = _number_text(value, language)
         else:
             shown[key] = str(value)
     return shown
@@ -484,7 +511,7 @@ def _unit_prices(value: object) -> str:
     """Unit prices as typed, saved as "service = price" lines; "" for a no-prices word."""
     if not isinstance(value, str):
         raise _Refused("invalid_unit_prices")
-    text = _visible(value, allowed=_LINE_BREAKS)
+    text = _visible(_LINE_OPENING_MARK.sub("", value), allowed=_LINE_BREAKS)
     if _word(text) in NO_PRICES_WORDS:
         return ""
     prices: dict[int, float] = {}
@@ -553,13 +580,24 @@ _FIELDS: tuple[tuple[str, Callable[[Any], Any], str], ...] = (
 )
 
 
+def _with_saved_unit(
+    user_input: Mapping[str, Any], unit: str, language: Language
+) -> Mapping[str, Any]:
+    """The submission with the saved unit where it sends back that unit's name in the
+    language (Toman, shown as تومان, stays Toman)."""
+    if user_input.get(CONF_CREDIT_UNIT) == _unit_text(unit, language):
+        return {**user_input, CONF_CREDIT_UNIT: unit}
+    return user_input
+
+
 def _read_options(
-    user_input: Mapping[str, Any], options: Mapping[str, Any]
+    user_input: Mapping[str, Any], options: Mapping[str, Any], language: Language
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The options to save from a submission, and the form errors (nothing is saved while
     there is one). A field that is missing or empty keeps what is saved: silently where
     nothing is saved there (no cap, no prices), else with an error that says so."""
     saved = _saved(options)
+    user_input = _with_saved_unit(user_input, saved[CONF_CREDIT_UNIT], language)
     new: dict[str, Any] = {**options}
     errors: dict[str, str] = {}
     for key, read, missing in _FIELDS:
@@ -596,9 +634,10 @@ class HappyFollowerOptionsFlow(OptionsFlowWithReload):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         errors: dict[str, str] = {}
-        shown = _shown(self.config_entry.options)
+        language = system_language(self.hass)
+        shown = _shown(self.config_entry.options, language)
         if user_input is not None:
-            options, errors = _read_options(user_input, self.config_entry.options)
+            options, errors = _read_options(user_input, self.config_entry.options, language)
             if not errors:
                 return self.async_create_entry(data=options)
             # What was typed stays for the person to correct; an empty or missing field

@@ -18,6 +18,7 @@ from shared_client.validation import display_text, link_target
 from .const import DOMAIN, SIGNUP_URL
 from .coordinator import HappyFollowerConfigEntry
 from .store import TrackedOrder
+from .texts import Language, identifier
 
 # Names stay short enough for dashboard cards (vendor names run to about 25 characters).
 MAX_SERVICE_NAME = 28
@@ -34,9 +35,9 @@ def order_device_identifier(entry_id: str, order_id: int) -> str:
 def order_id_of_device(entry_id: str, identifiers: set[tuple[str, str]]) -> int | None:
     """The order a device stands for; None for the account's device."""
     prefix = order_device_identifier(entry_id, 0).removesuffix("0")
-    for domain, identifier in identifiers:
-        order_id = identifier.removeprefix(prefix)
-        if domain == DOMAIN and identifier.startswith(prefix) and order_id.isdigit():
+    for domain, device_id in identifiers:
+        order_id = device_id.removeprefix(prefix)
+        if domain == DOMAIN and device_id.startswith(prefix) and order_id.isdigit():
             return int(order_id)
     return None
 
@@ -50,18 +51,24 @@ def order_target(link: str | None) -> tuple[str, str]:
     return target.kind, target.text
 
 
-def order_device_info(entry: HappyFollowerConfigEntry, order: TrackedOrder) -> DeviceInfo:
-    """The device of one tracked order, named after its target and service."""
+def order_device_info(
+    entry: HappyFollowerConfigEntry, order: TrackedOrder, language: Language
+) -> DeviceInfo:
+    """The device of one tracked order, named by its number first, then its target and
+    service (the ``device`` translations): what tells two orders apart comes first, where
+    a card or a list that cuts a long name leaves it whole. The number as ``language``
+    (the system language) writes it."""
     kind, target = order_target(order.target_link)
     service = (
         display_text(order.service_name, MAX_SERVICE_NAME)
         if order.service_name
-        else f"#{order.order_id}"
+        else f"{order.service_id or '?'}"
     )
     return DeviceInfo(
         identifiers={(DOMAIN, order_device_identifier(entry.entry_id, order.order_id))},
         translation_key=f"order_{kind}",
         translation_placeholders={
+            "order": identifier(order.order_id, language),
             "target": _ISOLATE.format(target),
             "service": _ISOLATE.format(service),
         },

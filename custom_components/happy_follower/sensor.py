@@ -23,7 +23,6 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_time_interval
 
 from shared_client.errors import HappyFollowerLedgerError
-from shared_client.guard import Usage
 from shared_client.models import OrderStatus
 from shared_client.protocol import FINAL_STATUSES, STATUS_TITLES
 from shared_client.validation import display_text
@@ -67,12 +66,6 @@ def money_unit(
     named = entry_unit(entry, system_language(hass))
     # An unknown unit comes back isolated for sentences: a unit stands alone here.
     return named.strip("\u2068\u2069"), None
-
-
-def counted_spend(usage: Usage) -> float:
-    """What the spend cap counts of the last 24 hours: the known costs, and the bound of
-    each order whose cost is not known yet (the guard's rule, shown as it applies it)."""
-    return usage.spent + usage.reserved
 
 
 def normalized(status: OrderStatus) -> str:
@@ -252,7 +245,7 @@ class SpentLast24HoursSensor(HappyFollowerEntity[OrdersCoordinator], SensorEntit
 
     @property
     def native_value(self) -> float:
-        return counted_spend(self.coordinator.guard.usage())
+        return self.coordinator.guard.usage().counted
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
@@ -290,7 +283,7 @@ class SpendLeftSensor(HappyFollowerEntity[OrdersCoordinator], SensorEntity):
         cap = self.coordinator.guard.caps.max_spend_per_day
         if cap is None:
             return None
-        return max(cap - counted_spend(self.coordinator.guard.usage()), 0.0)
+        return self.coordinator.guard.usage().room(cap)
 
 
 class SpentSensor(HappyFollowerEntity[OrdersCoordinator], SensorEntity):
@@ -359,7 +352,9 @@ class OrderSensor(HappyFollowerEntity[OrdersCoordinator], SensorEntity):
         super().__init__(coordinator, entry, order_key(order_id, description))
         self.entity_description = description
         self.order_id = order_id
-        self._attr_device_info = order_device_info(entry, coordinator.store.orders[order_id])
+        self._attr_device_info = order_device_info(
+            entry, coordinator.store.orders[order_id], system_language(coordinator.hass)
+        )
         # Entity ids keep the order id, whatever the device's (translated) name.
         self.entity_id = f"sensor.{DOMAIN}_{order_key(order_id, description)}"
         if description.money:

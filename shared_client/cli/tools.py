@@ -11,7 +11,7 @@ from types import ModuleType
 from ..simulator import DIALECTS, Simulator
 from .context import API_KEY_ENV, PROGRAM, CliError, Context, ExitCode, exit_code, program_hint
 from .table import Command, Option, stopped
-from .tour import DEMO_CREDIT, guided_tour
+from .tour import DEMO_CREDIT, TOUR_TEXTS, guided_tour
 
 
 async def probe(ctx: Context, args: Namespace) -> ExitCode:
@@ -72,20 +72,15 @@ async def demo(ctx: Context, args: Namespace) -> ExitCode:
     full_stack = None if args.terminal_only else _full_stack_runner()
     if full_stack is not None:
         full_stack.check_ports(args.ha_port, args.mcp_port)
+    texts = TOUR_TEXTS[args.language]
     async with Simulator() as sim:
         api_key = sim.add_account(credit=DEMO_CREDIT)
-        await guided_tour(sim, api_key, ctx.out, tick=args.tick)
+        await guided_tour(sim, api_key, ctx.out, tick=args.tick, language=args.language)
         if args.terminal_only:
-            ctx.out.write(
-                f"Next: `{program_hint('simulate')}` runs the simulator for your experiments.\n"
-            )
+            ctx.out.write(texts.next_step.format(command=program_hint("simulate")))
             return ExitCode.OK
         if full_stack is None:
-            ctx.out.write(
-                "Home Assistant and the MCP server start only from a clone of the repository\n"
-                f"(git clone the project, then `uv run {PROGRAM} demo` in it); this\n"
-                "installation has the terminal part only.\n"
-            )
+            ctx.out.write(texts.clone_only.format(program=PROGRAM))
             return ExitCode.OK
         await full_stack.run_full_stack(
             sim,
@@ -96,7 +91,7 @@ async def demo(ctx: Context, args: Namespace) -> ExitCode:
             ready_file=args.ready_file,
             language=args.language,
         )
-    ctx.out.write("Stopped; nothing was left behind.\n")
+    ctx.out.write(texts.stopped)
     return ExitCode.OK
 
 

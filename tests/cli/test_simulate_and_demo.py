@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import re
 import signal
+from dataclasses import astuple
 
 import pytest
 from yarl import URL
 
+from demo.stack import DemoAccess, order_title, print_access
 from shared_client import HappyFollowerClient
 from shared_client.cli import API_KEY_ENV, ExitCode
+from shared_client.cli.tour import DEMO_CREDIT, TOUR_TEXTS, guided_tour
+from shared_client.simulator import Simulator
 
 from .conftest import CliResult, CliRunner, free_port
 
@@ -122,3 +128,85 @@ async def test_demo_terminal_only_runs_to_completion(cli: CliRunner) -> None:
     assert out.rstrip().endswith("runs the simulator for your experiments.")
     assert "Home Assistant" not in out  # --terminal-only never starts it
     assert cli.simulator.requests == []  # the demo brings its own simulator
+
+
+# What may stand in Latin letters inside a Persian line: names of products and keys.
+LATIN_NAMES = ("Home Assistant", "MCP", "Ctrl-C", "API", "Claude Code")
+LATIN = re.compile(r"[A-Za-z0-9]")
+PERSIAN = re.compile(r"[\u0600-\u06ff]")
+
+
+def persian_lines_problems(text: str) -> list[str]:
+    """Lines of Persian text that hold English (but LATIN_NAMES) or Latin digits, and
+    lines that mix an address or a command with Persian words (a terminal that orders
+    right-to-left text would scramble them)."""
+    problems = []
+    for line in text.splitlines():
+        if not PERSIAN.search(line):
+            continue  # an address, a command, a login: on a line of its own
+        rest = line
+        for name in LATIN_NAMES:
+            rest = rest.replace(name, "")
+        if LATIN.search(rest):
+            problems.append(line)
+    return problems
+
+
+async def test_the_persian_tour_is_persian_with_addresses_on_their_own_lines() -> None:
+    out = io.StringIO()
+    async with Simulator() as sim:
+        api_key = sim.add_account(credit=DEMO_CREDIT)
+        await guided_tour(sim, api_key, out, tick=0, language="fa")
+        url = sim.base_url
+    text = out.getvalue()
+    assert persian_lines_problems(text) == []
+    lines = [line.strip() for line in text.splitlines()]
+    assert url in lines  # the simulator's address alone on its line
+    assert "https://www.instagram.com/happy.follower.demo/" in lines  # the confirmed link
+    assert "۱. اعتبار: ۲۵۰٬۰۰۰" in lines
+    assert "پیوند:" in lines
+    bars = [line for line in lines if line.startswith("[")]
+    assert len(bars) >= 3
+    assert bars[-1].startswith("[" + "#" * 30 + "] ۱۰۰٫۰٪")
+    assert bars[-1].endswith("تکمیل شده")  # the vendor's own word for completed
+    assert "۵. انجام شد: هزینه ۲۰۰، اعتبار اکنون ۲۴۹٬۸۰۰" in lines
+    # The words the demo command says around the tour are Persian too.
+    for words in astuple(TOUR_TEXTS["fa"]):
+        assert persian_lines_problems(re.sub(r"\{\w+\}", "", words)) == []
+
+
+def test_the_persian_access_text_is_persian_with_addresses_on_their_own_lines() -> None:
+    out = io.StringIO()
+    access = DemoAccess(
+        home_assistant_url="http://127.0.0.1:8123",
+        dashboard_url="http://127.0.0.1:8123/happy-follower",
+        username="demo",
+        password="pa55word",
+        mcp_url="http://127.0.0.1:8765/mcp",
+        mcp_token="t0ken",
+        simulator_url="http://127.0.0.1:4000/api/v1",
+        api_key="k3y",
+        config_entry_id="e",
+        workspace="/tmp/x",
+    )
+    print_access(out, access, "fa")
+    text = out.getvalue()
+    assert persian_lines_problems(text) == []
+    lines = [line.strip() for line in text.splitlines()]
+    for alone in (access.dashboard_url, access.username, access.password, access.mcp_token):
+        assert alone in lines
+    assert "۱۰٬۰۰۰" in text  # the demo's spend cap
+
+
+@pytest.mark.parametrize(
+    ("order_id", "device_name", "language", "title"),
+    [
+        ("12", "#12 · \u2068@a\u2069 · \u2068Likes\u2069", "en", "#12 · \u2068@a\u2069"),
+        ("12", "#۱۲ · پست \u2068X\u2069 · \u2068لایک\u2069", "fa", "#۱۲ · پست \u2068X\u2069"),
+        ("12", "my order", "en", "#12 · my order"),  # a name a person gave it
+    ],
+)
+def test_an_order_card_is_titled_by_number_then_target(
+    order_id: str, device_name: str, language: str, title: str
+) -> None:
+    assert order_title(order_id, device_name, language) == title

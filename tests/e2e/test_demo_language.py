@@ -48,6 +48,7 @@ AMOUNTS = {
     "fa": ("۸٬۰۰۰", "۴٬۸۰۰", "۵٬۲۰۰", "۱۰٬۰۰۰"),
 }
 UNIT = {"en": "Toman", "fa": "تومان"}
+SPEND_CAP = {"en": "10000", "fa": "۱۰۰۰۰"}  # as the options form shows it
 ACCOUNT = {"en": "Happy Follower", "fa": "هپی فالوور"}  # the demo's name of the account
 LATIN = re.compile(r"[A-Za-z0-9]")
 
@@ -179,11 +180,63 @@ async def _check_options(page: Page, access: dict[str, str], language: str, shot
     dialog = page.locator("dialog-data-entry-flow")
     await expect(dialog).to_contain_text(options["title"])
     spend = dialog.get_by_role("textbox", name=options["data"]["max_spend_per_day"])
-    await expect(spend).to_have_value("10000")  # the demo's spend cap
+    await expect(spend).to_have_value(SPEND_CAP[language])  # the demo's spend cap
+    # The unit's picker shows the unit by its name in the language (Toman: تومان).
+    await expect(dialog.get_by_text(UNIT[language], exact=True)).to_be_visible()
+    prices = dialog.get_by_role("textbox", name=options["data"]["unit_prices"])
+    await expect(prices).to_have_value(re.compile("="))
+    # Each price line as the field shows it: the service on the left, the price on the
+    # right, in the right-to-left form too (measured in the browser's own layout).
+    assert await _price_lines_read_left_to_right(prices), await prices.input_value()
+    if language == "fa":
+        assert LATIN.search(await prices.input_value()) is None  # Persian digits
+    await prices.scroll_into_view_if_needed()  # the screenshot shows the prices too
     shot = shots / "options.png"
     await page.screenshot(path=str(shot))
     _screenshot(shot, f"ha-options-{language}.png")
     await page.keyboard.press("Escape")
+
+
+async def _price_lines_read_left_to_right(prices: Locator) -> bool:
+    """Whether each line of the unit prices field shows "service = price" from left to
+    right: its text laid out by Chromium in a block of the field's direction and font,
+    where the service's digits end left of the price's."""
+    return bool(
+        await prices.evaluate(
+            """field => {
+                const style = getComputedStyle(field);
+                const block = document.createElement("div");
+                block.dir = style.direction;
+                Object.assign(block.style, {
+                    position: "absolute", whiteSpace: "pre", font: style.font,
+                    direction: style.direction, width: "600px",
+                });
+                document.body.append(block);
+                try {
+                    return field.value.split(String.fromCharCode(10)).every(line => {
+                        block.textContent = line;
+                        const text = block.firstChild;
+                        const equals = line.indexOf("=");
+                        const rect = (start, end) => {
+                            const range = document.createRange();
+                            range.setStart(text, start);
+                            range.setEnd(text, end);
+                            return range.getBoundingClientRect();
+                        };
+                        // Centres: the parts' edges touch, within a fraction of a pixel.
+                        const centre = (start, end) => {
+                            const box = rect(start, end);
+                            return (box.left + box.right) / 2;
+                        };
+                        const sign = centre(equals, equals + 1);
+                        return centre(0, equals) < sign && sign < centre(equals + 1, line.length);
+                    });
+                } finally {
+                    block.remove();
+                }
+            }"""
+        )
+    )
 
 
 async def _check_order_device(

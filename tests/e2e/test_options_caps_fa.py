@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,23 @@ async def _open_options(page: Page) -> Locator:
     return dialog
 
 
+async def _expect_shown_in_persian(
+    dialog: Locator, persian: dict[str, Any], access: dict[str, str]
+) -> dict[str, Any]:
+    """The saved options as a Persian system shows them: Persian digits, the unit's
+    Persian name, each price line opened by a left-to-right mark (so that it reads
+    "service = price" in the right-to-left field)."""
+    fields = persian["step"]["init"]["data"]
+    spend = dialog.get_by_role("textbox", name=fields["max_spend_per_day"])
+    await expect(spend).to_have_value("۱۰۰۰۰")  # the demo's spend cap
+    prices = dialog.get_by_role("textbox", name=fields["unit_prices"])
+    await expect(prices).to_have_value(re.compile("^\u200e۱۰ = ۲\n\u200e۱۱ = ۳\n"))
+    await expect(dialog.get_by_text("تومان", exact=True)).to_be_visible()
+    saved = _saved_options(access)
+    assert saved["credit_unit"] == "Toman"  # shown as تومان
+    return saved
+
+
 def _screenshot(page_shot: Path, name: str) -> None:
     assert page_shot.stat().st_size > 10_000
     if folder := os.environ.get("HAPPY_FOLLOWER_SCREENSHOT_DIR"):
@@ -119,7 +137,7 @@ async def test_a_persian_spend_cap_is_saved_kept_and_lifted_only_by_the_word(
             # 1. Typed in Persian digits with the Persian thousands separator: saved as 1500.
             dialog = await _open_options(page)
             spend = dialog.get_by_role("textbox", name=field_name)
-            await expect(spend).to_have_value("10000")  # the demo's spend cap
+            saved_before = await _expect_shown_in_persian(dialog, persian, access)
             await spend.fill("۱٬۵۰۰")
             await expect(spend).to_have_value("۱٬۵۰۰")  # a number box would have emptied it
             # The whole form in Persian: the field's description says how to lift the cap.
@@ -129,7 +147,11 @@ async def test_a_persian_spend_cap_is_saved_kept_and_lifted_only_by_the_word(
             _screenshot(shot, "ha-options-caps-fa.png")
             await dialog.get_by_role("button", name="ارسال").click()
             options = await _wait_saved(access, "max_spend_per_day", 1500)
-            # The rest is saved as it was shown, not replaced by defaults.
+            # The rest is saved as it was shown, not replaced by defaults: the unit shown as
+            # تومان is still Toman, the prices shown in Persian digits the same prices.
+            assert {**options, "max_spend_per_day": saved_before["max_spend_per_day"]} == (
+                saved_before
+            )
             assert options["max_count_per_order"] == 1000
             assert options["max_orders_per_day"] == 10
             await page.reload()  # closes the success dialog, whatever its button is called
@@ -137,11 +159,11 @@ async def test_a_persian_spend_cap_is_saved_kept_and_lifted_only_by_the_word(
             # 2. The field emptied: refused with a Persian error; the saved cap stays.
             dialog = await _open_options(page)
             spend = dialog.get_by_role("textbox", name=field_name)
-            await expect(spend).to_have_value("1500")
+            await expect(spend).to_have_value("۱۵۰۰")
             await spend.fill("")
             await dialog.get_by_role("button", name="ارسال").click()
             await expect(dialog).to_contain_text(persian["error"]["cap_missing"])
-            await expect(spend).to_have_value("1500")  # the saved cap is shown again
+            await expect(spend).to_have_value("۱۵۰۰")  # the saved cap is shown again
             shot = tmp_path / "missing.png"
             await page.screenshot(path=str(shot))
             _screenshot(shot, "ha-options-caps-missing-fa.png")

@@ -61,6 +61,20 @@ SHOWN = {
     CONF_FINAL_RETENTION_HOURS: "24",
     CONF_ASSISTANTS_MAY_ORDER: False,
 }
+# The same options in a Persian system: Persian digits, the unit by its Persian name, and
+# each price line opened by a left-to-right mark (in the right-to-left field, "10 = 2.5"
+# would read "2.5 = 10").
+LRM = "\u200e"
+SHOWN_FA = {
+    CONF_CREDIT_UNIT: "تومان",
+    CONF_LOW_CREDIT_THRESHOLD: "۱۰۰",
+    CONF_MAX_COUNT_PER_ORDER: "۲۰۰",
+    CONF_MAX_ORDERS_PER_DAY: "۵",
+    CONF_MAX_SPEND_PER_DAY: "۵۰۰",
+    CONF_UNIT_PRICES: f"{LRM}۱۰ = ۲٫۵\n{LRM}۱۱ = ۴",
+    CONF_FINAL_RETENTION_HOURS: "۲۴",
+    CONF_ASSISTANTS_MAY_ORDER: False,
+}
 CAPS = (CONF_MAX_COUNT_PER_ORDER, CONF_MAX_ORDERS_PER_DAY, CONF_MAX_SPEND_PER_DAY)
 NUMBERS = (*CAPS, CONF_LOW_CREDIT_THRESHOLD, CONF_FINAL_RETENTION_HOURS)
 NON_FINITE = ("nan", "NaN", "inf", "-inf", "Infinity", "1e309", "۱e۳۰۹")
@@ -110,6 +124,77 @@ async def test_the_form_shows_what_is_saved_and_saves_it_unchanged(
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
     _unchanged(loaded_entry)
+
+
+async def test_the_persian_form_shows_persian_and_saves_it_unchanged(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    hass.config.language = "fa"
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    assert _shown(result) == SHOWN_FA
+    result = await hass.config_entries.options.async_configure(result["flow_id"], SHOWN_FA)
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    _unchanged(loaded_entry)  # "تومان" sent back is the saved "Toman"
+
+
+@pytest.mark.parametrize(
+    ("language", "unit", "shown"),
+    [
+        ("fa", "IRR", "ریال"),
+        ("fa", "تومان", "تومان"),
+        ("en", "تومان", "Toman"),
+        ("en", "ریال", "rials"),
+        ("fa", "USDT", "USDT"),  # a unit of no known name: as saved
+    ],
+)
+async def test_the_unit_is_shown_by_its_name_and_saved_back_as_it_was(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, language: str, unit: str, shown: str
+) -> None:
+    hass.config.language = language
+    saved = {**SAVED, CONF_CREDIT_UNIT: unit}
+    hass.config_entries.async_update_entry(loaded_entry, options=saved)
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    form = _shown(result)
+    assert form[CONF_CREDIT_UNIT] == shown
+    result = await hass.config_entries.options.async_configure(result["flow_id"], form)
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert dict(loaded_entry.options) == saved
+
+
+async def test_a_persian_unit_typed_over_toman_is_saved_as_typed(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    hass.config.language = "fa"
+    result = await _submit(hass, loaded_entry, {**SHOWN_FA, CONF_CREDIT_UNIT: "ریال"})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert loaded_entry.options[CONF_CREDIT_UNIT] == "ریال"
+
+
+@pytest.mark.parametrize(
+    ("typed", "error"),
+    [
+        (f"{LRM}۱۰ = ۳\r\n{LRM}۲۰ = ۱٬۰۰۰", None),  # the marks where the form puts them
+        (f"۱۰ = ۳{LRM}", "hidden_characters"),
+        (f"۱۰ {LRM}= ۳", "hidden_characters"),
+        (f"{LRM}{LRM}۱۰ = ۳", "hidden_characters"),
+        ("\u200f۱۰ = ۳", "hidden_characters"),  # a right-to-left mark: not the form's
+    ],
+)
+async def test_the_left_to_right_mark_is_read_only_where_the_form_puts_it(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, typed: str, error: str | None
+) -> None:
+    hass.config.language = "fa"
+    result = await _submit(hass, loaded_entry, {**SHOWN_FA, CONF_UNIT_PRICES: typed})
+    if error is None:
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert loaded_entry.options[CONF_UNIT_PRICES] == "10 = 3\n20 = 1000"  # saved unmarked
+        assert dict(_caps(loaded_entry).unit_prices) == {10: 3.0, 20: 1000.0}
+    else:
+        assert result["errors"] == {CONF_UNIT_PRICES: error}
+        _unchanged(loaded_entry)
 
 
 @pytest.mark.parametrize(

@@ -57,11 +57,14 @@ async def test_order_devices_named_after_what_was_ordered(
 
     device = _order_device(hass, loaded_entry, first)
     # Each part is a bidi isolate: "@" stays in front in a right-to-left interface too.
-    assert device.name == "\u2068@mehdifeizi\u2069 · \u2068لایک ایرانی(سرعت متوسط)\u2069"
+    # The order number first: what tells two orders apart survives a cut name.
+    assert (
+        device.name == f"#{first} · \u2068@mehdifeizi\u2069 · \u2068لایک ایرانی(سرعت متوسط)\u2069"
+    )
     assert device.serial_number == str(first)  # the order id stays reachable
     assert device.model_id == "10"
     assert _order_device(hass, loaded_entry, second).name == (
-        "Post \u2068DAbc123xyz\u2069 · \u2068لایک ایرانی(سرعت بالا)\u2069"
+        f"#{second} · Post \u2068DAbc123xyz\u2069 · \u2068لایک ایرانی(سرعت بالا)\u2069"
     )
     state = hass.states.get(f"sensor.happy_follower_order_{first}_progress")
     assert state.attributes["friendly_name"] == f"{device.name} Progress"
@@ -115,8 +118,10 @@ def test_order_device_name_is_display_safe() -> None:
         service_name="Likes\u202e\nTotal: 0 Toman\u200b" + "x" * 60,
         link="https://www.instagram.com/a\u202eb/",
     )
-    info = order_device_info(config_entry, order)  # type: ignore[arg-type]
-    for value in info["translation_placeholders"].values():
+    info = order_device_info(config_entry, order, "en")  # type: ignore[arg-type]
+    placeholders = dict(info["translation_placeholders"])
+    assert placeholders.pop("order") == "7"  # ours, not vendor text
+    for value in placeholders.values():
         assert value[0] == "\u2068"
         assert value[-1] == "\u2069"
         inner = value[1:-1]

@@ -8,6 +8,7 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import (
@@ -338,3 +339,30 @@ async def test_names_and_unit_in_persian(
     assert names[f"sensor.happy_follower_order_{order_id}_cost"].endswith(" هزینه")
     cost = hass.states.get(f"sensor.happy_follower_order_{order_id}_cost")
     assert cost.attributes["unit_of_measurement"] == "تومان"
+    # The order's device: its number first, in Persian digits.
+    number = str(order_id).translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    assert _order_device_name(hass, config_entry, order_id) == (
+        f"#{number} · \u2068@mehdifeizi\u2069 · \u2068لایک ایرانی(سرعت متوسط)\u2069"
+    )
+
+
+def _order_device_name(hass: HomeAssistant, entry: MockConfigEntry, order_id: int) -> str:
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"{entry.entry_id}_order_{order_id}"), entry.entry_id
+    )
+    assert device is not None
+    assert device.name is not None
+    return device.name
+
+
+async def test_two_orders_of_one_target_differ_where_their_names_start(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """What tells orders apart comes first: a card or list that cuts a long name keeps it."""
+    first = await place(hass, loaded_entry, count=100)
+    second = await place(hass, loaded_entry, count=200)
+    names = [_order_device_name(hass, loaded_entry, order) for order in (first, second)]
+    assert names == [
+        f"#{order} · \u2068@mehdifeizi\u2069 · \u2068لایک ایرانی(سرعت متوسط)\u2069"
+        for order in (first, second)
+    ]
