@@ -22,7 +22,7 @@ from shared_client.errors import (
     Refusal,
     with_outcome,
 )
-from shared_client.validation import display_text, policy_reason
+from shared_client.validation import amount_text, display_text, policy_reason
 
 from .models import Environment
 
@@ -106,12 +106,6 @@ def _price_hint(err: HappyFollowerSpendCapError) -> str:
         f"{service_id}; it asks the user, and only their yes makes that price bound this "
         f"service's orders. Or {operator}.)"
     )
-
-
-def amount_text(amount: float) -> str:
-    """An amount as short as it reads exactly (``2``, ``2.5``; never a rounded figure)."""
-    short = f"{amount:g}"
-    return short if float(short) == amount else repr(amount)
 
 
 async def guarded[T](environment: Environment, call: Callable[[], Awaitable[T]]) -> T:

@@ -35,12 +35,12 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
 from pydantic import BeforeValidator, Field
 
-from shared_client.validation import display_text, positive_amount
+from shared_client.validation import amount_text, display_text, positive_amount
 
 from . import orders
 from .arguments import ServiceId
 from .backend import Backend, Closed, ConfirmationBook, Dialog, OrderKey
-from .errors import OPERATOR_CONFIRMS, OPERATOR_PRICES, amount_text, guarded
+from .errors import OPERATOR_CONFIRMS, OPERATOR_PRICES, guarded
 from .models import PriceConfirmation, PriceResult
 from .orders import CONFIRMED_BY, asked_digests, can_elicit
 

@@ -118,7 +118,7 @@ def build_server(backend: Backend) -> MCPServer[Any]:
     tools = [build_tool(spec, backend) for spec in enabled]
     apps = order_apps(backend, [spec.name for spec in enabled])
     server = HappyFollowerMCPServer(backend, tools, extensions=[apps])
-    server.middleware.append(apps.negotiated_only)  # clients without Apps: today's server
+    apps.install(server)
     add_resources(server, backend)
     add_prompt(server)
     return server

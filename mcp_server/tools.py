@@ -118,14 +118,19 @@ def enabled_tools(settings: Settings) -> list[ToolSpec]:
 
 
 class _Tool(Tool):
-    """The SDK's tool, whose refusals may point to confirm_price: while it runs, a refusal
-    that a price the user confirms can resolve names the price seen (``errors``)."""
+    """The SDK's tool, refusing arguments it does not take (its strict argument model is
+    built at its first call: only a call validates arguments), and whose refusals may
+    point to confirm_price: while it runs, a refusal that a price the user confirms can
+    resolve names the price seen (``errors``)."""
 
     price_offers: PriceOffers | None = Field(default=None, exclude=True)
 
     async def run(
         self, arguments: dict[str, Any], context: Context[Any, Any], convert_result: bool = False
     ) -> Any:
+        metadata = self.fn_metadata
+        if metadata.arg_model.model_config.get("extra") != "forbid":
+            metadata.arg_model = _forbid_extra(metadata.arg_model)
         if self.price_offers is None:
             return await super().run(arguments, context, convert_result)
         with offering_prices(self.price_offers):
@@ -143,11 +148,10 @@ def build_tool(spec: ToolSpec, backend: Backend) -> Tool:
         annotations=spec.annotations,
         meta={"ui": {"resourceUri": spec.app_page}} if spec.app_page else None,
     )
-    strict = _forbid_extra(tool.fn_metadata.arg_model)
     return tool.model_copy(
         update={
-            "fn_metadata": tool.fn_metadata.model_copy(update={"arg_model": strict}),
-            # What pydantic writes for extra="forbid", without building the schema twice.
+            # What pydantic writes for the strict model (``_forbid_extra``), without
+            # building that model (``_Tool.run`` does, at the first call).
             "parameters": {**tool.parameters, "additionalProperties": False},
             "price_offers": offers,
         }

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .ledger import AuditEvent, AuditRecord
+from .validation import amount_text
 
 OUTCOMES = frozenset({AuditEvent.PLACED, AuditEvent.FAILED, AuditEvent.OUTCOME_UNKNOWN})
 type Outcome = Literal["pending", "placed", "failed", "outcome_unknown"]
@@ -48,14 +49,18 @@ def cost_anomaly(reported: float | None, bound: float | None) -> str | None:
     if reported is None:
         return "the status gave no cost"
     if not math.isfinite(reported) or reported <= 0:
-        return f"the status gave a cost of {reported:g}"
+        return f"the status gave a cost of {amount_text(reported)}"
     if bound is not None and reported < bound:
         return (
-            f"the status gave a cost of {reported:g}, below the order's bound of {bound:g} "
-            "(a refund, a price below yours, or a wrong figure): it counts at its bound"
+            f"the status gave a cost of {amount_text(reported)}, below the order's bound of "
+            f"{amount_text(bound)} (a refund, a price below yours, or a wrong figure): it "
+            "counts at its bound"
         )
     if bound is not None and reported > bound:
-        return f"the service charged {reported:g}, above the order's bound of {bound:g}"
+        return (
+            f"the service charged {amount_text(reported)}, above the order's bound of "
+            f"{amount_text(bound)}"
+        )
     return None
 
 

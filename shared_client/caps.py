@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from .book import Book
 from .errors import HappyFollowerInputError, HappyFollowerSpendCapError, Refusal
 from .ledger import AuditRecord
-from .validation import OrderRequest, target_identity
+from .validation import OrderRequest, amount_text, target_identity
 
 WINDOW = timedelta(hours=24)
 
@@ -159,10 +159,10 @@ def spend_refusal(
     if bound <= room:
         return None
     return HappyFollowerSpendCapError(
-        f"this order may cost up to {bound:g}; in the last 24 hours {spent:g} was spent "
-        f"and {reserved:g} is reserved for orders whose cost is not settled, so "
-        f"{room:g} of the spend cap of {cap:g} is left. Order less, wait, or raise "
-        "the cap",
+        f"this order may cost up to {amount_text(bound)}; in the last 24 hours "
+        f"{amount_text(spent)} was spent and {amount_text(reserved)} is reserved for orders "
+        f"whose cost is not settled, so {amount_text(room)} of the spend cap of "
+        f"{amount_text(cap)} is left. Order less, wait, or raise the cap",
         cap=Refusal.MAX_SPEND_PER_DAY,
         amounts={
             "bound": bound,
@@ -180,10 +180,15 @@ def bound_changed(
     """The refusal of an order whose bound rose (or went) after a person confirmed it."""
     if confirmed is None or (bound is not None and bound <= confirmed):
         return None
-    now = "cannot be bounded any more" if bound is None else f"may now cost up to {bound:g}"
+    now = (
+        "cannot be bounded any more"
+        if bound is None
+        else f"may now cost up to {amount_text(bound)}"
+    )
     return HappyFollowerSpendCapError(
-        f"the order was confirmed at a cost of at most {confirmed:g}, but a price changed "
-        f"since and it {now}; nothing was sent. Ask again, so that the person sees the new cost",
+        f"the order was confirmed at a cost of at most {amount_text(confirmed)}, but a price "
+        f"changed since and it {now}; nothing was sent. Ask again, so that the person sees "
+        "the new cost",
         cap=Refusal.COST_CHANGED,
         amounts={"confirmed": confirmed, "bound": bound if bound is not None else 0.0},
     )
@@ -193,9 +198,9 @@ def hold_refusal(hold: AuditRecord) -> HappyFollowerSpendCapError:
     """The refusal of an order of a service on hold (it charged above a bound)."""
     charged = hold.unit_price or 0.0
     return HappyFollowerSpendCapError(
-        f"service {hold.service_id} charged {charged:g} per unit ({hold.reason}), more than "
-        "the price that bounded the order: its orders are stopped until a person confirms "
-        "the service's price per unit (set it, or confirm the price it charged)",
+        f"service {hold.service_id} charged {amount_text(charged)} per unit ({hold.reason}), "
+        "more than the price that bounded the order: its orders are stopped until a person "
+        "confirms the service's price per unit (set it, or confirm the price it charged)",
         cap=Refusal.PRICE_CHANGED,
         amounts={"service_id": hold.service_id or 0, "unit_price": charged},
     )

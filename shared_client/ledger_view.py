@@ -23,7 +23,7 @@ from .ledger import AuditEvent, AuditRecord, Ledger, process_is_gone
 from .order_list import LedgerOrder, ledger_orders
 from .prices import bounding_price, held_services, offered_price, read_price
 from .quotes import SettledCost
-from .validation import DEFAULT_LINK_HOSTS, OrderRequest, display_text, positive_int
+from .validation import DEFAULT_LINK_HOSTS, OrderRequest, amount_text, display_text, positive_int
 
 # The spend guard logs under one name, whichever of its modules writes the line.
 _LOGGER = logging.getLogger("shared_client.guard")
@@ -235,7 +235,10 @@ class LedgerView:
         details = LineDetails(
             order_id=order_id,
             unit_price=charged / order.count,
-            reason=f"order {order_id} cost {charged:g}, above its bound of {bound:g}",
+            reason=(
+                f"order {order_id} cost {amount_text(charged)}, above its bound of "
+                f"{amount_text(bound)}"
+            ),
         )
         service = RawOrder(order.service_id, None, None)
         return [self._line(AuditEvent.PRICE_HOLD, service, details)]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .ledger import AuditRecord
 from .models import OrderStatus
-from .validation import OrderRequest, display_text
+from .validation import OrderRequest, amount_text, display_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,9 @@ class OrderQuote:
         (in ``unit``, the credit's, when given)."""
         order = self.order
         if self.cost_bound is not None:
-            amount = " ".join(filter(None, (f"{self.cost_bound:g}", display_text(unit, 16))))
+            amount = " ".join(
+                filter(None, (f"{amount_text(self.cost_bound)}", display_text(unit, 16)))
+            )
             cost = f"at most {amount} ({self.cost_basis})"
         else:
             cost = f"unknown until placed ({self.cost_basis})"

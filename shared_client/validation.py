@@ -132,6 +132,17 @@ def has_hidden_characters(text: str) -> bool:
     return any(unicodedata.category(char) in _HIDDEN_CATEGORIES for char in text)
 
 
+def amount_text(value: float) -> str:
+    """An amount (credit, cost, price, cap) as people read it: grouped in thousands, whole
+    numbers without a decimal point, others as they are (to six places when exact); never
+    in exponent notation (an account in rials counts in millions)."""
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    text = f"{value:,.6f}".rstrip("0").rstrip(".")
+    # Exact, or Python's shortest exact spelling (a price is confirmed as it is shown).
+    return text if float(text.replace(",", "")) == value else repr(value)
+
+
 def display_text(value: object, max_length: int = 80) -> str:
     """``value`` as text that is safe to show a person: hidden characters removed, every run
     of whitespace (newlines included) one space, shortened to ``max_length`` with "…".

@@ -3,28 +3,30 @@ and the middleware that keeps all of it away from clients that did not negotiate
 
 Tools name the page that renders their result in ``tools.TOOLS`` (``_meta.ui``); the
 pages call back only ``app_order_card`` and ``app_account`` — read-only, visible to the
-app and not to the model. Nothing here can place, cancel or confirm an order.
-
-This module does not use ``from __future__ import annotations``: the SDK reads the
-app tools' annotations.
+app and not to the model. Nothing here can place, cancel or confirm an order. Their
+handlers (``handlers``) are imported when a client first needs them.
 """
 
 import inspect
 from collections.abc import Collection
 from typing import Any, Final
 
+from mcp.server import MCPServer
 from mcp.server.apps import APP_MIME_TYPE, Apps, ResourceCsp, client_supports_apps
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.resources import FunctionResource
 from mcp_types import CallToolRequestParams, CallToolResult, TextContent, ToolAnnotations
 
-from ..arguments import OrderId
 from ..backend import Backend
-from . import ACCOUNT_URI, ORDER_CARD_URI, cards, page
-from .models import AccountView, OrderCard
+from . import ACCOUNT_URI, ORDER_CARD_URI, page
 
 ORDER_CARD_TOOL: Final = "app_order_card"
 ACCOUNT_TOOL: Final = "app_account"
+# app tool -> (the page that calls it, its title, the model's tool whose reads it repeats)
+APP_TOOLS: Final = {
+    ORDER_CARD_TOOL: (ORDER_CARD_URI, "Order card", "get_order_status"),
+    ACCOUNT_TOOL: (ACCOUNT_URI, "Account view", "list_orders"),
+}
 _READ: Final = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
 # No network, resources or frames: the pages are self-contained.
 _NO_DOMAINS: Final = ResourceCsp(connect_domains=[], resource_domains=[], frame_domains=[])
@@ -51,43 +53,49 @@ def _page_resource(uri: str, view: page.View, description: str) -> FunctionResou
 
 
 class OrderApps(Apps):
-    """The pages and, for the tools the operator enabled, the app tools behind them."""
+    """The pages and, for the tools the operator enabled, the app tools behind them.
+
+    The app tools (their handlers, models and schemas) are registered on the server when
+    a client first needs them: a ``tools/list`` from a client that negotiated Apps, or a
+    call of one by name. Until then no client can see them (``negotiated_only`` hides
+    them from the others anyway), and a start-up that no App client follows skips them."""
 
     def __init__(self, backend: Backend, enabled: Collection[str]) -> None:
         super().__init__()
-        self.app_tools: dict[str, tuple[str, ...]] = {}  # name -> its parameters
-        names = cards.ServiceNames(backend)
+        self._backend = backend
+        self._enabled = tuple(enabled)
+        self._server: MCPServer[Any] | None = None
+        # An app tool reads only what an enabled tool of the model already reads.
+        self.app_tool_names = tuple(
+            name for name, (_, _, reads) in APP_TOOLS.items() if reads in self._enabled
+        )
+        self.app_tools: dict[str, tuple[str, ...]] = {}  # registered: name -> its parameters
         self.add_resource(
             _page_resource(ORDER_CARD_URI, "order", "An order's card that follows its progress")
         )
         self.add_resource(
             _page_resource(ACCOUNT_URI, "account", "Credit, caps used today and latest orders")
         )
-        # An app tool reads only what an enabled tool of the model already reads.
-        if "get_order_status" in enabled:
 
-            async def app_order_card(order_id: OrderId) -> OrderCard:
-                """One order's card: status, progress, cost, service name and target."""
-                return await cards.order_card(backend, names, order_id)
+    def install(self, server: MCPServer[Any]) -> None:
+        """Serve the app tools on ``server`` (built with this extension) once needed."""
+        self._server = server
+        server.middleware.append(self.negotiated_only)  # clients without Apps: today's server
 
-            self._app_tool(ORDER_CARD_URI, ORDER_CARD_TOOL, "Order card", app_order_card)
-        if "list_orders" in enabled:
-            with_credit = "get_credit" in enabled
-            with_status = "get_order_status" in enabled
+    def _register_tools(self) -> None:
+        if self._server is None or self.app_tools or not self.app_tool_names:
+            return
+        from .handlers import app_tool_handlers  # noqa: PLC0415 - on first need (see class)
 
-            async def app_account() -> AccountView:
-                """Credit, today's use of the caps, and the latest orders placed here."""
-                return await cards.account_view(
-                    backend, names, with_credit=with_credit, with_status=with_status
-                )
-
-            self._app_tool(ACCOUNT_URI, ACCOUNT_TOOL, "Account view", app_account)
-
-    def _app_tool(self, uri: str, name: str, title: str, handler: Any) -> None:
-        self.tool(resource_uri=uri, visibility=["app"], name=name, title=title, annotations=_READ)(
-            handler
-        )
-        self.app_tools[name] = tuple(inspect.signature(handler).parameters)
+        handlers = app_tool_handlers(self._backend, self._enabled)
+        for name in self.app_tool_names:
+            uri, title, _ = APP_TOOLS[name]
+            self.tool(
+                resource_uri=uri, visibility=["app"], name=name, title=title, annotations=_READ
+            )(handlers[name])
+            self.app_tools[name] = tuple(inspect.signature(handlers[name]).parameters)
+        for binding in self.tools():  # as the server registers an extension's tools
+            self._server.add_tool(binding.fn, meta=binding.meta, **binding.kwargs)
 
     async def intercept_tool_call(
         self,
@@ -117,6 +125,8 @@ class OrderApps(Apps):
         """Server middleware: a client that did not negotiate Apps lists today's server —
         no app tools, no ``ui://`` pages, no ``_meta.ui`` on tools. (It sees the wire
         form: dicts.)"""
+        if self._needs_tools(ctx):
+            self._register_tools()
         result = await call_next(ctx)
         if ctx.request_id is None or not isinstance(result, dict) or client_supports_apps(ctx):
             return result
@@ -124,12 +134,21 @@ class OrderApps(Apps):
             tools = [_without_ui(tool) for tool in result.get("tools", [])]
             return {
                 **result,
-                "tools": [tool for tool in tools if tool["name"] not in self.app_tools],
+                "tools": [tool for tool in tools if tool["name"] not in self.app_tool_names],
             }
         if ctx.method == "resources/list":
             listed = [item for item in result.get("resources", []) if not _is_page(item)]
             return {**result, "resources": listed}
         return result
+
+    def _needs_tools(self, ctx: ServerRequestContext[Any, Any]) -> bool:
+        """A list that shows the app tools, or a call of one (which ``intercept_tool_call``
+        refuses, as before, for a client without Apps)."""
+        if ctx.method == "tools/list":
+            return client_supports_apps(ctx)
+        if ctx.method == "tools/call":
+            return (ctx.params or {}).get("name") in self.app_tool_names
+        return False
 
 
 def _error(text: str) -> CallToolResult:

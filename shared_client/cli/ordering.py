@@ -19,7 +19,7 @@ from ..errors import (
     Refusal,
 )
 from ..guard import OrderQuote, PlacedOrder, SpendGuard
-from ..validation import MAX_WHOLE_NUMBER, display_text, positive_int
+from ..validation import MAX_WHOLE_NUMBER, amount_text, display_text, positive_int
 from .context import MAX_COUNT_ENV, CliError, Context, ExitCode
 from .reads import ORDER_ID
 from .render import environment_label, target_text
@@ -90,9 +90,11 @@ def _placed_data(placed: PlacedOrder) -> dict[str, object]:
 
 def _placed_text(ctx: Context, placed: PlacedOrder) -> str:
     if placed.cost is not None:
-        cost = f", cost {placed.cost:g}"
+        cost = f", cost {amount_text(placed.cost)}"
     elif placed.estimated_cost is not None:
-        cost = f", cost about {placed.estimated_cost:g} (from the credit before and after)"
+        cost = (
+            f", cost about {amount_text(placed.estimated_cost)} (from the credit before and after)"
+        )
     else:
         cost = ""
     what = f"{placed.count} × {placed.service_name or placed.service_id}"
@@ -129,7 +131,9 @@ def _with_price_hint(ctx: Context, guard: SpendGuard, err: HappyFollowerSpendCap
     if offer is None:
         return str(err)
     command = ctx.command_hint(f"confirm-price {int(service_id)}", ledger=True)
-    return f"{err}. It was seen to charge {offer[0]:g} per unit ({offer[1]}): `{command}`"
+    return (
+        f"{err}. It was seen to charge {amount_text(offer[0])} per unit ({offer[1]}): `{command}`"
+    )
 
 
 def _do_not_retry(ctx: Context) -> str:
@@ -223,7 +227,7 @@ async def confirm_price(ctx: Context, args: Namespace) -> ExitCode:
         confirmed = await guard.confirm_price(service_id, price, confirmed_by=confirmed_by)
     ctx.emit(
         {"service_id": service_id, "unit_price": confirmed},
-        f"Service {service_id}: orders are now bounded at {confirmed:g} per unit.",
+        f"Service {service_id}: orders are now bounded at {amount_text(confirmed)} per unit.",
     )
     return ExitCode.OK
 

@@ -41,7 +41,7 @@ from ..errors import (
     HappyFollowerResponseError,
 )
 from ..models import OrderStatus
-from ..validation import display_text
+from ..validation import amount_text, display_text
 
 PROBE_LINK = "https://www.instagram.com/instagram"
 PROBE_COUNT = 100
@@ -623,7 +623,8 @@ class _Probe:
         )
         message = error_message(answer) or answer.text
         recognised = p.is_not_enough_credit(message) and not answer.succeeded
-        request = f"POST /order of {count} (credit {credit:g} at {self.unit_price:g} a unit)"
+        price = amount_text(self.unit_price)
+        request = f"POST /order of {count} (credit {amount_text(credit)} at {price} a unit)"
         if not recognised and message and message == self.invalid_message:
             reason = (
                 f"the count needed ({count}) was refused as bad parameters first, likely above "

@@ -11,7 +11,7 @@ from ..client import HappyFollowerClient
 from ..guard import LedgerOrder, SpendCaps, Usage
 from ..ledger import AuditRecord
 from ..models import OrderStatus
-from ..validation import display_text, link_target
+from ..validation import amount_text, display_text, link_target
 from .context import one_line
 from .tour import progress_bar
 
@@ -71,7 +71,8 @@ def caps_data(caps: SpendCaps) -> dict[str, Any]:
 
 
 def usage_text(usage: Usage) -> str:
-    text = f"{usage.orders} order(s), spent {usage.spent:g}, reserved {usage.reserved:g}"
+    spent, reserved = amount_text(usage.spent), amount_text(usage.reserved)
+    text = f"{usage.orders} order(s), spent {spent}, reserved {reserved}"
     if usage.unbounded:
         text += f", {usage.unbounded} of unknown cost"
     return text
@@ -79,7 +80,7 @@ def usage_text(usage: Usage) -> str:
 
 def caps_text(caps: SpendCaps) -> str:
     def cap(value: float | None, unit: str) -> str:
-        return f"no cap on {unit}" if value is None else f"{value:g} {unit}"
+        return f"no cap on {unit}" if value is None else f"{amount_text(value)} {unit}"
 
     return ", ".join(
         (
@@ -116,9 +117,9 @@ def refusal_text(record: AuditRecord) -> str:
 def ledger_order_text(item: LedgerOrder) -> str:
     order = f"order {item.order_id}" if item.order_id is not None else "no order id"
     if item.cost is not None:
-        cost = f"cost {item.cost:g}"
+        cost = f"cost {amount_text(item.cost)}"
     elif item.cost_bound is not None:
-        cost = f"cost at most {item.cost_bound:g}"
+        cost = f"cost at most {amount_text(item.cost_bound)}"
     else:
         cost = "cost unknown"
     who = display_text(item.confirmed_by or "not confirmed", 40)

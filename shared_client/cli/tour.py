@@ -20,7 +20,7 @@ from ..models import OrderStatus
 from ..protocol import STATUS_TITLES
 from ..quotes import OrderQuote
 from ..simulator import Simulator
-from ..validation import display_text
+from ..validation import amount_text, display_text
 
 DEMO_LINK = "https://www.instagram.com/happy.follower.demo"
 DEMO_CREDIT = 250_000
@@ -118,7 +118,7 @@ def progress_bar(
     title = f" ({display_text(status.status_title)})" if status.status_title else ""
     cost = ""
     if with_cost:
-        cost = "cost not given  " if status.cost is None else f"cost {status.cost:g}  "
+        cost = "cost not given  " if status.cost is None else f"cost {amount_text(status.cost)}  "
     return (
         f"[{bar}] {status.progress:5.1f}%  {status.delivered}/{status.count} delivered  "
         f"{cost}{display_text(status.status)}{title}"

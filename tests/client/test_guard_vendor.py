@@ -258,7 +258,7 @@ async def test_the_spend_refusal_says_how_much(
         "room": 400,
         "max_spend": 1000,
     }
-    assert "400 of the spend cap of 1000 is left" in str(refused.value)
+    assert "400 of the spend cap of 1,000 is left" in str(refused.value)
 
 
 # --- I11: one target, however its link is spelled --------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from shared_client.models import to_whole_number
-from shared_client.validation import to_number
+from shared_client.validation import amount_text, to_number
 
 
 @pytest.mark.parametrize(
@@ -98,3 +98,19 @@ def test_whole_numbers() -> None:
     assert to_whole_number("۱٬۰۰۰") == 1000
     with pytest.raises(ValueError, match="whole"):
         to_whole_number("۲٫۵")
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (0, "0"),
+        (200, "200"),
+        (1_500_000, "1,500,000"),  # rials: millions, never 1.5e+06
+        (2.5, "2.5"),
+        (1234.25, "1,234.25"),
+        (1 / 3, repr(1 / 3)),  # a price is confirmed as shown: never a rounded figure
+    ],
+)
+def test_amounts_as_people_read_them(value: float, shown: str) -> None:
+    assert amount_text(value) == shown
+    assert float(shown.replace(",", "")) == value

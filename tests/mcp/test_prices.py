@@ -85,7 +85,7 @@ async def test_a_price_the_user_accepts_is_written_and_bounds_a_capped_order(
     assert "Service: 10 - لایک ایرانی(سرعت متوسط)" in question
     assert "Price per unit: 2\n" in question
     assert "Seen: never charged here; the assistant gave this price" in question
-    assert "reserves its count times 2 against the spend cap (1000 per 24 hours)" in question
+    assert "reserves its count times 2 against the spend cap (1,000 per 24 hours)" in question
     assert "100 units reserve 200." in question
     assert "Toman" not in question  # the server knows no currency: it names none
     assert ticket_of(question)
