@@ -216,7 +216,30 @@ class CreditSensor(HappyFollowerEntity[CreditCoordinator], SensorEntity):
         return self.coordinator.data
 
 
-class SpentLast24HoursSensor(HappyFollowerEntity[OrdersCoordinator], SensorEntity):
+class _LedgerWindowSensor(HappyFollowerEntity[OrdersCoordinator], SensorEntity):
+    """A money figure of the last 24 hours, read from the ledger (so available whether or
+    not the last status read worked). It falls as orders leave the window: a measurement,
+    which the monetary class does not allow (no long-term statistics then; the history
+    stays)."""
+
+    _attr_suggested_display_precision = 0
+
+    def __init__(
+        self, coordinator: OrdersCoordinator, entry: HappyFollowerConfigEntry, key: str
+    ) -> None:
+        super().__init__(coordinator, entry, key)
+        self._attr_native_unit_of_measurement, self._attr_device_class = money_unit(
+            coordinator.hass, entry
+        )
+        if self._attr_device_class is None:
+            self._attr_state_class = SensorStateClass.MEASUREMENT
+
+    @property
+    def available(self) -> bool:
+        return True
+
+
+class SpentLast24HoursSensor(_LedgerWindowSensor):
     """What the spend cap counts now: the orders of the last 24 hours, by their cost, or
     by their bound while the cost is not known (spent + reserved). Read from the shared
     ledger, so the CLI's and the MCP server's orders count too.
@@ -226,22 +249,9 @@ class SpentLast24HoursSensor(HappyFollowerEntity[OrdersCoordinator], SensorEntit
     """
 
     _attr_translation_key = "spent_24h"
-    _attr_suggested_display_precision = 0
 
     def __init__(self, coordinator: OrdersCoordinator, entry: HappyFollowerConfigEntry) -> None:
         super().__init__(coordinator, entry, "spent_24h")
-        self._attr_native_unit_of_measurement, self._attr_device_class = money_unit(
-            coordinator.hass, entry
-        )
-        # It falls as orders leave the window: a measurement, which the monetary class
-        # does not allow (no long-term statistics then; the history stays).
-        if self._attr_device_class is None:
-            self._attr_state_class = SensorStateClass.MEASUREMENT
-
-    @property
-    def available(self) -> bool:
-        # Read from the ledger: true whether or not the last status read worked.
-        return True
 
     @property
     def native_value(self) -> float:
@@ -259,24 +269,14 @@ class SpentLast24HoursSensor(HappyFollowerEntity[OrdersCoordinator], SensorEntit
         }
 
 
-class SpendLeftSensor(HappyFollowerEntity[OrdersCoordinator], SensorEntity):
+class SpendLeftSensor(_LedgerWindowSensor):
     """How much more the spend cap lets orders cost now (never below 0); added only while
     a spend cap is set. An order whose bound is above this is refused."""
 
     _attr_translation_key = SPEND_LEFT_KEY
-    _attr_suggested_display_precision = 0
 
     def __init__(self, coordinator: OrdersCoordinator, entry: HappyFollowerConfigEntry) -> None:
         super().__init__(coordinator, entry, SPEND_LEFT_KEY)
-        self._attr_native_unit_of_measurement, self._attr_device_class = money_unit(
-            coordinator.hass, entry
-        )
-        if self._attr_device_class is None:
-            self._attr_state_class = SensorStateClass.MEASUREMENT
-
-    @property
-    def available(self) -> bool:
-        return True
 
     @property
     def native_value(self) -> float | None:
