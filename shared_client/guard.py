@@ -264,7 +264,7 @@ class SpendGuard(LedgerView):
             )
             return [self._line(AuditEvent.ATTEMPT, order, details)]
 
-        self._records = await asyncio.to_thread(self.ledger.transact, reserve)
+        await self._transact(reserve)
         if refusal is not None:
             raise refusal
         return attempt_id

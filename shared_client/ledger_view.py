@@ -57,6 +57,9 @@ class LedgerView:
         self._services: dict[int, str] = {}
         self._services_read_at = -math.inf
         self._lock = asyncio.Lock()  # one order at a time in this process
+        # One ledger operation at a time in this process: a read that began before a write
+        # and ended after it would otherwise replace what the write saw with older lines.
+        self._ledger_turn = asyncio.Lock()
 
     # --- reading the ledger -----------------------------------------------------------
 
@@ -89,13 +92,20 @@ class LedgerView:
                 for first in interrupted
             ]
 
-        self._records = await asyncio.to_thread(self.ledger.transact, settle)
+        await self._transact(settle)
         return list(interrupted)
 
     async def refresh(self) -> list[AuditRecord]:
         """Re-read the ledger (other processes may have appended)."""
-        self._records = await asyncio.to_thread(self.ledger.read)
+        async with self._ledger_turn:
+            self._records = await asyncio.to_thread(self.ledger.read)
         return self.records
+
+    async def _transact(self, change: Callable[[list[AuditRecord]], list[AuditRecord]]) -> None:
+        """Append what ``change`` returns for the ledger's lines, under its lock, off the
+        event loop; keep the lines it saw."""
+        async with self._ledger_turn:
+            self._records = await asyncio.to_thread(self.ledger.transact, change)
 
     def usage(self) -> Usage:
         """The caps' use in the last 24 hours, from the ledger as last read."""
@@ -171,7 +181,7 @@ class LedgerView:
         return self._lines.line(event, order, self.client.sandbox, details)
 
     async def _append(self, records: list[AuditRecord]) -> None:
-        self._records = await asyncio.to_thread(self.ledger.transact, lambda _old: records)
+        await self._transact(lambda _old: records)
 
     # --- settling a cost from a status read ---------------------------------------------
 
@@ -214,7 +224,7 @@ class LedgerView:
             held = self._hold_if_overcharged(order, order_id, first.cost_bound, plausible)
             return [record, *held] if higher else [record]
 
-        self._records = await asyncio.to_thread(self.ledger.transact, settle)
+        await self._transact(settle)
         return anomaly
 
     def _hold_if_overcharged(

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import math
 import socket
+import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -34,7 +35,7 @@ from shared_client import (
     HappyFollowerUnknownServiceError,
 )
 from shared_client.guard import DEFAULT_CAPS, AuditEvent, Ledger, SpendCaps, SpendGuard, Usage
-from shared_client.ledger import MAX_REASON_LENGTH, this_process
+from shared_client.ledger import MAX_REASON_LENGTH, AuditRecord, this_process
 from shared_client.ledger_view import STALE_ATTEMPT
 from shared_client.simulator import Fault, SimulatedService, Simulator
 from shared_client.validation import validate_order
@@ -1480,3 +1481,47 @@ async def test_cost_lines_find_their_order_by_attempt_or_by_order_id(
     guard = make_guard(client, ledger_path, clock)
     await guard.refresh()
     assert guard.usage() == Usage(orders=2, spent=150, reserved=150, unbounded=1)
+
+
+class _ReadThatLags(Ledger):
+    """A ledger whose next read takes its lines, then waits before returning them: the
+    read of a refresh that began before a cost was written and ends after it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.lagging = False
+        self.read_taken = threading.Event()
+        self.may_return = threading.Event()
+
+    def read(self) -> list[AuditRecord]:
+        lines = super().read()
+        if self.lagging:
+            self.lagging = False
+            self.read_taken.set()
+            self.may_return.wait(10)
+        return lines
+
+
+async def test_a_slow_read_never_replaces_what_a_later_write_saw(
+    simulator: Simulator, client: HappyFollowerClient, clock: Clock, ledger_path: Path
+) -> None:
+    """A periodic refresh (HA's spend sensor) and a status read's cost at the same moment:
+    the guard's view of the ledger ends with the cost, whatever finishes first."""
+    ledger = _ReadThatLags(ledger_path)
+    guard = SpendGuard(
+        client,
+        ledger,
+        SpendCaps(max_spend_per_day=1000, unit_prices={10: 3}),
+        source="tests",
+        clock=clock,
+    )
+    simulator.inject("status", Fault.SERVER_ERROR_HTML, times=3)
+    placed = await place(guard, 100)
+    ledger.lagging = True
+    refresh = asyncio.create_task(guard.refresh())
+    await asyncio.to_thread(ledger.read_taken.wait, 10)
+    settle = asyncio.create_task(guard.settle_cost(placed.order_id, 200))
+    await asyncio.sleep(0.05)  # the write goes first when nothing orders them
+    ledger.may_return.set()
+    await asyncio.gather(refresh, settle)
+    assert guard.usage() == Usage(orders=1, spent=200, reserved=100, unbounded=0)
