@@ -39,13 +39,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.metadata
-import importlib.util
 import json
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -58,37 +54,22 @@ import aiohttp
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
-from packaging.requirements import Requirement
 from playwright.async_api import Locator, Page, ViewportSize, async_playwright, expect
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from demo.stack import DemoAccess, _full_stack  # noqa: E402
+from demo.stack import DEMO_TEXTS, PROFILE_LANGUAGE, DemoAccess, _full_stack  # noqa: E402
 from shared_client.cli.tour import DEMO_CREDIT  # noqa: E402
 from shared_client.simulator import Simulator  # noqa: E402
+from tests.e2e.browser import CHROMIUM_FLAGS, chromium_path, free_port  # noqa: E402
+from tests.e2e.ha_mcp_server import MissingToolError, install_requirements  # noqa: E402
 
 TRANSLATIONS = REPO / "custom_components" / "happy_follower" / "translations"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT: ViewportSize = {"width": 1280, "height": 1000}
 TIMEOUT_MS = 60_000
 # What the frontend saves when a person picks Persian in their profile.
-PERSIAN_USER = {
-    "language": "fa",
-    "number_format": "language",
-    "time_format": "language",
-    "date_format": "language",
-    "time_zone": "local",
-    "first_weekday": "language",
-}
+PERSIAN_USER = {**PROFILE_LANGUAGE, "language": "fa"}
 SPEND_CAP = "10,000"
 UNIT_PRICES = "10 = 2\n20 = 8"
 # The options again, with the unit a Persian user picks (the demo's is "Toman").
@@ -113,70 +94,22 @@ def _texts(language: str) -> dict[str, Any]:
 
 
 def _chromium() -> str:
-    path = os.environ.get("HAPPY_FOLLOWER_CHROMIUM") or shutil.which("chromium")
+    path = chromium_path()
     if path is None:
         sys.exit("chromium is not installed (apt-get install chromium)")
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 # --- Home Assistant's MCP Server, for the Home Assistant process only ----------------------
 
 
-def _installed(name: str) -> str | None:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def _pip_install(target: Path, requirements: list[str]) -> None:
-    uv = shutil.which("uv")
-    if uv is None:
-        sys.exit("uv is needed to install Home Assistant's MCP Server requirements")
-    if requirements:
-        command = [uv, "pip", "install", "--quiet", "--python", sys.executable]
-        command += ["--target", str(target), "--no-deps", *requirements]
-        subprocess.run(command, check=True)  # noqa: S603 - pinned names from manifests
-
-
-def _missing_dependencies(target: Path, installed: list[str]) -> list[str]:
-    """What the packages just installed into ``target`` need and nothing provides."""
-    names = {Requirement(line).name for line in installed}
-    missing = []
-    for name in names:
-        (distribution,) = importlib.metadata.distributions(name=name, path=[str(target)])
-        for line in distribution.requires or []:
-            requirement = Requirement(line)
-            applies = requirement.marker is None or requirement.marker.evaluate({"extra": ""})
-            if applies and requirement.name not in names and _installed(requirement.name) is None:
-                missing.append(str(requirement))
-    return missing
-
-
 def _install_mcp_server_requirements(target: Path) -> None:
-    """Install what Home Assistant's mcp_server needs and this environment lacks into
-    ``target``: its manifest's pins that are missing or of another major version (mcp),
-    then whatever those need that is missing (httpx-sse for mcp 1.x)."""
-    spec = importlib.util.find_spec("homeassistant")
-    origin = spec.origin if spec is not None else None
-    if origin is None:
-        sys.exit("Home Assistant is not installed here: run this with `uv run` in a clone")
-    manifest = Path(origin).parent / "components" / "mcp_server" / "manifest.json"
-    wanted = []
-    for line in json.loads(manifest.read_text("utf-8"))["requirements"]:
-        requirement = Requirement(line)
-        pinned = next(iter(requirement.specifier)).version
-        have = _installed(requirement.name)
-        if have is None or have.split(".")[0] != pinned.split(".")[0]:
-            wanted.append(line)
-    _pip_install(target, wanted)
-    _pip_install(target, _missing_dependencies(target, wanted))
+    """Install Home Assistant's MCP Server requirements into ``target`` (the tests' way),
+    then check that Home Assistant's mcp_server imports with them."""
+    try:
+        install_requirements(target)
+    except MissingToolError as err:
+        sys.exit(str(err))
     check = subprocess.run(
         [sys.executable, "-c", "import homeassistant.components.mcp_server.http"],
         env={**os.environ, "PYTHONPATH": str(target)},
@@ -189,8 +122,9 @@ def _install_mcp_server_requirements(target: Path) -> None:
 
 
 @asynccontextmanager
-async def _demo() -> AsyncIterator[DemoAccess]:
-    """The demo's stack, with the MCP Server's requirements visible to Home Assistant."""
+async def _demo(language: str) -> AsyncIterator[DemoAccess]:
+    """The demo's stack in ``language`` (as ``demo --language``), with the MCP Server's
+    requirements visible to Home Assistant."""
     with tempfile.TemporaryDirectory(prefix="happy-follower-screenshots-") as scratch:
         overlay = Path(scratch) / "mcp-server-requirements"
         await asyncio.to_thread(_install_mcp_server_requirements, overlay)
@@ -201,7 +135,10 @@ async def _demo() -> AsyncIterator[DemoAccess]:
             api_key = sim.add_account(credit=DEMO_CREDIT)
             workspace = Path(scratch) / "demo"
             workspace.mkdir()
-            async with _full_stack(sim, api_key, workspace, _free_port(), _free_port()) as access:
+            ports = (free_port(), free_port())
+            async with _full_stack(
+                sim, api_key, workspace, *ports, texts=DEMO_TEXTS[language]
+            ) as access:
                 yield access
 
 
@@ -389,7 +326,13 @@ async def _persian(page: Page, access: DemoAccess, token: str, llat: str, out: P
 
 
 async def main(out: Path) -> None:
-    async with _demo() as access, async_playwright() as playwright:
+    for language in ("en", "fa"):
+        await _screenshots(language, out)
+
+
+async def _screenshots(language: str, out: Path) -> None:
+    """One demo in ``language`` (its dashboard and names are built in it), photographed."""
+    async with _demo(language) as access, async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_FLAGS)
         page = await browser.new_page(viewport=VIEWPORT)
         try:
@@ -405,8 +348,10 @@ async def main(out: Path) -> None:
                 },
             )
             await _add_mcp_server(access, token)
-            await _english(page, access, llat, out)
-            await _persian(page, access, token, llat, out)
+            if language == "en":
+                await _english(page, access, llat, out)
+            else:
+                await _persian(page, access, token, llat, out)
         except Exception:
             failed = Path(tempfile.gettempdir()) / "screenshots_assistants-failed.png"
             await page.screenshot(path=str(failed))

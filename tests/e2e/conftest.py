@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from .test_demo_dashboard import RunningDemo, _free_port, _start_demo
+from .browser import free_port
+from .test_demo_dashboard import RunningDemo, _start_demo
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ async def demo_in(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 
 @contextlib.asynccontextmanager
 async def _running_demo(tmp_path: Path, language: str | None) -> AsyncIterator[RunningDemo]:
-    running = await _start_demo(tmp_path, _free_port(), _free_port(), language=language)
+    running = await _start_demo(tmp_path, free_port(), free_port(), language=language)
     try:
         yield running
     finally:

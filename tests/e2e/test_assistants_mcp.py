@@ -21,16 +21,11 @@ same steps as ``docs/screenshots_assistants.py``, which photographs them in a br
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
-import importlib.util
 import json
 import os
 import re
 import secrets
-import shutil
 import socket
-import subprocess
-import sys
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -43,13 +38,14 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.types import TextContent, Tool
-from packaging.requirements import Requirement
 
 from demo.stack import DEMO_TEXTS, DemoAccess, _full_stack
 from shared_client.cli.tour import DEMO_CREDIT
 from shared_client.simulator import Simulator
 
-from .test_demo_dashboard import _free_port, _left_behind
+from .browser import free_port
+from .ha_mcp_server import MissingToolError, install_requirements
+from .test_demo_dashboard import _left_behind
 
 DOMAIN = "happy_follower"
 # The options form's fields an administrator fills in to let assistants order.
@@ -85,55 +81,6 @@ def _missing_tool(why: str) -> None:
     pytest.skip(why)
 
 
-def _installed(name: str) -> str | None:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def _uv_install(target: Path, requirements: list[str]) -> None:
-    """Install ``requirements`` (without their dependencies) into ``target``."""
-    uv = os.environ.get("UV") or shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
-    if not requirements:
-        return
-    if not Path(uv).exists():
-        _missing_tool("uv is needed to install Home Assistant's MCP Server requirements")
-    command = [uv, "pip", "install", "--quiet", "--python", sys.executable]
-    command += ["--target", str(target), "--no-deps", *requirements]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        _missing_tool(f"cannot install {requirements}:\n{done.stderr[-2000:]}")
-
-
-def _mcp_server_requirements(target: Path) -> None:
-    """Install what Home Assistant's mcp_server requires and this environment lacks: its
-    manifest's pins that are missing or of another major version, then what those need that
-    nothing provides (httpx-sse for mcp 1.x)."""
-    spec = importlib.util.find_spec("homeassistant.components.mcp_server")
-    assert spec is not None
-    assert spec.submodule_search_locations
-    manifest = Path(spec.submodule_search_locations[0], "manifest.json")
-    wanted = []
-    for line in json.loads(manifest.read_text("utf-8"))["requirements"]:
-        requirement = Requirement(line)
-        pinned = next(iter(requirement.specifier)).version
-        have = _installed(requirement.name)
-        if have is None or have.split(".")[0] != pinned.split(".")[0]:
-            wanted.append(line)
-    _uv_install(target, wanted)
-    names = {Requirement(line).name for line in wanted}
-    needed = []
-    for name in names:
-        (distribution,) = importlib.metadata.distributions(name=name, path=[str(target)])
-        for line in distribution.requires or []:
-            requirement = Requirement(line)
-            applies = requirement.marker is None or requirement.marker.evaluate({"extra": ""})
-            if applies and requirement.name not in names and _installed(requirement.name) is None:
-                needed.append(str(requirement))
-    _uv_install(target, needed)
-
-
 @asynccontextmanager
 async def _demo_stack(
     scratch: Path, monkeypatch: pytest.MonkeyPatch
@@ -141,14 +88,17 @@ async def _demo_stack(
     """What `happy-follower demo` runs after its terminal tour, with the MCP Server's
     requirements visible to the Home Assistant subprocess only (this process has its mcp)."""
     overlay = scratch / "mcp-server-requirements"
-    await asyncio.to_thread(_mcp_server_requirements, overlay)
+    try:
+        await asyncio.to_thread(install_requirements, overlay)
+    except MissingToolError as err:
+        _missing_tool(str(err))
     paths = [str(overlay), *filter(None, [os.environ.get("PYTHONPATH")])]
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))  # read when HA starts
     workspace = scratch / "demo"
     workspace.mkdir()
     async with Simulator() as sim:
         api_key = sim.add_account(credit=DEMO_CREDIT)
-        ports = (_free_port(), _free_port())
+        ports = (free_port(), free_port())
         async with _full_stack(sim, api_key, workspace, *ports, texts=DEMO_TEXTS["en"]) as access:
             yield access, sim, api_key
 

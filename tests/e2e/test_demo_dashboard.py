@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,36 +25,23 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from playwright.async_api import Page, async_playwright, expect
 
+from .browser import CHROMIUM_FLAGS, chromium_path
+
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 240.0
 CHANGE_TIMEOUT_MS = 90_000
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Fast likes (20 a second after 10 s in the queue): progress moves while the test watches.
 MCP_ORDER = {"service_id": 11, "link": "https://www.instagram.com/e2e.test", "count": 1000}
 
 
 def _chromium() -> str:
     """Debian's Chromium (installed by .ci/run); missing is a failure in CI, a skip elsewhere."""
-    path = os.environ.get("HAPPY_FOLLOWER_CHROMIUM") or shutil.which("chromium")
+    path = chromium_path()
     if path is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed; .ci/run installs Debian's package")
         pytest.skip("chromium is not installed (apt-get install chromium)")
     return path
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class RunningDemo:

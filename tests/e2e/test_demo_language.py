@@ -22,9 +22,9 @@ from typing import Any
 import aiohttp
 from playwright.async_api import Locator, Page, async_playwright, expect
 
+from .browser import CHROMIUM_FLAGS
 from .test_demo_dashboard import (
     CHANGE_TIMEOUT_MS,
-    CHROMIUM_FLAGS,
     RunningDemo,
     _chromium,
     _left_behind,

@@ -21,8 +21,10 @@ import aiohttp
 import pytest
 from playwright.async_api import Locator, Page, async_playwright, expect
 
+from demo.stack import PROFILE_LANGUAGE
+
+from .browser import CHROMIUM_FLAGS
 from .test_demo_dashboard import (
-    CHROMIUM_FLAGS,
     RunningDemo,
     _chromium,
     _left_behind,
@@ -33,14 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 TRANSLATIONS = REPO / "custom_components" / "happy_follower" / "translations"
 SAVE_TIMEOUT = 30.0
 # What the frontend saves when a person picks Persian in their profile.
-PERSIAN = {
-    "language": "fa",
-    "number_format": "language",
-    "time_format": "language",
-    "date_format": "language",
-    "time_zone": "local",
-    "first_weekday": "language",
-}
+PERSIAN = {**PROFILE_LANGUAGE, "language": "fa"}
 
 
 def _persian() -> dict[str, Any]:
