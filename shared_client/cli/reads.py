@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from argparse import Namespace
+from dataclasses import asdict
 from typing import Any
 
 from ..client import HappyFollowerClient
@@ -21,7 +22,6 @@ from .render import (
     refusal_data,
     refusal_text,
     status_text,
-    usage_data,
     usage_text,
 )
 from .table import Command, Option
@@ -99,7 +99,7 @@ async def orders(ctx: Context, args: Namespace) -> ExitCode:
         "environment": where,
         "api_root": client.base_url,
         "simulator": simulator,
-        "usage_24h": usage_data(usage),
+        "usage_24h": asdict(usage),
         "caps": caps_data(ctx.caps),
         "orders": [item.summary() for item in items],
     }

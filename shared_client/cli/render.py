@@ -52,15 +52,6 @@ def status_text(order_id: int, status: OrderStatus) -> str:
     return f"Order {order_id}: {progress_bar(status, with_cost=True)}"
 
 
-def usage_data(usage: Usage) -> dict[str, Any]:
-    return {
-        "orders": usage.orders,
-        "spent": usage.spent,
-        "reserved": usage.reserved,
-        "unbounded": usage.unbounded,
-    }
-
-
 def caps_data(caps: SpendCaps) -> dict[str, Any]:
     return {
         "max_count_per_order": caps.max_count_per_order,
