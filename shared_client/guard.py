@@ -180,13 +180,14 @@ class SpendGuard(LedgerView):
         outcome with its cost, and hold the service if it charged above the bound."""
         order = quote.order
         status, estimate = await self._first_status(order_id, credit_before)
-        cost = None if status is None else reported_cost(status.cost)
-        anomaly = None if status is None else cost_anomaly(cost, bound)
-        charged = max(plausible_cost(cost) or 0, estimate or 0)
+        reported = None if status is None else reported_cost(status.cost)
+        anomaly = None if status is None else cost_anomaly(reported, bound)
+        cost = plausible_cost(reported)
+        charged = max(cost or 0, estimate or 0)
         details = LineDetails(
             attempt_id=attempt_id,
             order_id=order_id,
-            cost=plausible_cost(cost),
+            cost=cost,
             cost_estimate=estimate,
             anomaly=anomaly,
         )
@@ -200,7 +201,7 @@ class SpendGuard(LedgerView):
             order.link,
             order.count,
             status,
-            plausible_cost(cost),
+            cost,
             estimated_cost=estimate,
             service_name=quote.service_name,
             cost_bound=bound,
