@@ -11,7 +11,7 @@ from types import ModuleType
 from ..simulator import DIALECTS, Simulator
 from .context import API_KEY_ENV, PROGRAM, CliError, Context, ExitCode, exit_code, program_hint
 from .table import Command, Option, stopped
-from .tour import DEMO_CREDIT, TOUR_TEXTS, guided_tour
+from .tour import DEMO_CREDIT, DEMO_SERVICES, TOUR_TEXTS, guided_tour
 
 
 async def probe(ctx: Context, args: Namespace) -> ExitCode:
@@ -73,7 +73,7 @@ async def demo(ctx: Context, args: Namespace) -> ExitCode:
     if full_stack is not None:
         full_stack.check_ports(args.ha_port, args.mcp_port)
     texts = TOUR_TEXTS[args.language]
-    async with Simulator() as sim:
+    async with Simulator(services=list(DEMO_SERVICES)) as sim:
         api_key = sim.add_account(credit=DEMO_CREDIT)
         await guided_tour(sim, api_key, ctx.out, tick=args.tick, language=args.language)
         if args.terminal_only:

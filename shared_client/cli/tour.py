@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, TextIO
 
@@ -19,12 +19,17 @@ from ..ledger import Ledger
 from ..models import OrderStatus
 from ..protocol import STATUS_TITLES
 from ..quotes import OrderQuote
-from ..simulator import Simulator
+from ..simulator import DEFAULT_SERVICES, Simulator
 from ..validation import amount_text, display_text
 
 DEMO_LINK = "https://www.instagram.com/happy.follower.demo"
 DEMO_CREDIT = 250_000
 DEMO_COUNT = 100
+# The demo's orders leave the queue within 2 s (the catalogue's wait up to 10 s): a person
+# watching Home Assistant's dashboard sees an order start moving at once.
+DEMO_SERVICES = tuple(
+    replace(service, start_delay=min(service.start_delay, 2.0)) for service in DEFAULT_SERVICES
+)
 BAR_WIDTH = 30
 
 type TourLanguage = Literal["en", "fa"]
