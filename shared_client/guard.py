@@ -74,7 +74,7 @@ class SpendGuard(LedgerView):
         await self.refresh()
         name = await self._service_name(order.service_id)
         bound = self._cost_bound(order)
-        book = fold(self._records)
+        book = self.book
         refusal = self._cap_refusal(order, bound.amount, book)
         if refusal is not None:
             raise refusal

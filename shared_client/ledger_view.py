@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from . import caps as cap_rules
 from .audit import LineDetails, LineWriter, RawOrder
-from .book import cost_anomaly, fold, plausible_cost, reported_cost
+from .book import Book, cost_anomaly, fold, plausible_cost, reported_cost
 from .caps import DEFAULT_CAPS, SpendCaps, Usage
 from .client import HappyFollowerClient
 from .errors import HappyFollowerLedgerError, HappyFollowerUnknownServiceError
@@ -54,6 +54,7 @@ class LedgerView:
         self._clock = clock
         self._lines = LineWriter(source, clock)
         self._records: list[AuditRecord] = []
+        self._folded: tuple[list[AuditRecord], Book] | None = None  # (those lines, their book)
         self._services: dict[int, str] = {}
         self._services_read_at = -math.inf
         self._lock = asyncio.Lock()  # one order at a time in this process
@@ -67,6 +68,14 @@ class LedgerView:
     def records(self) -> list[AuditRecord]:
         """Every ledger line, oldest first, as of the last read or write."""
         return list(self._records)
+
+    @property
+    def book(self) -> Book:
+        """The ledger as last read or written, folded once: every rule below reads it, and a
+        read or write replaces the lines (never changes them in place)."""
+        if self._folded is None or self._folded[0] is not self._records:
+            self._folded = (self._records, fold(self._records))
+        return self._folded[1]
 
     async def open(self) -> list[AuditRecord]:
         """Check the ledger can be locked, read and written (raises HappyFollowerLedgerError),
@@ -109,7 +118,7 @@ class LedgerView:
 
     def usage(self) -> Usage:
         """The caps' use in the last 24 hours, from the ledger as last read."""
-        return cap_rules.usage(fold(self._records), self._clock(), self.client.sandbox)
+        return cap_rules.usage(self.book, self._clock(), self.client.sandbox)
 
     def orders(self, limit: int = 20) -> list[LedgerOrder]:
         """Order attempts of this environment in the active ledger (the last 48 hours at
@@ -128,18 +137,18 @@ class LedgerView:
         """The price per unit that bounds the service's orders, and where it comes from:
         the operator's, or the one a person confirmed last in this environment (the higher
         of the two when both exist). None when no person stands behind a price."""
-        return bounding_price(self.caps, fold(self._records), service_id, self.client.sandbox)
+        return bounding_price(self.caps, self.book, service_id, self.client.sandbox)
 
     def price_offer(self, service_id: int) -> tuple[float, str] | None:
         """A price per unit the vendor was seen to charge for the service in this
         environment, for a person to confirm (``confirm_price``); never a bound by itself.
         The price of a hold, else the highest price of an order's first status."""
-        return offered_price(fold(self._records), service_id, self.client.sandbox)
+        return offered_price(self.book, service_id, self.client.sandbox)
 
     def held_services(self) -> dict[int, float]:
         """Services of this environment whose orders stop until a person confirms a price:
         service id -> the price per unit the vendor charged."""
-        return held_services(fold(self._records), self.client.sandbox)
+        return held_services(self.book, self.client.sandbox)
 
     async def confirm_price(
         self, service_id: object, unit_price: object, *, confirmed_by: str
