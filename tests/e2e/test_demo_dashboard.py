@@ -8,12 +8,14 @@ server and tracked by an action, and the dashboard must show the credit and the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 import shutil
 import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from playwright.async_api import Page, async_playwright, expect
 
-from .browser import CHROMIUM_FLAGS, chromium_path
+from .browser import CHROMIUM_FLAGS, chromium_path, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 240.0
@@ -93,6 +95,22 @@ async def _start_demo(
         await asyncio.sleep(0.5)
     access = json.loads(ready.read_text(encoding="utf-8"))
     return RunningDemo(process, access, language or "en")
+
+
+@contextlib.asynccontextmanager
+async def running_demo(tmp_path: Path, language: str | None) -> AsyncIterator[RunningDemo]:
+    """The demo on free ports, stopped cleanly (Ctrl-C) if the test did not stop it."""
+    running = await _start_demo(tmp_path, free_port(), free_port(), language=language)
+    try:
+        yield running
+    finally:
+        if running.process.returncode is None:  # the test failed half-way: stop it cleanly
+            running.process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(running.process.wait(), 90)
+            except TimeoutError:
+                running.process.kill()
+                await running.process.wait()
 
 
 async def _log_in(page: Page, access: dict[str, str]) -> None:
@@ -217,7 +235,14 @@ async def test_dashboard_follows_an_order_placed_through_mcp(
     assert "Stopped; nothing was left behind." in output
     assert _left_behind(access["workspace"]) == []
 
-    # A second run on the same ports works too.
+
+async def test_the_demo_starts_again_on_the_same_ports(demo: RunningDemo, tmp_path: Path) -> None:
+    """Stopped with Ctrl-C, the demo frees its ports and its folder: a second run on the
+    same ports works."""
+    access = demo.access
+    output = await demo.stop()
+    assert demo.process.returncode == 0, output[-2000:]
+    assert _left_behind(access["workspace"]) == []
     second = await _start_demo(
         tmp_path,
         int(access["home_assistant_url"].rsplit(":", 1)[1]),

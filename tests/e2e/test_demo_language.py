@@ -1,6 +1,7 @@
 """End to end: `happy-follower demo --language fa` (and en) in a real browser.
 
-The whole demo in one language, Home Assistant's system language included: the dashboard
+The whole demo in one language, Home Assistant's system language included (one demo and
+one logged-in browser page per language, shared by the module's checks): the dashboard
 (the day's spend against the cap, each order's cost beside its progress), the place-order
 action form with a spend-cap refusal, the options form and an order's device page. Each
 is checked as a reader of that language sees it (in Persian: no Latin letters but the
@@ -16,10 +17,15 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
+import pytest_asyncio
 from playwright.async_api import Locator, Page, async_playwright, expect
 
 from .browser import CHROMIUM_FLAGS
@@ -29,7 +35,10 @@ from .test_demo_dashboard import (
     _chromium,
     _left_behind,
     _log_in,
+    running_demo,
 )
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 REPO = Path(__file__).resolve().parents[2]
 TRANSLATIONS = REPO / "custom_components" / "happy_follower" / "translations"
@@ -261,30 +270,95 @@ async def _check_order_device(
     _screenshot(shot, f"ha-order-device-{language}.png")
 
 
-async def test_the_demo_in_one_language(demo_in: RunningDemo, tmp_path: Path) -> None:
-    access, language = demo_in.access, demo_in.language
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_FLAGS)
-        try:
-            page = await browser.new_page(viewport={"width": 1280, "height": 1000})
-            await _log_in(page, access)
-            tokens = json.loads(await page.evaluate("localStorage.getItem('hassTokens')"))
-            config = await _websocket(access, tokens["access_token"], {"type": "get_config"})
-            assert config["language"] == language  # Home Assistant's system language
-            # The dashboard last: the demo's order moves meanwhile.
-            await _check_refusal(page, access, language, tmp_path)
-            await _check_options(page, access, language, tmp_path)
-            await _check_order_device(page, access, tokens["access_token"], language, tmp_path)
-            await page.goto(access["dashboard_url"])
-            await _check_dashboard(page, language, tmp_path)
-        finally:
-            await browser.close()
+@dataclass
+class Visit:
+    """The running demo in one language and a browser page logged in to its Home
+    Assistant, shared by the checks below (in file order: the dashboard last, so that the
+    demo's order moves meanwhile)."""
 
-    output = await demo_in.stop()
-    assert demo_in.process.returncode == 0, output[-2000:]
-    assert _left_behind(access["workspace"]) == []
+    demo: RunningDemo
+    page: Page
+    token: str
+
+    @property
+    def access(self) -> dict[str, str]:
+        return self.demo.access
+
+    @property
+    def language(self) -> str:
+        return self.demo.language
 
 
+# One demo per language, on one worker (CI runs `-n 2 --dist loadgroup`).
+@pytest_asyncio.fixture(
+    scope="module",
+    loop_scope="module",
+    params=[
+        pytest.param("en", marks=pytest.mark.xdist_group("demo_en")),
+        pytest.param("fa", marks=pytest.mark.xdist_group("demo_fa")),
+    ],
+)
+async def visit(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Visit]:
+    """The demo started with `--language en`, then with `--language fa`; stopped with
+    Ctrl-C at the end, cleanly and leaving nothing behind."""
+    if request.config.pluginmanager.hasplugin("socket"):
+        # As the root conftest's per-test fixture does, which runs after this one.
+        import pytest_socket
+
+        pytest_socket.enable_socket()
+    async with running_demo(tmp_path_factory.mktemp("demo"), request.param) as demo:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=_chromium(), args=CHROMIUM_FLAGS
+            )
+            try:
+                page = await browser.new_page(viewport={"width": 1280, "height": 1000})
+                await _log_in(page, demo.access)
+                tokens = json.loads(await page.evaluate("localStorage.getItem('hassTokens')"))
+                yield Visit(demo, page, tokens["access_token"])
+            finally:
+                await browser.close()
+        output = await demo.stop()
+        assert demo.process.returncode == 0, output[-2000:]
+        assert _left_behind(demo.access["workspace"]) == []
+
+
+@pytest_asyncio.fixture(loop_scope="module", autouse=True)
+async def _threads_end_with_each_test() -> AsyncIterator[None]:
+    """The module's event loop outlives each test: each gets its own default executor, shut
+    down at its end, so that no thread it started (Playwright writing a screenshot) outlives
+    it (Home Assistant's test plugin checks)."""
+    executor = ThreadPoolExecutor(thread_name_prefix="test-executor")
+    asyncio.get_running_loop().set_default_executor(executor)
+    yield
+    executor.shutdown(wait=True)
+
+
+async def test_home_assistant_speaks_the_language(visit: Visit) -> None:
+    config = await _websocket(visit.access, visit.token, {"type": "get_config"})
+    assert config["language"] == visit.language  # Home Assistant's system language
+
+
+async def test_a_spend_cap_refusal(visit: Visit, tmp_path: Path) -> None:
+    await _check_refusal(visit.page, visit.access, visit.language, tmp_path)
+
+
+async def test_the_options_form(visit: Visit, tmp_path: Path) -> None:
+    await _check_options(visit.page, visit.access, visit.language, tmp_path)
+
+
+async def test_an_orders_device_page(visit: Visit, tmp_path: Path) -> None:
+    await _check_order_device(visit.page, visit.access, visit.token, visit.language, tmp_path)
+
+
+async def test_the_dashboard(visit: Visit, tmp_path: Path) -> None:
+    await visit.page.goto(visit.access["dashboard_url"])
+    await _check_dashboard(visit.page, visit.language, tmp_path)
+
+
+@pytest.mark.asyncio(loop_scope="function")
 async def test_demo_help_describes_the_language() -> None:
     process = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).with_name("happy-follower")),
