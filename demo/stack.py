@@ -36,7 +36,7 @@ DASHBOARD_PATH = "happy-follower"
 DASHBOARD_ORDER = {"service_id": 20, "count": 600}
 # A real installation polls orders every few minutes; the demo asks more often so that
 # the dashboard moves while you watch.
-DEMO_REFRESH_SECONDS = 2.0
+DEMO_REFRESH_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)

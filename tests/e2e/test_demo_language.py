@@ -204,6 +204,7 @@ async def _check_options(page: Page, access: dict[str, str], language: str, shot
     await page.screenshot(path=str(shot))
     _screenshot(shot, f"ha-options-{language}.png")
     await page.keyboard.press("Escape")
+    await expect(dialog).to_be_hidden()  # (closing it goes back in the page's history)
 
 
 async def _price_lines_read_left_to_right(prices: Locator) -> bool:
