@@ -62,6 +62,14 @@ class RunningDemo:
         output, _ = await asyncio.wait_for(self.process.communicate(), 90)
         return output.decode()
 
+    async def stop_cleanly(self) -> str:
+        """Ctrl-C: the demo exits with 0 and leaves no folder or process behind; returns
+        what it printed."""
+        output = await self.stop()
+        assert self.process.returncode == 0, output[-2000:]
+        assert _left_behind(self.access["workspace"]) == []
+        return output
+
 
 async def _start_demo(
     tmp_path: Path, ha_port: int, mcp_port: int, *, language: str | None = None
@@ -230,24 +238,18 @@ async def test_dashboard_follows_an_order_placed_through_mcp(
         finally:
             await browser.close()
 
-    output = await demo.stop()
-    assert demo.process.returncode == 0, output[-2000:]
+    output = await demo.stop_cleanly()
     assert "Stopped; nothing was left behind." in output
-    assert _left_behind(access["workspace"]) == []
 
 
 async def test_the_demo_starts_again_on_the_same_ports(demo: RunningDemo, tmp_path: Path) -> None:
     """Stopped with Ctrl-C, the demo frees its ports and its folder: a second run on the
     same ports works."""
     access = demo.access
-    output = await demo.stop()
-    assert demo.process.returncode == 0, output[-2000:]
-    assert _left_behind(access["workspace"]) == []
+    await demo.stop_cleanly()
     second = await _start_demo(
         tmp_path,
         int(access["home_assistant_url"].rsplit(":", 1)[1]),
         int(access["mcp_url"].split(":")[2].split("/")[0]),
     )
-    output = await second.stop()
-    assert second.process.returncode == 0, output[-2000:]
-    assert _left_behind(second.access["workspace"]) == []
+    await second.stop_cleanly()

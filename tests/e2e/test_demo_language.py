@@ -33,7 +33,6 @@ from .test_demo_dashboard import (
     CHANGE_TIMEOUT_MS,
     RunningDemo,
     _chromium,
-    _left_behind,
     _log_in,
     running_demo,
 )
@@ -124,7 +123,7 @@ async def _check_dashboard(page: Page, language: str, shots: Path) -> None:
         await _assert_persian(account)
         await _assert_persian(order, allowed=(DEMO_HANDLE[1:],))
         await expect(page.locator("hui-masonry-view")).not_to_contain_text("Happy Follower")
-    # Shown once the order is under way (the demo reads its status every few seconds).
+    # Shown once the order is under way (the demo reads its status every 10 s).
     reading = order.locator("hui-gauge-card svg text").first
     await expect(reading).to_have_text(re.compile(r"[1-9۱-۹]"), timeout=CHANGE_TIMEOUT_MS)
     shot = shots / "dashboard.png"
@@ -321,9 +320,7 @@ async def visit(
                 yield Visit(demo, page, tokens["access_token"])
             finally:
                 await browser.close()
-        output = await demo.stop()
-        assert demo.process.returncode == 0, output[-2000:]
-        assert _left_behind(demo.access["workspace"]) == []
+        await demo.stop_cleanly()
 
 
 @pytest_asyncio.fixture(loop_scope="module", autouse=True)
