@@ -14,8 +14,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Final, Literal, Self
 
-from pydantic import BeforeValidator, Field, SecretStr, model_validator
-from pydantic_settings import NoDecode, SettingsConfigDict
+from pydantic import BeforeValidator, ConfigDict, Field, SecretStr, model_validator
 
 from shared_client.settings import (
     ENV_PREFIX as SHARED_PREFIX,
@@ -70,16 +69,15 @@ def _own(name: str) -> Any:
     return f"{ENV_PREFIX}{name}".lower()
 
 
-# NoDecode: comma-separated text, not JSON.
-Names = Annotated[frozenset[str], NoDecode, BeforeValidator(_names)]
-Values = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_list)]
+# Comma-separated text.
+Names = Annotated[frozenset[str], BeforeValidator(_names)]
+Values = Annotated[tuple[str, ...], BeforeValidator(_list)]
 
 
 class Settings(HappyFollowerSettings):
     """Everything the server needs to start. ``repr`` never shows the secrets."""
 
-    model_config = SettingsConfigDict(
-        env_prefix=SHARED_PREFIX,
+    model_config = ConfigDict(
         frozen=True,
         extra="forbid",
         validate_default=True,

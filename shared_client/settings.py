@@ -3,8 +3,8 @@
 Both read the same environment variables (``HAPPY_FOLLOWER_*``) with the same rules,
 so an operator's caps, ledger and API root mean the same thing to either. Home
 Assistant keeps its settings in its config entries and the library never imports
-this module: it needs ``pydantic-settings``, which only the ``cli`` and ``mcp``
-extras install.
+this module. Settings are a plain pydantic model read from the environment here (no
+``pydantic-settings``: the MCP server starts sooner without it).
 
 ``--base-url`` / ``HAPPY_FOLLOWER_BASE_URL`` replaces the API root of the chosen
 environment: without ``--sandbox`` it stands for the live API (orders count as live,
@@ -16,19 +16,19 @@ the rule the client applies), and a root on the vendor's host that is neither is
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, Self
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    EnvSettingsSource,
-    NoDecode,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
 )
 
 from .errors import HappyFollowerInputError
@@ -154,24 +154,15 @@ Switch = Annotated[bool, BeforeValidator(_switch)]
 WholeCap = Annotated[int | None, BeforeValidator(_whole_cap)]
 SpendCap = Annotated[float | None, BeforeValidator(_spend_cap)]
 
-# The environment a load reads (tests pass a mapping; the programs read os.environ).
-_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("environ", default=None)
 
+class HappyFollowerSettings(BaseModel):
+    """What the CLI and the MCP server share. ``repr`` never shows the API key.
 
-class _EnvironSource(EnvSettingsSource):
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        environ = _ENVIRON.get()
-        if environ is None:
-            return super()._load_env_vars()
-        return {key.lower(): value for key, value in environ.items()}
+    Each field is read from its environment variable (``env_name``: ``HAPPY_FOLLOWER_``
+    and the field's name, or its ``validation_alias``), as text: lists and pairs are
+    comma-separated, never JSON."""
 
-
-class HappyFollowerSettings(BaseSettings):
-    """What the CLI and the MCP server share. ``repr`` never shows the API key."""
-
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, frozen=True, extra="forbid", validate_default=True
-    )
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
     api_key: Annotated[SecretStr | None, BeforeValidator(_secret)] = Field(
         default=None, description="API key from your account page on happy-follower.com"
@@ -200,7 +191,7 @@ class HappyFollowerSettings(BaseSettings):
         description=f"most credit spent in any 24 hours, counting each order at its cost "
         f"bound until its cost is known ('{NO_CAP}': no cap)",
     )
-    unit_prices: Annotated[dict[int, float], NoDecode, BeforeValidator(_unit_prices)] = Field(
+    unit_prices: Annotated[dict[int, float], BeforeValidator(_unit_prices)] = Field(
         default_factory=dict,
         description="your price per unit of a service, as service=price pairs "
         "(e.g. 10=0.5,20=1.2): the cost bound of its orders under a spend cap",
@@ -210,7 +201,7 @@ class HappyFollowerSettings(BaseSettings):
         description="the unit the account's credit and costs are in, shown beside every "
         "amount (Toman, or Rial as IRR)",
     )
-    link_hosts: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_hosts)] = Field(
+    link_hosts: Annotated[tuple[str, ...], BeforeValidator(_hosts)] = Field(
         default=(),
         description="more hosts allowed in order links, comma-separated "
         f"(always allowed: {', '.join(DEFAULT_LINK_HOSTS)})",
@@ -238,27 +229,26 @@ class HappyFollowerSettings(BaseSettings):
         return self
 
     @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Flags (passed as keyword arguments) win over the environment; no .env files.
-        return init_settings, _EnvironSource(settings_cls)
-
-    @classmethod
     def load(cls, env: Mapping[str, str] | None = None, /, **flags: Any) -> Self:
         """Settings from ``flags`` (the command line's, None for not given) over the
         environment (``env``, or os.environ). Raises SettingsError naming what is wrong."""
         given = {name: value for name, value in flags.items() if value is not None}
-        with _environ(env):
-            try:
-                return cls(**given)
-            except ValidationError as err:
-                raise SettingsError(describe(err, cls, given)) from None
+        try:
+            return cls.model_validate({**cls.from_environment(env), **given})
+        except ValidationError as err:
+            raise SettingsError(describe(err, cls, given)) from None
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The settings that ``env`` (or os.environ) sets, by field name. Variable names
+        are matched whatever their case, as a shell user may write them."""
+        source = os.environ if env is None else env
+        environ = {key.upper(): value for key, value in source.items()}
+        return {
+            name: environ[variable]
+            for name in cls.model_fields
+            if (variable := env_name(cls, name)) in environ
+        }
 
     @property
     def environment(self) -> Literal["live", "sandbox"]:
@@ -294,24 +284,13 @@ class HappyFollowerSettings(BaseSettings):
         return self.api_key.get_secret_value()
 
 
-@contextmanager
-def _environ(env: Mapping[str, str] | None) -> Iterator[None]:
-    token = _ENVIRON.set(env)
-    try:
-        yield
-    finally:
-        _ENVIRON.reset(token)
-
-
-def env_name(settings_cls: type[BaseSettings], field: str) -> str:
+def env_name(settings_cls: type[BaseModel], field: str) -> str:
     """The environment variable of a field."""
     alias = settings_cls.model_fields[field].validation_alias
     return alias.upper() if isinstance(alias, str) else f"{ENV_PREFIX}{field.upper()}"
 
 
-def describe(
-    err: ValidationError, settings_cls: type[BaseSettings], flags: Mapping[str, Any]
-) -> str:
+def describe(err: ValidationError, settings_cls: type[BaseModel], flags: Mapping[str, Any]) -> str:
     """One line per problem, naming the flag or environment variable it came from."""
     problems = []
     for error in err.errors(include_url=False):
@@ -333,7 +312,7 @@ def describe(
     return "; ".join(problems)
 
 
-def _field_of(settings_cls: type[BaseSettings], loc: tuple[int | str, ...]) -> str | None:
+def _field_of(settings_cls: type[BaseModel], loc: tuple[int | str, ...]) -> str | None:
     """The field an error is about (its location may be the field's name or its alias)."""
     if not loc:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,30 @@ def test_environment_and_flags() -> None:
     assert settings.port == 0
     assert settings.allowed_origins == ("https://localhost",)
     assert TOKEN not in repr(settings)
+
+
+def test_variables_are_read_whatever_their_case_and_as_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = {
+        "happy_follower_api_key": "secret-api-key-123",
+        "Happy_Follower_MCP_Exclude_Tools": "cancel_order,recheck_order",
+        # Text, never JSON: a JSON list is one odd name, refused as unknown.
+        "HAPPY_FOLLOWER_MCP_TOOLS": '["get_credit"]',
+    }
+    settings = load_settings([], env)
+    assert settings.require_api_key() == "secret-api-key-123"
+    assert settings.exclude_tools == frozenset({"cancel_order", "recheck_order"})
+    with pytest.raises(SettingsError, match="unknown tool name"):
+        enabled_tools(settings)
+    # The programs read os.environ.
+    for name in [name for name in os.environ if name.upper().startswith("HAPPY_FOLLOWER_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("HAPPY_FOLLOWER_API_KEY", "from-the-process-env")
+    monkeypatch.setenv("HAPPY_FOLLOWER_MAX_COUNT_PER_ORDER", "۳۰۰")
+    from_process = load_settings([])
+    assert from_process.require_api_key() == "from-the-process-env"
+    assert from_process.max_count_per_order == 300
 
 
 def test_default_ledger_is_shared_with_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -79,10 +79,10 @@ def test_the_library_metadata(dist: Dist) -> None:
     assert metadata["Name"] == "happy-follower"
     assert metadata["Version"] == __version__
     assert metadata["License-Expression"] == "MIT"
-    library = sorted(re.split(r"[<>=!~;\[ ]", req)[0] for req in requires if "extra" not in req)
-    assert library == ["aiohttp", "pydantic", "yarl"]  # all Home Assistant gets
-    assert not any(req.startswith("mcp") for req in requires)  # HA pins its own mcp
-    assert metadata["Provides-Extra"] == "cli"
+    library = sorted(re.split(r"[<>=!~;\[ ]", req)[0] for req in requires)
+    # All Home Assistant gets: no mcp (HA pins its own).
+    assert library == ["aiohttp", "pydantic", "yarl"]
+    assert "Provides-Extra" not in metadata  # the CLI needs nothing more
     entry_points = dist.library.wheel_text(f"{LIBRARY_INFO}/entry_points.txt")
     assert "happy-follower = shared_client.cli:main" in entry_points
     assert "happy-follower-mcp" not in entry_points
@@ -96,12 +96,11 @@ def test_the_mcp_metadata(dist: Dist) -> None:
     assert metadata["Name"] == "happy-follower-mcp"
     assert metadata["Version"] == __version__
     assert metadata["License-Expression"] == "MIT"
-    # The library of this very release, the SDK, and the settings reader.
+    # The library of this very release and the SDK.
     assert f"happy-follower=={__version__}" in requires
     assert sorted(re.split(r"[<>=!~;\[ ]", req)[0] for req in requires) == [
         "happy-follower",
         "mcp",
-        "pydantic-settings",
     ]
     entry_points = dist.mcp.wheel_text(f"{MCP_INFO}/entry_points.txt")
     assert "happy-follower-mcp = mcp_server.__main__:main" in entry_points

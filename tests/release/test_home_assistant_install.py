@@ -132,8 +132,8 @@ async def test_home_assistant_installs_the_built_package_and_loads_the_entry(
     sources = [line for line in wheel_record if line.split(",")[0].endswith(".py")]
     assert sources
     assert set(sources) <= installed_record
-    # Only the library's dependencies came with it: not the CLI's or the MCP server's extras.
-    assert [name for name in ("mcp", "pydantic-settings") if _installed(ha_python, name)] == []
+    # Only the library's dependencies came with it: not the MCP server's.
+    assert [name for name in ("mcp", "happy-follower-mcp") if _installed(ha_python, name)] == []
 
     entities = await home_assistant.websocket({"type": "config/entity_registry/list"})
     (credit,) = [
