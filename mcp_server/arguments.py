@@ -59,8 +59,12 @@ def link_type(hosts: Collection[str]) -> object:
     ]
 
 
+def count_bound(max_count: int | None) -> tuple[int, str]:
+    """The most units of one order (the operator's cap) and ``count``'s description."""
+    most = max_count or MAX_COUNT
+    return most, f"Units to deliver (likes, followers or views); at most {most}"
+
+
 def count_type(max_count: int | None) -> object:
     """The type of ``count``: its maximum is the operator's cap, so the schema shows it."""
-    most = max_count or MAX_COUNT
-    description = f"Units to deliver (likes, followers or views); at most {most}"
-    return Annotated[int, *whole_number(most, description)]
+    return Annotated[int, *whole_number(*count_bound(max_count))]

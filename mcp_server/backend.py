@@ -22,8 +22,17 @@ from shared_client.errors import HappyFollowerLedgerError
 from shared_client.guard import SpendGuard
 from shared_client.ledger import AuditRecord, Ledger
 
-from .models import Environment, notice_for
 from .settings import Settings, SettingsError
+
+Environment = Literal["live", "sandbox", "simulated"]
+
+SIMULATED_NOTICE = "SIMULATED: answered by the embedded simulator; nothing real was read or spent."
+SANDBOX_NOTICE = "SANDBOX: the vendor's test environment; no real order is placed."
+
+
+def notice_for(environment: Environment) -> str | None:
+    return {"simulated": SIMULATED_NOTICE, "sandbox": SANDBOX_NOTICE}.get(environment)
+
 
 _LOGGER = logging.getLogger(__name__)
 

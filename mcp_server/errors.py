@@ -24,7 +24,7 @@ from shared_client.errors import (
 )
 from shared_client.validation import amount_text, display_text, policy_reason
 
-from .models import Environment
+from .backend import Environment
 
 # Spend-cap refusals a price per unit a person stands behind can resolve.
 _PRICE_CAPS = frozenset({Refusal.COST_UNKNOWN, Refusal.PRICE_CHANGED, Refusal.MAX_SPEND_PER_DAY})

@@ -49,7 +49,7 @@ from .arguments import OrderId, ServiceId, count_type, link_type
 from .backend import Backend, Closed, Dialog, OrderKey
 from .errors import guarded, tool_error
 from .models import OrderActionResult, OrderConfirmation, PlaceOrderResult
-from .reads import COST_HELP
+from .tools import COST_HELP
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -46,7 +46,6 @@ from .orders import CONFIRMED_BY, asked_digests, can_elicit
 
 _LOGGER = logging.getLogger(__name__)
 
-CONFIRM_PRICE: Final = "confirm_price"
 EXAMPLE_COUNT: Final = 100  # the count the question's example reserves for
 NO_ELICITATION: Final = (
     "No price was written: this client cannot ask the user (it does not support MCP "

@@ -18,15 +18,6 @@ from .models import (
     ServicesResult,
 )
 
-COST_HELP = (
-    "The API lists no prices: an order's cost (count x the service's unit price, in the "
-    "account's currency) is known only once it is placed, from get_order_status. Before "
-    "sending, the server bounds it with a price per unit a person stands behind (the "
-    "operator's, or one the user confirmed with confirm_price, which asks them) and reserves "
-    "that bound against the spend cap; under a spend cap, a service with no such price cannot "
-    "be ordered. list_services shows the unit price it would use."
-)
-
 
 def make_check_connection(backend: Backend) -> Callable[[], Awaitable[ConnectionResult]]:
     async def check_connection() -> ConnectionResult:

@@ -6,29 +6,28 @@ resource and prompt functions' annotations.
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from mcp.server import MCPServer
 from mcp.server.extension import Extension
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedToolError
 from mcp.server.mcpserver.prompts.base import UserMessage
-from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, InputRequiredResult
+from mcp_types import Tool as MCPTool
 from pydantic import Field, ValidationError
 
 from shared_client import __version__
 from shared_client.errors import HappyFollowerInputError
 from shared_client.validation import positive_int
 
-from . import results
 from .app.extension import order_apps
 from .backend import Backend
 from .errors import argument_problems
-from .models import ToolResult
-from .orders import refuse
-from .reads import COST_HELP
-from .tools import build_tool, enabled_tools
+from .tools import COST_HELP, ToolsBuiltOnFirstCall, ToolSpec, declared_tools, enabled_tools
+
+if TYPE_CHECKING:
+    from .models import ToolResult
 
 SERVER_NAME: Final = "happy-follower"
 PLACE_ORDER: Final = "place_order"
@@ -80,7 +79,7 @@ class HappyFollowerMCPServer(MCPServer[Any]):
     """MCPServer whose argument errors read like the rest of the server's messages."""
 
     def __init__(
-        self, backend: Backend, tools: list[Tool], extensions: Sequence[Extension] = ()
+        self, backend: Backend, specs: list[ToolSpec], extensions: Sequence[Extension] = ()
     ) -> None:
         super().__init__(
             SERVER_NAME,
@@ -88,11 +87,19 @@ class HappyFollowerMCPServer(MCPServer[Any]):
             instructions=instructions_for(backend),
             version=__version__,
             website_url="https://www.happy-follower.com",
-            tools=tools,
             extensions=extensions,
         )
-        self._parameters = {tool.name: list(tool.parameters["properties"]) for tool in tools}
+        self._declared = declared_tools(specs, backend.settings.caps.max_count_per_order)
+        self._parameters = {
+            tool.name: list(tool.input_schema["properties"]) for tool in self._declared
+        }
+        # The SDK keeps its tools in this manager: ours are built at their first call.
+        self._tool_manager = ToolsBuiltOnFirstCall(backend, specs)
         self._backend = backend
+
+    async def list_tools(self) -> list[MCPTool]:
+        """The enabled tools as declared, then the tools added since (the Apps')."""
+        return [*self._declared, *await super().list_tools()]
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
@@ -108,6 +115,8 @@ class HappyFollowerMCPServer(MCPServer[Any]):
             if name == PLACE_ORDER:
                 # An order refused for its arguments is an attempt too: audited as asked.
                 asked = (arguments.get("service_id"), arguments.get("link"), arguments.get("count"))
+                from .orders import refuse  # noqa: PLC0415 - loaded by the call already
+
                 await refuse(self._backend, asked, f"invalid arguments: {problems}", message)
             raise ToolError(message) from cause
 
@@ -115,9 +124,8 @@ class HappyFollowerMCPServer(MCPServer[Any]):
 def build_server(backend: Backend) -> MCPServer[Any]:
     """The MCP server for one backend; only the enabled tools are registered."""
     enabled = enabled_tools(backend.settings)
-    tools = [build_tool(spec, backend) for spec in enabled]
     apps = order_apps(backend, [spec.name for spec in enabled])
-    server = HappyFollowerMCPServer(backend, tools, extensions=[apps])
+    server = HappyFollowerMCPServer(backend, enabled, extensions=[apps])
     apps.install(server)
     add_resources(server, backend)
     add_prompt(server)
@@ -125,9 +133,10 @@ def build_server(backend: Backend) -> MCPServer[Any]:
 
 
 def add_resources(server: MCPServer[Any], backend: Backend) -> None:
-    """The service catalogue and one order's status, as JSON resources."""
+    """The service catalogue and one order's status, as JSON resources (read through the
+    tools' own code, imported at the first read as the tools' are at their first call)."""
 
-    async def resource_json(read: Callable[[], Awaitable[ToolResult]]) -> str:
+    async def resource_json(read: Callable[[], Awaitable["ToolResult"]]) -> str:
         try:
             return (await read()).model_dump_json()
         except ToolError as err:
@@ -141,6 +150,8 @@ def add_resources(server: MCPServer[Any], backend: Backend) -> None:
         mime_type="application/json",
     )
     async def services_resource() -> str:
+        from . import results  # noqa: PLC0415
+
         return await resource_json(lambda: results.services(backend))
 
     @server.resource(
@@ -151,6 +162,8 @@ def add_resources(server: MCPServer[Any], backend: Backend) -> None:
         mime_type="application/json",
     )
     async def order_resource(order_id: str) -> str:
+        from . import results  # noqa: PLC0415
+
         try:
             number = positive_int(order_id, "order_id")  # Persian digits too
         except HappyFollowerInputError as err:

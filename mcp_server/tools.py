@@ -7,22 +7,37 @@ from ``TOOLS``. Read-only mode keeps exactly the tools whose own annotation says
 
 from __future__ import annotations
 
+import json
 import types
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.tools import Tool, ToolManager
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
+from mcp_types import Tool as MCPTool
 from mcp_types import ToolAnnotations
 from pydantic import ConfigDict, Field
 
-from . import orders, prices, reads
 from .app import ACCOUNT_URI, ORDER_CARD_URI
+from .arguments import count_bound
 from .backend import Backend
 from .errors import PriceOffers, offering_prices
 from .settings import Settings, SettingsError
+
+Handler = Callable[..., Awaitable[Any]]
+CONFIRM_PRICE: Final = "confirm_price"
+# Said by the instructions and by the descriptions of the tools that read or spend costs.
+COST_HELP: Final = (
+    "The API lists no prices: an order's cost (count x the service's unit price, in the "
+    "account's currency) is known only once it is placed, from get_order_status. Before "
+    "sending, the server bounds it with a price per unit a person stands behind (the "
+    "operator's, or one the user confirmed with confirm_price, which asks them) and reserves "
+    "that bound against the spend cap; under a spend cap, a service with no such price cannot "
+    "be ordered. list_services shows the unit price it would use."
+)
 
 _READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True)
 _LOCAL_READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
@@ -51,7 +66,7 @@ class ToolSpec:
     name: str
     title: str
     annotations: ToolAnnotations
-    make_handler: Callable[[Backend], Callable[..., Awaitable[Any]]]
+    make_handler: Callable[[Backend], Handler]
     spends: bool = False  # places orders: spends credit
     app_page: str | None = None  # the ui:// page that renders its result (MCP Apps)
 
@@ -61,39 +76,84 @@ class ToolSpec:
         return self.annotations.read_only_hint is True
 
 
+# The handlers' modules (with their result models) are imported when a tool is first
+# called: a start lists the tools from their declarations (``DECLARATIONS``) and needs none.
+def _check_connection(backend: Backend) -> Handler:
+    from .reads import make_check_connection  # noqa: PLC0415 - at the first call (above)
+
+    return make_check_connection(backend)
+
+
+def _get_credit(backend: Backend) -> Handler:
+    from .reads import make_get_credit  # noqa: PLC0415
+
+    return make_get_credit(backend)
+
+
+def _list_services(backend: Backend) -> Handler:
+    from .reads import make_list_services  # noqa: PLC0415
+
+    return make_list_services(backend)
+
+
+def _get_order_status(backend: Backend) -> Handler:
+    from .reads import make_get_order_status  # noqa: PLC0415
+
+    return make_get_order_status(backend)
+
+
+def _list_orders(backend: Backend) -> Handler:
+    from .reads import make_list_orders  # noqa: PLC0415
+
+    return make_list_orders(backend)
+
+
+def _place_order(backend: Backend) -> Handler:
+    from .orders import make_place_order  # noqa: PLC0415
+
+    return make_place_order(backend)
+
+
+def _cancel_order(backend: Backend) -> Handler:
+    from .orders import make_cancel_order  # noqa: PLC0415
+
+    return make_cancel_order(backend)
+
+
+def _recheck_order(backend: Backend) -> Handler:
+    from .orders import make_recheck_order  # noqa: PLC0415
+
+    return make_recheck_order(backend)
+
+
+def _confirm_price(backend: Backend) -> Handler:
+    from .prices import make_confirm_price  # noqa: PLC0415
+
+    return make_confirm_price(backend)
+
+
 TOOLS: Final = (
-    ToolSpec("check_connection", "Check connection", _READ, reads.make_check_connection),
-    ToolSpec("get_credit", "Get credit", _READ, reads.make_get_credit),
-    ToolSpec("list_services", "List services", _READ, reads.make_list_services),
+    ToolSpec("check_connection", "Check connection", _READ, _check_connection),
+    ToolSpec("get_credit", "Get credit", _READ, _get_credit),
+    ToolSpec("list_services", "List services", _READ, _list_services),
     ToolSpec(
-        "get_order_status",
-        "Get order status",
-        _READ,
-        reads.make_get_order_status,
-        app_page=ORDER_CARD_URI,
+        "get_order_status", "Get order status", _READ, _get_order_status, app_page=ORDER_CARD_URI
     ),
     ToolSpec(
-        "list_orders",
-        "List orders placed here",
-        _LOCAL_READ,
-        reads.make_list_orders,
-        app_page=ACCOUNT_URI,
+        "list_orders", "List orders placed here", _LOCAL_READ, _list_orders, app_page=ACCOUNT_URI
     ),
     ToolSpec(
         "place_order",
         "Place order (spends credit)",
         _SPEND,
-        orders.make_place_order,
+        _place_order,
         spends=True,
         app_page=ORDER_CARD_URI,
     ),
-    ToolSpec("cancel_order", "Cancel order", _CANCEL, orders.make_cancel_order),
-    ToolSpec("recheck_order", "Re-check order", _RECHECK, orders.make_recheck_order),
+    ToolSpec("cancel_order", "Cancel order", _CANCEL, _cancel_order),
+    ToolSpec("recheck_order", "Re-check order", _RECHECK, _recheck_order),
     ToolSpec(
-        prices.CONFIRM_PRICE,
-        "Confirm a price per unit (asks the user)",
-        _LOCAL_WRITE,
-        prices.make_confirm_price,
+        CONFIRM_PRICE, "Confirm a price per unit (asks the user)", _LOCAL_WRITE, _confirm_price
     ),
 )
 TOOL_NAMES: Final = tuple(spec.name for spec in TOOLS)
@@ -140,7 +200,7 @@ class _Tool(Tool):
 def build_tool(spec: ToolSpec, backend: Backend) -> Tool:
     """The SDK's tool for one spec, refusing arguments the tool does not take."""
     enabled = {enabled_spec.name for enabled_spec in enabled_tools(backend.settings)}
-    offers = backend.guard.price_offer if prices.CONFIRM_PRICE in enabled else None
+    offers = backend.guard.price_offer if CONFIRM_PRICE in enabled else None
     tool = _Tool.from_function(
         spec.make_handler(backend),
         name=spec.name,
@@ -168,3 +228,45 @@ def _forbid_extra(model: type[ArgModelBase]) -> type[ArgModelBase]:
         namespace["__module__"] = model.__module__
 
     return types.new_class(model.__name__, (model,), {}, body)
+
+
+# What tools/list shows of each tool, as the SDK lists the tool ``build_tool`` builds:
+# stored, so that a start does not build pydantic models for every tool's schemas.
+# tests/mcp/test_tool_declarations.py checks it against the tools as built (with
+# several settings) and rewrites it when asked.
+DECLARATIONS: Final = Path(__file__).with_name("tools.json")
+
+
+def declared_tools(specs: Sequence[ToolSpec], max_count: int | None) -> list[MCPTool]:
+    """The tools/list entries of ``specs``, from ``DECLARATIONS``; ``count``'s bound, the
+    one part that depends on the settings, is the operator's cap (``count_bound``)."""
+    stored = json.loads(DECLARATIONS.read_text(encoding="utf-8"))
+    most, description = count_bound(max_count)
+    declared = []
+    for spec in specs:
+        entry = stored[spec.name]
+        count = entry["inputSchema"]["properties"].get("count")
+        if count is not None:
+            count.update(maximum=most, description=description)
+        declared.append(MCPTool.model_validate(entry))
+    return declared
+
+
+class ToolsBuiltOnFirstCall(ToolManager):
+    """The SDK's tool manager, building each of ``specs`` (its handler, argument model
+    and schemas) when it is first called or looked up; tools/list shows their
+    declarations meanwhile. Tools added later (the Apps extension's) are kept as usual."""
+
+    def __init__(self, backend: Backend, specs: Sequence[ToolSpec]) -> None:
+        super().__init__()
+        self._backend = backend
+        self._specs = {spec.name: spec for spec in specs}
+        self._built: dict[str, Tool] = {}
+
+    def get_tool(self, name: str) -> Tool | None:
+        spec = self._specs.get(name)
+        if spec is None:
+            return super().get_tool(name)
+        if name not in self._built:
+            self._built[name] = build_tool(spec, self._backend)
+        return self._built[name]

@@ -27,7 +27,9 @@ WholeNumber = Annotated[int, BeforeValidator(to_whole_number)]
 
 
 class _ApiModel(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+    # Built at first use: a program that starts without reading the API (the MCP server
+    # answering tools/list) does not pay for it.
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True, defer_build=True)
 
 
 class Service(_ApiModel):

@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from ..models import ToolResult
+from ..models import Model, ToolResult
 
 TargetKind = Literal["profile", "post", "reel", "story", "link"]
 
 
-class Target(BaseModel):
+class Target(Model):
     """What an order delivers to, read from its link."""
 
     kind: TargetKind = Field(description="profile (@handle), post, reel, story or link")
@@ -43,7 +43,7 @@ class OrderCard(ToolResult):
     )
 
 
-class OrderProgress(BaseModel):
+class OrderProgress(Model):
     """An order's status when the account view was read."""
 
     progress: float = Field(description="Delivered share, percent")
@@ -52,7 +52,7 @@ class OrderProgress(BaseModel):
     is_final: bool
 
 
-class OrderLine(BaseModel):
+class OrderLine(Model):
     """One order of the account view's list."""
 
     at: datetime
