@@ -164,7 +164,15 @@ SDIST_ENTRIES = {
         "PKG-INFO",
         ".gitignore",
     },
-    "mcp": {"pyproject.toml", "README.md", "LICENSE", "PKG-INFO", ".gitignore", "app"},
+    "mcp": {
+        "pyproject.toml",
+        "README.md",
+        "LICENSE",
+        "PKG-INFO",
+        ".gitignore",
+        "app",
+        "tools.json",
+    },
 }
 
 
