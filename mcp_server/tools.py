@@ -183,6 +183,8 @@ class _Tool(Tool):
     point to confirm_price: while it runs, a refusal that a price the user confirms can
     resolve names the price seen (``errors``)."""
 
+    model_config = ConfigDict(defer_build=True)  # built with the first tool, at its call
+
     price_offers: PriceOffers | None = Field(default=None, exclude=True)
 
     async def run(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from functools import cache
-from importlib.resources import files
+from pathlib import Path
 from typing import Final, Literal
 
 View = Literal["order", "account"]
@@ -22,7 +22,7 @@ TITLES: Final[dict[View, str]] = {
 
 
 def _source(name: str) -> str:
-    return (files(__package__) / name).read_text(encoding="utf-8")
+    return Path(__file__).with_name(name).read_text(encoding="utf-8")
 
 
 def _sha256(text: str) -> str:

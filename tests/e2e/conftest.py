@@ -6,8 +6,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import expect
 
 from .test_demo_dashboard import RunningDemo, running_demo
+
+# A page of Home Assistant's frontend, opened while both CI workers, Home Assistant and
+# Chromium share two cores, can take longer than Playwright's 5 s to draw (the device page
+# did, once in CI): what a check waits for must appear within 20 s.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ class MissingToolError(RuntimeError):
 def install_requirements(target: Path) -> None:
     """Install what Home Assistant's mcp_server requires and this environment lacks into
     ``target``: its manifest's pins that are missing or of another major version, then what
-    those need that nothing provides (httpx-sse for mcp 1.x)."""
+    those need that nothing provides (httpx-sse and pydantic-settings for mcp 1.x)."""
     spec = importlib.util.find_spec("homeassistant.components.mcp_server")
     if spec is None or not spec.submodule_search_locations:
         raise MissingToolError("Home Assistant is not installed here: `uv run` in a clone")
@@ -41,8 +41,11 @@ def install_requirements(target: Path) -> None:
         have = _installed(requirement.name)
         if have is None or have.split(".")[0] != pinned.split(".")[0]:
             wanted.append(line)
-    _uv_install(target, wanted)
-    _uv_install(target, _missing_dependencies(target, wanted))
+    installed: list[str] = []
+    while wanted:  # then what those need, to the last (pydantic-settings needs python-dotenv)
+        _uv_install(target, wanted)
+        installed += wanted
+        wanted = _missing_dependencies(target, installed)
 
 
 def _installed(name: str) -> str | None:
